@@ -1,0 +1,1 @@
+"""The ``dn`` command line (also installed as ``dreadnode``)."""

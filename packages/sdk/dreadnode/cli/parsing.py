@@ -1,0 +1,50 @@
+"""argparse, adjusted so that a usage error is one clear line and exit code 2.
+
+argparse's own ``error`` prints the whole usage block before the message; a user who typed one
+wrong flag wants the one line that says which, plus where to look for more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Callable
+from typing import NoReturn
+
+from dreadnode.cli.errors import UsageError
+
+__all__ = ["Parser", "bounded_int", "non_negative_float"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors become ``UsageError`` (one line, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see '{self.prog} --help')")
+
+
+def bounded_int(low: int, high: int) -> Callable[[str], int]:
+    """An argparse ``type`` accepting whole numbers from ``low`` to ``high`` inclusive."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse ``type`` for sizes in billions: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value

@@ -1,0 +1,151 @@
+"""`dn train catalog` as a user runs it: a real subprocess, no server, no credentials."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from dreadnode.training import TINKER_MODELS
+
+from .conftest import DnRunner, console_script
+
+
+def test_catalog_json_prints_models_total_and_limit_only(dn: DnRunner) -> None:
+    result = dn("train", "catalog", "--json")
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)  # nothing but JSON on stdout
+    assert set(payload) == {"models", "total", "limit"}
+    assert payload["total"] == len(TINKER_MODELS)
+    assert payload["limit"] == 20
+    assert len(payload["models"]) == 20
+    first = payload["models"][0]
+    assert first["tinker_id"] == TINKER_MODELS[0].tinker_id
+    assert first["supported_algorithms"] == ["sft", "importance_sampling", "ppo"]
+    assert first["pricing"] is None
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--query", "llama 3.1"],
+            [
+                "meta-llama/Llama-3.1-8B-Instruct",
+                "meta-llama/Llama-3.1-8B",
+                "meta-llama/Llama-3.1-70B",
+            ],
+        ),
+        (["--family", "gpt-oss"], ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+        (
+            ["--family", "qwen", "--query", "base", "--max-size-b", "8"],
+            ["Qwen/Qwen3-8B-Base", "Qwen/Qwen3-30B-A3B-Base", "Qwen/Qwen3.5-35B-A3B-Base"],
+        ),
+        (
+            ["--min-size-b", "50", "--family", "nemotron"],
+            ["nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16"],
+        ),
+        (
+            ["--algorithm", "ppo", "--family", "kimi"],
+            ["moonshotai/Kimi-K2-Thinking", "moonshotai/Kimi-K2.6"],
+        ),
+    ],
+)
+def test_catalog_filters(dn: DnRunner, args: list[str], expected: list[str]) -> None:
+    result = dn("train", "catalog", "--json", *args)
+    assert result.returncode == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert [m["tinker_id"] for m in payload["models"]] == expected
+    assert payload["total"] == len(expected)
+
+
+def test_catalog_limit_caps_models_but_total_counts_all(dn: DnRunner) -> None:
+    result = dn("train", "catalog", "--json", "--family", "qwen", "--limit", "2")
+    payload = json.loads(result.stdout)
+    assert len(payload["models"]) == 2
+    assert payload["total"] == 14
+    assert payload["limit"] == 2
+
+
+def test_catalog_table_shows_columns_and_footer(dn: DnRunner) -> None:
+    result = dn("train", "catalog", "--family", "gpt-oss")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    header = ["tinker_id", "name", "family", "type", "size", "context", "algorithms"]
+    assert lines[0].split() == header
+    assert "openai/gpt-oss-120b" in result.stdout
+    assert "5.1B of 117B" in result.stdout  # active of total, for a mixture of experts
+    assert "131,072 :peft:" in result.stdout
+    assert lines[-1] == "showing 2 of 2"
+
+
+def test_catalog_table_footer_says_how_to_see_more(dn: DnRunner) -> None:
+    result = dn("train", "catalog", "--limit", "3")
+    assert f"showing 3 of {len(TINKER_MODELS)}" in result.stdout.splitlines()[-1]
+    assert "--limit" in result.stdout.splitlines()[-1]
+
+
+def test_catalog_no_match_says_so_and_suggests(dn: DnRunner) -> None:
+    result = dn("train", "catalog", "--query", "Llama-3.1-9B-Instruct")
+    assert result.returncode == 0
+    assert "No models match these filters." in result.stdout
+    assert "Did you mean: meta-llama/Llama-3.1-8B-Instruct" in result.stdout
+
+
+def test_catalog_json_with_no_match_is_empty_list(dn: DnRunner) -> None:
+    payload = json.loads(dn("train", "catalog", "--json", "--query", "banana").stdout)
+    assert payload == {"models": [], "total": 0, "limit": 20}
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--limit", "0"], "--limit: must be from 1 to 100, got 0"),
+        (["--limit", "101"], "--limit: must be from 1 to 100, got 101"),
+        (["--limit", "ten"], "--limit: expected a whole number, got 'ten'"),
+        (["--family", "mistral"], "invalid choice: 'mistral'"),
+        (["--algorithm", "dpo"], "invalid choice: 'dpo'"),
+        (["--min-size-b", "-1"], "--min-size-b: must be a number >= 0"),
+        (["--max-size-b", "big"], "--max-size-b: expected a number, got 'big'"),
+        (["--min-size-b", "10", "--max-size-b", "5"], "must not exceed max_size_b"),
+        (["--query", "..."], "query must contain at least one letter or digit"),
+        (["--colour", "red"], "unrecognized arguments: --colour red"),
+    ],
+)
+def test_catalog_usage_errors_exit_2_with_one_line(
+    dn: DnRunner, args: list[str], fragment: str
+) -> None:
+    result = dn("train", "catalog", *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert fragment in lines[0]
+
+
+@pytest.mark.parametrize("args", [[], ["train"], ["fly"]])
+def test_missing_or_unknown_command_is_usage_error(dn: DnRunner, args: list[str]) -> None:
+    result = dn(*args)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_help_and_version_exit_0(dn: DnRunner) -> None:
+    assert dn("train", "catalog", "--help").returncode == 0
+    version = dn("--version")
+    assert version.returncode == 0
+    assert version.stdout.startswith("dn ")
+
+
+def test_dreadnode_alias_runs_the_same_cli() -> None:
+    result = subprocess.run(
+        [console_script("dreadnode"), "train", "catalog", "--json", "--limit", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert json.loads(result.stdout)["limit"] == 1
