@@ -21,7 +21,6 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
-from rapidfuzz import fuzz
 
 __all__ = [
     "EXTENDED_CONTEXT_SEPARATOR",
@@ -661,6 +660,10 @@ class _Candidate:
         self.numbers = _numbers(name)
 
     def score(self, key: str, numbers: str) -> float:
+        # Imported here, not at module level: listing the catalog never needs it, and `dn` starts
+        # faster without it.
+        from rapidfuzz import fuzz
+
         text = max(fuzz.ratio(key, self.full), fuzz.ratio(key, self.name))
         digits = 100.0 if numbers == self.numbers else fuzz.ratio(numbers, self.numbers)
         return (1 - _NUMBER_WEIGHT) * text + _NUMBER_WEIGHT * digits
