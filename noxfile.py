@@ -40,6 +40,7 @@ def catalog(session: nox.Session) -> None:
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
     """Measure suggestion quality and speed, and CLI start-up, each beside its baseline."""
-    session.install(SDK)
+    # Compile bytecode as pip does, so start-up is what a user's installed `dn` pays.
+    session.install(SDK, env={"UV_COMPILE_BYTECODE": "1"})
     session.run("python", "benchmarks/suggest.py", *session.posargs)
     session.run("python", "benchmarks/cli_startup.py", *session.posargs)
