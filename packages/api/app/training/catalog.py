@@ -526,7 +526,7 @@ _BY_ID: dict[str, TrainingModel] = {model.tinker_id: model for model in TINKER_M
 
 
 def get_training_model(tinker_id: str) -> TrainingModel | None:
-    """The entry whose id is exactly ``tinker_id``, or None; ids are case-sensitive, as Tinker."""
+    """The entry with exactly this id, or None (ids are case-sensitive, like Tinker's)."""
     return _BY_ID.get(tinker_id)
 
 
