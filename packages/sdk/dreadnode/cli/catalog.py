@@ -1,6 +1,10 @@
 """``dn train catalog``: list Tinker's base models, filtered, as a table or as JSON.
 
-It reads the catalog embedded in the SDK, so it works offline with no credentials.
+It reads the API's catalog when a server is configured (``--server-url`` or
+``$DREADNODE_SERVER_URL``) and the catalog embedded in the SDK otherwise, so it works offline with
+no credentials; one line on stderr says which. ``--offline`` forces the embedded one. Both give
+the same output, and a newer server's entry with a family this SDK does not know is shown as-is
+with a hint to upgrade rather than failing the listing.
 """
 
 from __future__ import annotations
@@ -8,16 +12,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dreadnode import __version__
+from dreadnode.cli.api import add_server_arguments, api_client, configured_server_url
 from dreadnode.cli.errors import UsageError
 from dreadnode.cli.parsing import bounded_int, non_negative_float
 from dreadnode.training.models import (
     TrainingAlgorithm,
-    TrainingModel,
     TrainingModelFamily,
-    TrainingModelType,
     filter_training_models,
     suggest_training_models,
 )
@@ -27,13 +31,19 @@ __all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "add_catalog_parser", "format_size", "r
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
+#: A catalog entry as JSON (``TrainingModel.model_dump(mode="json")`` or the API's answer).
+Entry = Mapping[str, Any]
+
 
 def add_catalog_parser(commands: Any) -> None:
     """Register ``catalog`` under ``dn train``."""
     parser = commands.add_parser(
         "catalog",
         help="list the base models Tinker can fine-tune",
-        description="List the base models Tinker can fine-tune. Filters combine with AND.",
+        description=(
+            "List the base models Tinker can fine-tune. Filters combine with AND. Reads the API "
+            "when a server is configured, the catalog embedded in this SDK otherwise."
+        ),
     )
     parser.add_argument(
         "--query", help="words that must appear in the id or name, e.g. 'llama 3.1'"
@@ -53,60 +63,90 @@ def add_catalog_parser(commands: Any) -> None:
         help=f"how many models to show, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})",
     )
     parser.add_argument("--json", action="store_true", help="print JSON and nothing else")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="list the catalog embedded in this SDK even when a server is configured",
+    )
+    add_server_arguments(parser)
     parser.set_defaults(handler=run_catalog)
 
 
 def run_catalog(args: argparse.Namespace) -> int:
-    """List the embedded catalog with the filters in ``args``."""
+    """List the catalog (the API's or the embedded one) with the filters in ``args``."""
+    filters = {
+        "query": args.query,
+        "family": args.family,
+        "algorithm": args.algorithm,
+        "min_size_b": args.min_size_b,
+        "max_size_b": args.max_size_b,
+    }
     try:
-        matches = filter_training_models(
-            query=args.query,
-            family=args.family,
-            algorithm=args.algorithm,
-            min_size_b=args.min_size_b,
-            max_size_b=args.max_size_b,
-        )
+        # Always, even online: bad filters are the same usage error (exit 2) either way.
+        matches = filter_training_models(**filters)
     except ValueError as err:
         raise UsageError(f"dn train catalog: {err}") from None
-    shown = matches[: args.limit]
+    server_url = None if args.offline else configured_server_url(args)
+    if server_url is None:
+        source = f"embedded in dreadnode-training {__version__} (offline)"
+        shown: list[Entry] = [model.model_dump(mode="json") for model in matches[: args.limit]]
+        total = len(matches)
+    else:
+        with api_client(args) as client:
+            page = client.list_catalog(**filters, limit=args.limit)
+            source = f"from {client.base_url} (server)"
+        shown = [entry.model_dump(mode="json") for entry in page.models]
+        total = page.total
+        _warn_unknown_values(page.models)
+    sys.stderr.write(f"catalog: {source}\n")
     if args.json:
-        payload = {
-            "models": [model.model_dump(mode="json") for model in shown],
-            "total": len(matches),
-            "limit": args.limit,
-        }
+        payload = {"models": shown, "total": total, "limit": args.limit}
         sys.stdout.write(json.dumps(payload, indent=2) + "\n")
     else:
-        print_table(shown, total=len(matches))
-        if not matches and args.query:
+        print_table(shown, total=total)
+        if not shown and args.query:
             suggestions = suggest_training_models(args.query)
             if suggestions:
                 sys.stdout.write(f"Did you mean: {', '.join(suggestions)}?\n")
     return 0
 
 
-def format_size(model: TrainingModel) -> str:
+def _warn_unknown_values(models: Sequence[Any]) -> None:
+    """One stderr note per entry from a newer server that this SDK cannot fully describe."""
+    for model in models:
+        unknown = model.unknown_values()
+        if unknown:
+            sys.stderr.write(
+                f"note: {model.tinker_id} has {', '.join(unknown)}, unknown to dreadnode-training "
+                f"{__version__}; shown as the server sent it. Upgrade: "
+                "pip install --upgrade dreadnode-training\n"
+            )
+
+
+def format_size(entry: Entry) -> str:
     """ "8B" for a dense model; "3B of 30B" for a mixture of experts (active of total)."""
-    size = f"{model.size_b:g}B"
-    if model.type is TrainingModelType.MOE:
-        return f"{size} of {model.total_size_b:g}B"
+    size = f"{entry['size_b']:g}B"
+    total = entry.get("total_size_b")
+    if entry.get("type") == "moe" and total is not None:
+        return f"{size} of {total:g}B"
     return size
 
 
-def format_context(model: TrainingModel) -> str:
-    text = f"{model.context_length:,}"
-    if model.extended_context_length is not None:
-        text += f" ({model.extended_context_length:,} :peft:)"
+def format_context(entry: Entry) -> str:
+    text = f"{entry['context_length']:,}"
+    if entry.get("extended_context_length") is not None:
+        text += f" ({entry['extended_context_length']:,} :peft:)"
     return text
 
 
-def print_table(models: Sequence[TrainingModel], *, total: int) -> None:
+def print_table(entries: Sequence[Entry], *, total: int) -> None:
     """A rich table, then "showing N of M"; imported lazily so ``--json`` starts faster."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     console = Console(soft_wrap=False) if sys.stdout.isatty() else Console(width=200)
-    if not models:
+    if not entries:
         console.print("No models match these filters.")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -117,18 +157,20 @@ def print_table(models: Sequence[TrainingModel], *, total: int) -> None:
     table.add_column("size", justify="right")
     table.add_column("context", justify="right")
     table.add_column("algorithms")
-    for model in models:
-        table.add_row(
-            model.tinker_id,
-            model.display_name,
-            model.family.value,
-            model.type.value,
-            format_size(model),
-            format_context(model),
-            ", ".join(a.value for a in model.supported_algorithms),
+    for entry in entries:
+        cells = (
+            entry["tinker_id"],
+            entry["display_name"],
+            entry["family"],
+            entry["type"],
+            format_size(entry),
+            format_context(entry),
+            ", ".join(entry["supported_algorithms"]),
         )
+        # Text, not markup: a server's strings are data, and "[" in one must not be styling.
+        table.add_row(*(Text(str(cell)) for cell in cells))
     console.print(table)
-    footer = f"showing {len(models)} of {total}"
-    if len(models) < total:
+    footer = f"showing {len(entries)} of {total}"
+    if len(entries) < total:
         footer += f" (raise --limit, up to {MAX_LIMIT}, to see more)"
     console.print(footer, highlight=False)

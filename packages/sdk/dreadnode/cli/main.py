@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from dreadnode import __version__
 from dreadnode.cli.catalog import add_catalog_parser
 from dreadnode.cli.errors import EXIT_FAILURE, CLIError
+from dreadnode.cli.jobs import add_jobs_parser
 from dreadnode.cli.parsing import Parser
+from dreadnode.cli.submit import add_submit_parsers
 
 __all__ = ["build_parser", "main", "run"]
 
@@ -28,6 +30,8 @@ def build_parser() -> Parser:
     )
     commands = train.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_catalog_parser(commands)
+    add_submit_parsers(commands)
+    add_jobs_parser(commands)
     return parser
 
 

@@ -13,7 +13,7 @@ from typing import NoReturn
 
 from dreadnode.cli.errors import UsageError
 
-__all__ = ["Parser", "bounded_int", "non_negative_float"]
+__all__ = ["Parser", "bounded_int", "finite_float", "non_negative_float", "whole_number"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -47,4 +47,23 @@ def non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def whole_number(text: str) -> int:
+    """An argparse ``type`` for counts whose bounds the API checks (and reports all at once)."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def finite_float(text: str) -> float:
+    """An argparse ``type`` for a finite number; its range is the API's to check."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
     return value

@@ -1,0 +1,124 @@
+"""What every command that talks to the API shares: its flags, its client, and its error lines.
+
+The client (and httpx under it) is imported here only inside functions, when a command actually
+talks to a server: ``dn train catalog --json`` offline never pays for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Final
+
+from dreadnode import __version__
+from dreadnode.cli.errors import CLIError, UsageError
+
+if TYPE_CHECKING:
+    from dreadnode.client import APIError, Client
+
+__all__ = [
+    "API_KEY_ENV",
+    "SERVER_URL_ENV",
+    "add_server_arguments",
+    "api_client",
+    "configured_server_url",
+    "describe_api_error",
+    "format_error_item",
+]
+
+# The same names as dreadnode.client's constants (a test keeps them equal); repeated here so that
+# reading them does not import httpx.
+SERVER_URL_ENV: Final = "DREADNODE_SERVER_URL"
+API_KEY_ENV: Final = "DREADNODE_API_KEY"
+
+
+def add_server_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--server-url`` and ``--api-key``, for every command that talks to the API."""
+    group = parser.add_argument_group("API server")
+    group.add_argument(
+        "--server-url",
+        metavar="URL",
+        help=f"API server root, e.g. http://127.0.0.1:8000 (default: ${SERVER_URL_ENV})",
+    )
+    group.add_argument(
+        "--api-key",
+        metavar="TOKEN",
+        help=f"API token, sent as the X-API-Key header (default: ${API_KEY_ENV})",
+    )
+
+
+def configured_server_url(args: argparse.Namespace) -> str | None:
+    """The server to talk to: ``--server-url``, else ``$DREADNODE_SERVER_URL``, else None."""
+    url: str = getattr(args, "server_url", None) or os.environ.get(SERVER_URL_ENV) or ""
+    return url.strip() or None
+
+
+@contextmanager
+def api_client(args: argparse.Namespace) -> Iterator[Client]:
+    """A client for the configured server; any ``APIError`` inside becomes a one-line CLIError."""
+    server_url = configured_server_url(args)
+    if server_url is None:
+        raise UsageError(
+            f"no API server configured: set {SERVER_URL_ENV} or pass --server-url",
+            hints=(f"e.g. export {SERVER_URL_ENV}=http://127.0.0.1:8000",),
+        )
+    from dreadnode.client import APIError, Client
+
+    try:
+        client = Client(server_url=server_url, api_key=args.api_key)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    try:
+        with client:
+            yield client
+    except APIError as err:
+        raise describe_api_error(err, api_key_set=bool(client.api_key)) from err
+
+
+def format_error_item(item: Any) -> str:
+    """``hyperparameters.learning_rate: Input should be ...`` from an ``errors`` entry.
+
+    The leading ``body`` of a location is dropped: every field of a job is in the body.
+    """
+    if not isinstance(item, dict):
+        item = item.model_dump()
+    loc = [str(part) for part in item.get("loc") or []]
+    if loc and loc[0] == "body":
+        loc = loc[1:]
+    message = str(item.get("msg", ""))
+    return f"{'.'.join(loc)}: {message}" if loc else message
+
+
+def describe_api_error(error: APIError, *, api_key_set: bool) -> CLIError:
+    """The line a user reads for ``error`` (exit 1), with hints that say what to do about it."""
+    from dreadnode.client import (
+        APIConnectionError,
+        APIStatusError,
+        AuthenticationError,
+        RateLimitError,
+        UpgradeRequiredError,
+    )
+
+    hints: list[str] = []
+    if isinstance(error, APIConnectionError):
+        hints.append(f"is the API server running? check {SERVER_URL_ENV} or --server-url")
+    if isinstance(error, APIStatusError):
+        if len(error.errors) > 1:
+            hints.extend(format_error_item(item) for item in error.errors)
+        if isinstance(error, AuthenticationError):
+            if api_key_set:
+                hints.append(f"the token was refused: check {API_KEY_ENV} or --api-key")
+            else:
+                hints.append(f"no token configured: set {API_KEY_ENV} or pass --api-key")
+        elif isinstance(error, UpgradeRequiredError):
+            hints.append(
+                f"this is dreadnode-training {__version__}; upgrade it: "
+                "pip install --upgrade dreadnode-training"
+            )
+        elif isinstance(error, RateLimitError) and error.retry_after is not None:
+            hints.append(f"try again in {error.retry_after:g} s")
+        if error.request_id:
+            hints.append(f"request id: {error.request_id}")
+    return CLIError(error.message, hints=tuple(hints))

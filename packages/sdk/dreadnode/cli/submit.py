@@ -1,0 +1,162 @@
+"""``dn train sft`` and ``dn train rl``: check the model locally, then validate or create the job.
+
+The model is checked against the embedded catalog before anything is sent, so a typo fails in
+milliseconds with a "did you mean" hint and exit 2, even with no server configured. Everything
+else (hyperparameter bounds, context length) is the API's to check: ``--dry-run`` asks it for every
+violation at once without creating anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
+from dreadnode.cli.errors import CLIError, UsageError
+from dreadnode.cli.parsing import finite_float, whole_number
+from dreadnode.training.models import (
+    RETIRED_TINKER_MODELS,
+    TrainingAlgorithm,
+    resolve_training_model,
+    suggest_training_models,
+)
+
+if TYPE_CHECKING:
+    from dreadnode.client import JobValidation
+
+__all__ = ["add_submit_parsers", "check_model", "run_submit"]
+
+RL_ALGORITHMS = (TrainingAlgorithm.IMPORTANCE_SAMPLING.value, TrainingAlgorithm.PPO.value)
+
+#: (flag, hyperparameter, argparse type, help)
+_HYPERPARAMETERS = (
+    ("--learning-rate", "learning_rate", finite_float, "0 < x <= 1"),
+    ("--batch-size", "batch_size", whole_number, "1-4096"),
+    ("--epochs", "epochs", whole_number, "1-100"),
+    ("--steps", "steps", whole_number, "1-1,000,000"),
+    ("--max-sequence-length", "max_sequence_length", whole_number, "up to the model's context"),
+    ("--lora-rank", "lora_rank", whole_number, "1-32"),
+)
+
+
+def add_submit_parsers(commands: Any) -> None:
+    """Register ``sft`` and ``rl`` under ``dn train``."""
+    sft = commands.add_parser(
+        "sft",
+        help="submit a supervised fine-tuning job",
+        description="Submit a supervised fine-tuning (cross-entropy) job to the API.",
+    )
+    _add_job_arguments(sft)
+    sft.set_defaults(handler=run_submit, method="sft", algorithm=TrainingAlgorithm.SFT.value)
+    rl = commands.add_parser(
+        "rl",
+        help="submit a reinforcement-learning job",
+        description="Submit a reinforcement-learning job to the API.",
+    )
+    _add_job_arguments(rl)
+    rl.add_argument(
+        "--algorithm",
+        choices=RL_ALGORITHMS,
+        default=TrainingAlgorithm.IMPORTANCE_SAMPLING.value,
+        help="the RL objective (default: importance_sampling)",
+    )
+    rl.set_defaults(handler=run_submit, method="rl")
+
+
+def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        required=True,
+        help="base model id from `dn train catalog`, e.g. meta-llama/Llama-3.1-8B",
+    )
+    parser.add_argument("--dataset", required=True, help="where the training data is")
+    parser.add_argument("--name", help="a name for the job")
+    parser.add_argument(
+        "--tag", dest="tags", action="append", default=[], help="a tag (repeatable)"
+    )
+    knobs = parser.add_argument_group("hyperparameters (bounds are checked by the API)")
+    for flag, dest, kind, bounds in _HYPERPARAMETERS:
+        knobs.add_argument(flag, dest=dest, type=kind, help=bounds)
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="ask the API for every problem with this job without creating it",
+    )
+    parser.add_argument("--json", action="store_true", help="print the API's answer as JSON")
+    add_server_arguments(parser)
+
+
+def check_model(model_id: str, algorithm: str) -> None:
+    """Refuse, with exit 2, a model the embedded catalog does not list or that lacks ``algorithm``.
+
+    ``resolve_training_model`` accepts exact ids and listed ``base:peft:N`` variants only.
+    """
+    if not model_id.strip():
+        raise UsageError("--model must not be empty", hints=("list the models: dn train catalog",))
+    resolved = resolve_training_model(model_id)
+    if resolved is None:
+        suggestions = suggest_training_models(model_id)
+        did_you_mean = f" Did you mean one of: {', '.join(suggestions)}?" if suggestions else ""
+        retired_on = RETIRED_TINKER_MODELS.get(model_id)
+        if retired_on is not None:
+            message = (
+                f"Training base model '{model_id}' was retired on {retired_on}; "
+                f"Tinker no longer accepts it.{did_you_mean}"
+            )
+        else:
+            message = f"Unknown training base model '{model_id}'.{did_you_mean}"
+        raise UsageError(message, hints=("list the models: dn train catalog",))
+    model, _context = resolved
+    if algorithm not in {a.value for a in model.supported_algorithms}:
+        supported = ", ".join(a.value for a in model.supported_algorithms)
+        raise UsageError(
+            f"{model.tinker_id} does not support the {algorithm} algorithm (supported: {supported})"
+        )
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Validate (``--dry-run``) or create the job described by ``args``."""
+    check_model(args.model, args.algorithm)
+    request: dict[str, Any] = {
+        "base_model": args.model,
+        "method": args.method,
+        "algorithm": args.algorithm,
+        "dataset": args.dataset,
+        "name": args.name,
+        "tags": args.tags,
+        "hyperparameters": {
+            dest: getattr(args, dest)
+            for _, dest, _, _ in _HYPERPARAMETERS
+            if getattr(args, dest) is not None
+        },
+    }
+    with api_client(args) as client:
+        if args.dry_run:
+            return _report_validation(client.validate_job(**request), as_json=args.json)
+        job = client.create_job(**request)
+    if args.json:
+        sys.stdout.write(job.model_dump_json(indent=2) + "\n")
+    else:
+        sys.stdout.write(job.id + "\n")
+        sys.stderr.write(
+            f"created {job.method} job {job.id} on {job.base_model} ({job.status}); "
+            f"follow it with: dn train jobs get {job.id}\n"
+        )
+    return 0
+
+
+def _report_validation(validation: JobValidation, *, as_json: bool) -> int:
+    """0 when the API would accept the job; otherwise every violation, one per line, exit 1."""
+    if as_json:
+        sys.stdout.write(validation.model_dump_json(indent=2) + "\n")
+    elif validation.valid:
+        sys.stdout.write("valid: the API would accept this job (dry run, nothing created)\n")
+    if validation.valid:
+        return 0
+    count = len(validation.errors)
+    raise CLIError(
+        f"the API would reject this job ({count} problem{'' if count == 1 else 's'}; "
+        "dry run, nothing created)",
+        hints=tuple(format_error_item(item) for item in validation.errors),
+    )

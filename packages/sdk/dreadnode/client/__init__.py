@@ -1,0 +1,99 @@
+"""A typed client for the training API (``docs/api.md``): catalog and jobs.
+
+```python
+from dreadnode.client import Client, NotFoundError
+
+with Client() as client:  # $DREADNODE_SERVER_URL and $DREADNODE_API_KEY
+    job = client.create_job(base_model="Qwen/Qwen3-8B", method="sft", dataset="s3://b/t.jsonl")
+    client.cancel_job(job.id)
+```
+
+This package imports httpx; the ``dn`` command line imports it only when it talks to a server,
+so that listing the embedded catalog offline starts fast.
+"""
+
+from __future__ import annotations
+
+from dreadnode.client._client import (
+    API_KEY_ENV,
+    API_KEY_HEADER,
+    API_PREFIX,
+    AUTO,
+    SERVER_URL_ENV,
+    USER_AGENT,
+    Client,
+    normalize_base_url,
+)
+from dreadnode.client._exceptions import (
+    APIConnectionError,
+    APIError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadGatewayError,
+    BadRequestError,
+    ConflictError,
+    DreadnodeError,
+    GatewayTimeoutError,
+    InternalServerError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServiceUnavailableError,
+    UnprocessableEntityError,
+    UpgradeRequiredError,
+    ValidationError,
+)
+from dreadnode.client._retry import RetryPolicy
+from dreadnode.client.types import (
+    CatalogModel,
+    CatalogPage,
+    ErrorItem,
+    Hyperparameters,
+    Job,
+    JobEvent,
+    JobEvents,
+    JobPage,
+    JobValidation,
+)
+
+__all__ = [
+    "API_KEY_ENV",
+    "API_KEY_HEADER",
+    "API_PREFIX",
+    "AUTO",
+    "SERVER_URL_ENV",
+    "USER_AGENT",
+    "APIConnectionError",
+    "APIError",
+    "APIResponseValidationError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AuthenticationError",
+    "BadGatewayError",
+    "BadRequestError",
+    "CatalogModel",
+    "CatalogPage",
+    "Client",
+    "ConflictError",
+    "DreadnodeError",
+    "ErrorItem",
+    "GatewayTimeoutError",
+    "Hyperparameters",
+    "InternalServerError",
+    "Job",
+    "JobEvent",
+    "JobEvents",
+    "JobPage",
+    "JobValidation",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RetryPolicy",
+    "ServiceUnavailableError",
+    "UnprocessableEntityError",
+    "UpgradeRequiredError",
+    "ValidationError",
+    "normalize_base_url",
+]

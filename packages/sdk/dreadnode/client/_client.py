@@ -1,0 +1,395 @@
+"""The synchronous HTTP client for the training API: one method per endpoint of docs/api.md.
+
+Every request goes through ``_request``: it adds the token, the User-Agent naming this SDK's version
+(the server answers 426 to versions it no longer supports), retries what is safe to retry, and turns
+any failure into the exception tree of ``_exceptions``. Resource methods only build paths and bodies
+and parse answers into ``types``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import uuid
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+import pydantic
+
+from dreadnode import __version__
+from dreadnode.client._exceptions import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    status_error,
+)
+from dreadnode.client._retry import RetryPolicy, parse_retry_after, retry_delay
+from dreadnode.client.types import (
+    CatalogModel,
+    CatalogPage,
+    Hyperparameters,
+    Job,
+    JobCreate,
+    JobEvents,
+    JobPage,
+    JobValidation,
+)
+
+__all__ = [
+    "API_KEY_ENV",
+    "API_KEY_HEADER",
+    "API_PREFIX",
+    "AUTO",
+    "SERVER_URL_ENV",
+    "USER_AGENT",
+    "Client",
+    "normalize_base_url",
+]
+
+SERVER_URL_ENV: Final = "DREADNODE_SERVER_URL"
+API_KEY_ENV: Final = "DREADNODE_API_KEY"
+API_PREFIX: Final = "/api/v1"
+USER_AGENT: Final = f"dreadnode-training/{__version__}"
+#: Header carrying the token. The API accepts this or ``Authorization: Bearer``; this is the
+#: header the public dreadnode SDK sends, so one key works with both.
+API_KEY_HEADER: Final = "X-API-Key"
+
+_Model = TypeVar("_Model", bound=pydantic.BaseModel)
+
+
+class _Auto:
+    """Sentinel: "generate an idempotency key for me" (the default), distinct from None (none)."""
+
+    def __repr__(self) -> str:
+        return "AUTO"
+
+
+AUTO: Final = _Auto()
+
+
+def normalize_base_url(server_url: str) -> str:
+    """``http://host:8000``, ``http://host:8000/`` and ``http://host:8000/api/v1`` all mean the
+    same API root, ``http://host:8000/api/v1``; anything that is not an http(s) URL is refused."""
+    url = server_url.strip().rstrip("/")
+    parsed = httpx.URL(url) if url else None
+    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.host:
+        raise ValueError(f"server URL must look like http://127.0.0.1:8000, got {server_url!r}")
+    if not url.endswith(API_PREFIX):
+        url += API_PREFIX
+    return url
+
+
+def _segment(name: str, value: str, *, safe: str = "") -> str:
+    """A path parameter, refused when empty: ``/training/jobs/`` would address the listing."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return quote(value, safe=safe)
+
+
+def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in params.items() if value is not None}
+
+
+class Client:
+    """A client for one API server, configured from arguments or the environment.
+
+    ``server_url`` is the server root (``/api/v1`` is added unless present), default
+    ``$DREADNODE_SERVER_URL``; ``api_key`` defaults to ``$DREADNODE_API_KEY`` and is sent as
+    ``X-API-Key``. Use it as a context manager, or call ``close()``, to release connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        server_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        server_url = server_url or os.environ.get(SERVER_URL_ENV)
+        if not server_url:
+            raise ValueError(f"no API server configured: pass server_url or set {SERVER_URL_ENV}")
+        self.base_url = normalize_base_url(server_url)
+        self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if self.api_key:
+            default_headers[API_KEY_HEADER] = self.api_key
+        default_headers.update(headers or {})
+        self._http = httpx.Client(base_url=self.base_url, headers=default_headers, timeout=timeout)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- catalog ----------------------------------------------------------------------------
+
+    def list_catalog(
+        self,
+        *,
+        query: str | None = None,
+        family: str | None = None,
+        algorithm: str | None = None,
+        min_size_b: float | None = None,
+        max_size_b: float | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> CatalogPage:
+        """One page of the server's catalog; filters combine with AND, as offline."""
+        params = _drop_none(
+            {
+                "query": query,
+                "family": family,
+                "algorithm": algorithm,
+                "min_size_b": min_size_b,
+                "max_size_b": max_size_b,
+                "limit": limit,
+                "offset": offset,
+            }
+        )
+        return self._get("/training/catalog", CatalogPage, params=params)
+
+    def get_catalog_model(self, tinker_id: str) -> CatalogModel:
+        """One entry by exact id (``org/name`` or a listed ``org/name:peft:N``)."""
+        path = "/training/catalog/" + _segment("tinker_id", tinker_id, safe="/:")
+        return self._get(path, CatalogModel)
+
+    # --- jobs -------------------------------------------------------------------------------
+
+    def create_job(
+        self,
+        *,
+        base_model: str,
+        method: str,
+        dataset: str,
+        algorithm: str | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
+        idempotency_key: str | _Auto | None = AUTO,
+    ) -> Job:
+        """Create a job. A fresh idempotency key is sent by default, which makes the request safe
+        to retry: a retry after a lost answer returns the same job instead of a second one.
+        Pass ``idempotency_key=None`` to send none (and then nothing is retried)."""
+        body = self._job_body(
+            base_model=base_model,
+            method=method,
+            dataset=dataset,
+            algorithm=algorithm,
+            name=name,
+            tags=tags,
+            hyperparameters=hyperparameters,
+        )
+        key = str(uuid.uuid4()) if isinstance(idempotency_key, _Auto) else idempotency_key
+        headers = {"Idempotency-Key": key} if key is not None else {}
+        response = self._request(
+            "POST", "/training/jobs", json=body, headers=headers, safe_to_repeat=key is not None
+        )
+        return self._parse(response, Job)
+
+    def validate_job(
+        self,
+        *,
+        base_model: str,
+        method: str,
+        dataset: str,
+        algorithm: str | None = None,
+        name: str | None = None,
+        tags: list[str] | None = None,
+        hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
+    ) -> JobValidation:
+        """Every reason the server would reject this job, without creating it (never writes)."""
+        body = self._job_body(
+            base_model=base_model,
+            method=method,
+            dataset=dataset,
+            algorithm=algorithm,
+            name=name,
+            tags=tags,
+            hyperparameters=hyperparameters,
+        )
+        response = self._request("POST", "/training/jobs/validate", json=body, safe_to_repeat=True)
+        return self._parse(response, JobValidation)
+
+    def list_jobs(
+        self, *, status: str | None = None, limit: int | None = None, offset: int | None = None
+    ) -> JobPage:
+        """The caller's own jobs, newest first."""
+        params = _drop_none({"status": status, "limit": limit, "offset": offset})
+        return self._get("/training/jobs", JobPage, params=params)
+
+    def get_job(self, job_id: str) -> Job:
+        return self._get("/training/jobs/" + _segment("job_id", job_id), Job)
+
+    def cancel_job(self, job_id: str) -> Job:
+        """Cancel a job; ``ConflictError`` when it is already cancelled, completed or failed.
+
+        Not retried: a retry after a lost answer would report a conflict for a cancel that worked.
+        """
+        path = "/training/jobs/" + _segment("job_id", job_id) + "/cancel"
+        return self._parse(self._request("POST", path, safe_to_repeat=False), Job)
+
+    def list_job_events(self, job_id: str) -> JobEvents:
+        """A job's history, oldest first."""
+        return self._get("/training/jobs/" + _segment("job_id", job_id) + "/events", JobEvents)
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _job_body(
+        *,
+        base_model: str,
+        method: str,
+        dataset: str,
+        algorithm: str | None,
+        name: str | None,
+        tags: list[str] | None,
+        hyperparameters: Hyperparameters | Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        if isinstance(hyperparameters, Hyperparameters):
+            knobs = hyperparameters
+        else:
+            knobs = Hyperparameters.model_validate(dict(hyperparameters or {}))
+        request = JobCreate(
+            base_model=base_model,
+            method=method,
+            algorithm=algorithm,
+            dataset=dataset,
+            name=name,
+            tags=list(tags or []),
+            hyperparameters=knobs,
+        )
+        body = request.model_dump(mode="json", exclude_none=True)
+        body["hyperparameters"] = knobs.model_dump(mode="json", exclude_none=True)
+        return body
+
+    def _get(
+        self, path: str, model: type[_Model], *, params: Mapping[str, Any] | None = None
+    ) -> _Model:
+        return self._parse(self._request("GET", path, params=params, safe_to_repeat=True), model)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        safe_to_repeat: bool,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """Send, retrying per the policy, and return a 2xx response or raise ``APIError``."""
+        url = self.base_url + path
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.TimeoutException as err:
+                delay = retry_delay(
+                    policy=self.retry, attempt=attempt, safe_to_repeat=safe_to_repeat, status=None
+                )
+                if delay is None:
+                    raise APITimeoutError(
+                        f"the API at {self.base_url} did not answer within {self.timeout:g} s",
+                        method=method,
+                        url=url,
+                    ) from err
+            except httpx.TransportError as err:
+                delay = retry_delay(
+                    policy=self.retry, attempt=attempt, safe_to_repeat=safe_to_repeat, status=None
+                )
+                if delay is None:
+                    raise APIConnectionError(
+                        f"cannot reach the API at {self.base_url} ({err or type(err).__name__})",
+                        method=method,
+                        url=url,
+                    ) from err
+            else:
+                if response.is_success:
+                    return response
+                delay = retry_delay(
+                    policy=self.retry,
+                    attempt=attempt,
+                    safe_to_repeat=safe_to_repeat,
+                    status=response.status_code,
+                    retry_after=response.headers.get("Retry-After"),
+                )
+                if delay is None:
+                    raise self._status_error(method, url, response)
+            time.sleep(delay)
+
+    @staticmethod
+    def _status_error(method: str, url: str, response: httpx.Response) -> APIStatusError:
+        """The typed exception for an error answer, whether or not it is the API's envelope."""
+        status = response.status_code
+        envelope: Any = None
+        with contextlib.suppress(ValueError):
+            envelope = response.json()
+        if isinstance(envelope, dict) and isinstance(envelope.get("detail"), str):
+            detail: str = envelope["detail"]
+            error_type = envelope.get("type")
+            errors = envelope.get("errors")
+        else:
+            # Not the API talking: a proxy, a load balancer, or a wrong URL.
+            detail = (
+                f"HTTP {status} {response.reason_phrase} from {url}, and the answer is not the "
+                f"API's JSON error envelope ({_describe_body(response)}); is the server URL "
+                "the training API?"
+            )
+            error_type, errors = None, None
+        return status_error(
+            status,
+            detail,
+            method=method,
+            url=url,
+            type=error_type if isinstance(error_type, str) else None,
+            errors=[e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else [],
+            request_id=response.headers.get("X-Request-ID"),
+            headers=dict(response.headers),
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+
+    def _parse(self, response: httpx.Response, model: type[_Model]) -> _Model:
+        """A 2xx body as ``model``; anything else (an HTML page, a wrong shape) is reported."""
+        request = response.request
+        try:
+            return model.model_validate_json(response.content)
+        except pydantic.ValidationError as err:
+            raise APIResponseValidationError(
+                f"the server at {self.base_url} answered {request.method} {request.url.path} "
+                f"with {response.status_code}, but not with the API's JSON "
+                f"({_describe_body(response)}); is the server URL the training API?",
+                method=request.method,
+                url=str(request.url),
+                status=response.status_code,
+                body=response.text,
+            ) from err
+
+
+def _describe_body(response: httpx.Response) -> str:
+    """``text/html: '<html><head><title>502 Bad Gateway...'``: enough to recognise a proxy."""
+    content_type = response.headers.get("Content-Type", "no content type").split(";")[0]
+    snippet = " ".join(response.text.split())[:80]
+    return f"{content_type}: {snippet!r}" if snippet else f"{content_type}, empty body"

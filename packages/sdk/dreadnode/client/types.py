@@ -1,0 +1,172 @@
+"""What the API answers, as pydantic models, deliberately more lenient than the SDK's catalog.
+
+The embedded catalog (``dreadnode.training.TrainingModel``) is strict: a family outside its enum
+is a bug in the data. An answer from a *newer* server is different: it may list a family, type or
+algorithm this SDK has never heard of, and that must not make the whole listing fail. So these
+models hold enums as plain strings, accept fields they do not know (``extra="allow"``), and offer
+``unknown_values()`` so a caller can say "upgrade to see this properly" instead of crashing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dreadnode.training.models import TrainingAlgorithm, TrainingModelFamily, TrainingModelType
+
+__all__ = [
+    "CatalogModel",
+    "CatalogPage",
+    "ErrorItem",
+    "Hyperparameters",
+    "Job",
+    "JobCreate",
+    "JobEvent",
+    "JobEvents",
+    "JobPage",
+    "JobValidation",
+]
+
+_LENIENT = ConfigDict(extra="allow", frozen=True)
+
+
+class CatalogModel(BaseModel):
+    """One catalog entry as the API sent it (see ``TrainingModel`` for what each field means)."""
+
+    model_config = _LENIENT
+
+    tinker_id: str
+    display_name: str
+    family: str
+    type: str
+    size_b: float
+    total_size_b: float | None = None
+    context_length: int
+    extended_context_length: int | None = None
+    supported_algorithms: list[str] = Field(default_factory=list)
+    pricing: dict[str, Any] | None = None
+    extended_context: bool = False
+
+    def unknown_values(self) -> list[str]:
+        """Values this SDK's enums do not know, e.g. ``["family 'mistral'"]``; empty when none."""
+        unknown = []
+        if self.family not in {f.value for f in TrainingModelFamily}:
+            unknown.append(f"family {self.family!r}")
+        if self.type not in {t.value for t in TrainingModelType}:
+            unknown.append(f"type {self.type!r}")
+        known_algorithms = {a.value for a in TrainingAlgorithm}
+        unknown += [
+            f"algorithm {a!r}" for a in self.supported_algorithms if a not in known_algorithms
+        ]
+        return unknown
+
+
+class CatalogPage(BaseModel):
+    """``GET /training/catalog``: one page of matches; ``total`` counts every match."""
+
+    model_config = _LENIENT
+
+    models: list[CatalogModel]
+    total: int
+    limit: int
+    offset: int = 0
+
+
+class Hyperparameters(BaseModel):
+    """Training knobs; None leaves the server's default. Bounds are the server's to check."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learning_rate: float | None = None
+    batch_size: int | None = None
+    epochs: int | None = None
+    steps: int | None = None
+    max_sequence_length: int | None = None
+    lora_rank: int | None = None
+
+
+class JobCreate(BaseModel):
+    """The body of ``POST /training/jobs`` and ``/validate``.
+
+    Only shapes are checked here: the server checks values and reports every violation at once,
+    which is what ``dn train ... --dry-run`` shows.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_model: str
+    method: str
+    algorithm: str | None = None
+    dataset: str
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+
+
+class Job(BaseModel):
+    """A training job; ``status`` is queued, running, completed, failed or cancelled."""
+
+    model_config = _LENIENT
+
+    id: str
+    name: str | None = None
+    base_model: str
+    method: str
+    algorithm: str | None = None
+    dataset: str
+    tags: list[str] = Field(default_factory=list)
+    hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class JobPage(BaseModel):
+    """``GET /training/jobs``: the caller's jobs, newest first."""
+
+    model_config = _LENIENT
+
+    jobs: list[Job]
+    total: int
+    limit: int
+    offset: int = 0
+
+
+class JobEvent(BaseModel):
+    """One step in a job's life (created, cancelled, ...), oldest first in ``JobEvents``."""
+
+    model_config = _LENIENT
+
+    type: str
+    status: str | None = None
+    message: str | None = None
+    created_at: datetime
+
+
+class JobEvents(BaseModel):
+    """``GET /training/jobs/{id}/events``."""
+
+    model_config = _LENIENT
+
+    events: list[JobEvent]
+
+
+class ErrorItem(BaseModel):
+    """One violation: where (``loc``), what (``msg``), and a stable ``type`` to branch on."""
+
+    model_config = _LENIENT
+
+    loc: list[str | int] = Field(default_factory=list)
+    msg: str
+    type: str = ""
+
+
+class JobValidation(BaseModel):
+    """``POST /training/jobs/validate``: whether the job would be accepted, and every reason not."""
+
+    model_config = _LENIENT
+
+    valid: bool
+    errors: list[ErrorItem] = Field(default_factory=list)
