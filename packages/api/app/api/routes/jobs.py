@@ -1,0 +1,156 @@
+"""``/training/jobs``: create (validated before any write), validate, list, read, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
+
+from app.api.deps import CurrentUser, RawBody, SessionDep, WriterUser
+from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
+from app.models import Job
+from app.schemas import (
+    ErrorEntry,
+    JobEventPublic,
+    JobEventsPublic,
+    JobPublic,
+    JobsPublic,
+    JobStatus,
+    JobValidation,
+)
+from app.storage import jobs as store
+from app.training.validation import check_job
+
+__all__ = ["JOB_BODY_SCHEMA", "router"]
+
+router = APIRouter(prefix="/training/jobs", tags=["jobs"])
+
+#: The body is read by ``check_job`` (so that every violation is reported at once) rather than by
+#: FastAPI; this keeps the JobCreate schema in the OpenAPI description (see ``app.main``).
+JOB_BODY_SCHEMA: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}},
+    }
+}
+
+
+def _job_not_found(job_id: str) -> NotFoundError:
+    return NotFoundError(f"Training job {job_id!r} not found")
+
+
+def _idempotency_key(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if not 1 <= len(value) <= 255 or not value.isprintable():
+        raise BadRequestError("Idempotency-Key must be 1-255 printable characters")
+    return value
+
+
+def _job_response(job: Job, *, status_code: int, replayed: bool = False) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    body = JobPublic.model_validate(job).model_dump(mode="json")
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _replay(existing: tuple[str, Job], request_hash: str, key: str) -> JSONResponse:
+    stored_hash, job = existing
+    if stored_hash != request_hash:
+        raise ConflictError(f"Idempotency-Key {key!r} was already used with a different body")
+    return _job_response(job, status_code=200, replayed=True)
+
+
+@router.post("", response_model=JobPublic, status_code=201, openapi_extra=JOB_BODY_SCHEMA)
+def create_job(
+    *,
+    body: RawBody,
+    session: SessionDep,
+    user: WriterUser,
+    idempotency_key: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Create a training job after every check has passed; a rejected request writes nothing."""
+    key = _idempotency_key(idempotency_key)
+    check = check_job(body)
+    request_hash = ""
+    if key is not None:
+        canonical = json.dumps(check.raw, sort_keys=True, separators=(",", ":"))
+        request_hash = hashlib.sha256(canonical.encode()).hexdigest()
+        existing = store.find_idempotent_job(session, owner=user.owner, key=key)
+        if existing is not None:
+            return _replay(existing, request_hash, key)
+    if check.job is None or check.algorithm is None:
+        raise ValidationFailedError(check.errors)
+    try:
+        job = store.create_job(
+            session,
+            owner=user.owner,
+            job=check.job,
+            algorithm=check.algorithm,
+            idempotency=None if key is None else (key, request_hash),
+        )
+    except store.DuplicateIdempotencyKeyError:
+        existing = store.find_idempotent_job(session, owner=user.owner, key=key or "")
+        if existing is None:
+            raise
+        return _replay(existing, request_hash, key or "")
+    return _job_response(job, status_code=201)
+
+
+@router.post("/validate", response_model=JobValidation, openapi_extra=JOB_BODY_SCHEMA)
+def validate_job(*, body: RawBody, _user: CurrentUser) -> JobValidation:
+    """Run every creation check without writing anything."""
+    check = check_job(body)
+    errors = [ErrorEntry.model_validate(item) for item in check.errors]
+    return JobValidation(valid=not errors, errors=errors)
+
+
+@router.get("", response_model=JobsPublic)
+def read_jobs(
+    *,
+    session: SessionDep,
+    user: CurrentUser,
+    status: JobStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobsPublic:
+    """The caller's jobs, newest first."""
+    rows = store.list_jobs(session, owner=user.owner, status=status, limit=limit, offset=offset)
+    return JobsPublic(
+        jobs=[JobPublic.model_validate(row) for row in rows],
+        total=store.count_jobs(session, owner=user.owner, status=status),
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def read_job(*, job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
+    """One of the caller's jobs."""
+    job = store.get_job(session, owner=user.owner, job_id=job_id)
+    if job is None:
+        raise _job_not_found(job_id)
+    return JobPublic.model_validate(job)
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(*, job_id: str, session: SessionDep, user: WriterUser) -> JobPublic:
+    """Cancel one of the caller's jobs unless it has already finished."""
+    try:
+        job = store.cancel_job(session, owner=user.owner, job_id=job_id)
+    except store.JobAlreadyFinishedError as err:
+        raise ConflictError(f"Training job {job_id!r} is already {err.status}") from None
+    if job is None:
+        raise _job_not_found(job_id)
+    return JobPublic.model_validate(job)
+
+
+@router.get("/{job_id}/events", response_model=JobEventsPublic)
+def read_job_events(*, job_id: str, session: SessionDep, user: CurrentUser) -> JobEventsPublic:
+    """A job's history, oldest first."""
+    events = store.list_job_events(session, owner=user.owner, job_id=job_id)
+    if events is None:
+        raise _job_not_found(job_id)
+    return JobEventsPublic(events=[JobEventPublic.model_validate(event) for event in events])

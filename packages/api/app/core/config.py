@@ -1,0 +1,40 @@
+"""Service settings, read from the environment (pydantic-settings).
+
+``DATABASE_URL`` keeps its conventional unprefixed name; every other setting is
+``DREADNODE_API_<NAME>``. The app factory takes a ``Settings`` so tests build their own.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["API_PREFIX", "Settings"]
+
+#: Every route but the bare ``/health`` lives under this prefix (docs/api.md).
+API_PREFIX = "/api/v1"
+
+
+class Settings(BaseSettings):
+    """What an operator may tune; the defaults serve a laptop on an embedded SQLite file."""
+
+    model_config = SettingsConfigDict(env_prefix="DREADNODE_API_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///./dreadnode-api.db",
+        validation_alias=AliasChoices("DATABASE_URL", "DREADNODE_API_DATABASE_URL"),
+        min_length=1,
+    )
+    #: Clients whose User-Agent names an older ``dreadnode-training`` SDK get 426.
+    min_sdk_version: str = "0.1.0"
+    #: Requests per minute per token; 0 turns the limit off.
+    rate_limit_per_minute: int = Field(default=1200, ge=0)
+
+    @field_validator("min_sdk_version")
+    @classmethod
+    def _check_version(cls, value: str) -> str:
+        if not re.fullmatch(r"\d+(\.\d+)*", value):
+            raise ValueError("min_sdk_version must look like 1.2.3")
+        return value

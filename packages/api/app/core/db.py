@@ -1,0 +1,79 @@
+"""The database: engine construction, the ORM base, reachability, and migrations.
+
+SQLite (the embedded default) gets WAL and a busy timeout so that the threadpool's concurrent
+requests wait for the write lock instead of failing; PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+__all__ = ["Base", "Database", "make_engine", "migrate"]
+
+
+class Base(DeclarativeBase):
+    """The declarative base every table in ``app.models`` derives from."""
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; ``sqlite:`` URLs are tuned for a threaded server."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20
+        )
+        event.listen(engine, "connect", _tune_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+class Database:
+    """One engine and its session factory, owned by the app (``app.state.db``)."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        """A new session; the caller closes it (``with db.session() as session``)."""
+        return self.sessions()
+
+    def is_reachable(self) -> bool:
+        """Whether a trivial query answers; the health checks report it."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def migrate(url: str) -> None:
+    """Apply every Alembic migration shipped inside the package (``app/migrations``)."""
+    config = Config()
+    config.set_main_option("script_location", str(files("app") / "migrations"))
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()

@@ -1,0 +1,31 @@
+"""Which SDK versions the server still serves, read from the client's User-Agent.
+
+The SDK sends ``dreadnode-training/<version>``; any other User-Agent (curl, browsers) is let
+through, since only the SDK's wire format changes with its version.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["parse_version", "sdk_too_old"]
+
+_SDK_AGENT = re.compile(r"(?:^|\s)dreadnode-training/(\d+(?:\.\d+)*)")
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """``"1.2.3"`` as ``(1, 2, 3)``; trailing zeros dropped so that 0.1 equals 0.1.0."""
+    parts = [int(part) for part in text.split(".")]
+    while len(parts) > 1 and parts[-1] == 0:
+        parts.pop()
+    return tuple(parts)
+
+
+def sdk_too_old(user_agent: str, minimum: str) -> str | None:
+    """The SDK version named in ``user_agent`` if it is older than ``minimum``, else None."""
+    match = _SDK_AGENT.search(user_agent)
+    if match is None:
+        return None
+    if parse_version(match.group(1)) < parse_version(minimum):
+        return match.group(1)
+    return None

@@ -1,0 +1,206 @@
+"""Typed domain errors and the one set of handlers that turns every error into the envelope.
+
+Every error a client sees, whatever raised it (a domain check, FastAPI's request validation,
+Starlette's routing, or a crash), has the body of docs/api.md::
+
+    {"code": 422, "detail": "...", "type": "validation_error", "errors": [{"loc", "msg", "type"}]}
+
+Domain code raises ``APIError`` subclasses and never builds responses itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConflictError",
+    "ErrorItem",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "UpgradeRequiredError",
+    "ValidationFailedError",
+    "error_item",
+    "install_exception_handlers",
+]
+
+logger = logging.getLogger("app")
+
+ErrorItem = dict[str, Any]
+"""One ``errors`` entry: ``{"loc": [...], "msg": str, "type": str}``."""
+
+#: The envelope ``type`` for each status, including those only the framework produces.
+ERROR_TYPES: Mapping[int, str] = {
+    400: "bad_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "method_not_allowed_error",
+    409: "conflict_error",
+    422: "validation_error",
+    426: "upgrade_required_error",
+    429: "rate_limit_error",
+    500: "server_error",
+    502: "bad_gateway_error",
+    504: "gateway_timeout_error",
+}
+
+
+def error_item(loc: Sequence[str | int], msg: str, type_: str) -> ErrorItem:
+    """An ``errors`` entry in the envelope's shape."""
+    return {"loc": list(loc), "msg": msg, "type": type_}
+
+
+class APIError(Exception):
+    """An error with a status and a message a client may see; the base of every domain error."""
+
+    status_code = 500
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: Sequence[ErrorItem] = (),
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+
+class BadRequestError(APIError):
+    """The request cannot be read: malformed JSON, a bad header value."""
+
+    status_code = 400
+
+
+class AuthenticationError(APIError):
+    """Missing, unknown or malformed token; the detail never says which."""
+
+    status_code = 401
+
+    def __init__(self) -> None:
+        super().__init__("Authentication failed", headers={"WWW-Authenticate": "Bearer"})
+
+
+class PermissionDeniedError(APIError):
+    """The token is valid but may not do this (a read-only token writing)."""
+
+    status_code = 403
+
+
+class NotFoundError(APIError):
+    """No such resource, or not the caller's."""
+
+    status_code = 404
+
+
+class ConflictError(APIError):
+    """The request contradicts the resource's state (cancel a finished job, reuse a key)."""
+
+    status_code = 409
+
+
+class ValidationFailedError(APIError):
+    """Well-formed but invalid; ``errors`` lists every violation and ``detail`` joins them."""
+
+    status_code = 422
+
+    def __init__(self, errors: Sequence[ErrorItem]) -> None:
+        super().__init__("; ".join(item["msg"] for item in errors), errors=errors)
+
+
+class UpgradeRequiredError(APIError):
+    """The client's SDK is older than the server supports."""
+
+    status_code = 426
+
+
+class RateLimitError(APIError):
+    """Too many requests for one token; ``Retry-After`` says when to come back."""
+
+    status_code = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Rate limit exceeded; retry after {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+def envelope(
+    status_code: int,
+    detail: str,
+    errors: Sequence[ErrorItem] = (),
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """The canonical error response."""
+    body = {
+        "code": status_code,
+        "detail": detail,
+        "type": ERROR_TYPES.get(status_code, "server_error" if status_code >= 500 else "error"),
+        "errors": list(errors),
+    }
+    return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
+
+
+def _field_message(loc: Sequence[str | int], msg: str) -> str:
+    where = ".".join(str(part) for part in loc[1:]) if len(loc) > 1 else ""
+    return f"{where}: {msg}" if where else msg
+
+
+def pydantic_error_items(
+    errors: Sequence[Mapping[str, Any]], prefix: Sequence[str] = ()
+) -> list[ErrorItem]:
+    """Pydantic's error dicts as envelope entries, each message naming its field."""
+    items = []
+    for error in errors:
+        loc = [*prefix, *error["loc"]]
+        items.append(error_item(loc, _field_message(loc, str(error["msg"])), str(error["type"])))
+    return items
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, APIError)
+    return envelope(exc.status_code, exc.detail, exc.errors, exc.headers)
+
+
+async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = list(exc.errors())
+    if any(error.get("type") == "json_invalid" for error in raw):
+        return envelope(400, "Malformed JSON in the request body")
+    items = pydantic_error_items(raw)
+    return envelope(422, "; ".join(item["msg"] for item in items), items)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Not found"
+    return envelope(exc.status_code, detail, headers=exc.headers)
+
+
+async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(500, "Internal server error")
+
+
+def install_exception_handlers(app: FastAPI) -> None:
+    """Register the handlers that emit the envelope for every error, framework ones included."""
+    app.add_exception_handler(APIError, _api_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unhandled_error)

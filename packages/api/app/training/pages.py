@@ -1,0 +1,70 @@
+"""Serialized catalog answers, built once: the catalog is immutable for a process's lifetime.
+
+Each entry's JSON is rendered at import, and each distinct page is assembled once and memoised
+with its ETag, so listing costs a dictionary lookup instead of pydantic serialization.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from typing import NamedTuple
+
+from app.training.catalog import (
+    TINKER_MODELS,
+    TrainingModel,
+    filter_training_models,
+    resolve_training_model,
+)
+
+__all__ = ["Rendered", "catalog_entry", "catalog_page"]
+
+
+class Rendered(NamedTuple):
+    """A JSON body and its strong ETag."""
+
+    body: bytes
+    etag: str
+
+
+def _render(body: bytes) -> Rendered:
+    return Rendered(body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
+
+
+def _entry_json(model: TrainingModel) -> bytes:
+    return json.dumps(model.model_dump(mode="json"), separators=(",", ":")).encode()
+
+
+_ENTRY_JSON: dict[str, bytes] = {model.tinker_id: _entry_json(model) for model in TINKER_MODELS}
+_ENTRIES: dict[str, Rendered] = {key: _render(body) for key, body in _ENTRY_JSON.items()}
+
+
+@lru_cache(maxsize=4096)
+def catalog_page(
+    *,
+    query: str | None,
+    family: str | None,
+    algorithm: str | None,
+    min_size_b: float | None,
+    max_size_b: float | None,
+    limit: int,
+    offset: int,
+) -> Rendered:
+    """``{"models", "total", "limit", "offset"}`` for these filters; ValueError for bad ones."""
+    matches = filter_training_models(
+        query=query,
+        family=family,
+        algorithm=algorithm,
+        min_size_b=min_size_b,
+        max_size_b=max_size_b,
+    )
+    models = b",".join(_ENTRY_JSON[m.tinker_id] for m in matches[offset : offset + limit])
+    tail = f'],"total":{len(matches)},"limit":{limit},"offset":{offset}}}'.encode()
+    return _render(b'{"models":[' + models + tail)
+
+
+def catalog_entry(model_id: str) -> Rendered | None:
+    """The entry an id selects (exact, or ``base:peft:N`` that the entry lists), or None."""
+    resolved = resolve_training_model(model_id)
+    return None if resolved is None else _ENTRIES[resolved[0].tinker_id]
