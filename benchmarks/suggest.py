@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from typo_corpus import NON_MODEL_STRINGS, make_typos
+# Run from the repository root (`python benchmarks/suggest.py`); the corpus lives in tools/.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from dreadnode.training import TINKER_MODELS, suggest_training_models
+from tools.catalog_sync.corpus import NON_MODEL_STRINGS, make_typos
 
 IDS = [model.tinker_id for model in TINKER_MODELS]
 Suggester = Callable[[str], list[str]]

@@ -3,6 +3,10 @@
 Each typo is made from a real catalog id by one kind of slip a user makes: a deleted, swapped,
 substituted or inserted character, the wrong case, the organisation left off, other separators.
 A "typo" that happens to be another real id is dropped: it is not a typo.
+
+It lives here, standard library only, because two users need the same corpus: the suggestion
+benchmark (``benchmarks/suggest.py``) and the checker, which asks both catalog copies for
+suggestions on it and requires the same answers.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ __all__ = ["NON_MODEL_STRINGS", "Typo", "make_typos"]
 
 @dataclass(frozen=True)
 class Typo:
+    """A mistyped ``text`` of the id the user ``intended``, made by one ``kind`` of slip."""
+
     kind: str
     intended: str
     text: str
@@ -29,14 +35,14 @@ NON_MODEL_STRINGS = (
     "train", "sft", "ppo", "none", "null", "true", "http://localhost:8000", "bert-base-uncased",
     "gemma-2b", "phi-3-mini", "falcon-40b", "t5-small", "whisper-large", "stable-diffusion-xl",
     "the quick brown fox", "README.md", "~/models/checkpoint", "DROP TABLE jobs;", "x",
-    "aaaaaaaaaaaa", "0.0.0.0", "yes", "cancel", "Lorem ipsum dolor sit amet", "my-finetune-v2",
+    "aaaaaaaaaaaa", "0.0.0.0", "yes",  # noqa: S104 -- a string users type, not a bind address "cancel", "Lorem ipsum dolor sit amet", "my-finetune-v2",
     "resnet50", "dall-e-3", "llava-13b", "sentence-transformers/all-MiniLM-L6-v2",
 )  # fmt: skip
 
 
 def make_typos(ids: Sequence[str], *, seed: int = 7, per_kind: int = 3) -> list[Typo]:
     """Typos of every id in ``ids``: ``per_kind`` random ones of each character-level kind."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 -- a reproducible corpus, not a secret
     known = set(ids)
     typos: list[Typo] = []
 

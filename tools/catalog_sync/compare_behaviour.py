@@ -1,0 +1,180 @@
+"""Behaviour findings: both copies' functions give the same answers to the same questions.
+
+Equal data and equal types still let the code drift (a changed suggestion cutoff, a filter that
+stops raising). Each function is asked a corpus of questions on both sides: every id, generated
+typos, strings that are no model, ``:peft:`` variants, a grid of filter arguments including ones
+that must raise ValueError (the error message is compared too). One finding per function shows
+the first question answered differently and how many were.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from tools.catalog_sync.corpus import NON_MODEL_STRINGS, make_typos
+from tools.catalog_sync.findings import MISSING, Finding, Location
+from tools.catalog_sync.loader import Catalog
+
+__all__ = ["Question", "build_questions", "compare_behaviour"]
+
+_FILTER_QUERIES = (
+    None, "llama", "llama 3.1", "8b instruct", "qwen3.5", "QWEN", "3", "lla", "inkling small",
+    "deepseek v3.1 base", "gpt-oss", "peft", "zzz", "", "---",
+)  # fmt: skip
+_SIZES = (None, 0, 0.5, 3, 8, 17.5, 70, 1000, -1, math.nan)
+_SUGGEST_LIMITS: tuple[object, ...] = (1, 2, 5, 100, 0, -1, True, 2.5, "3")
+_BAD_QUERIES: tuple[object, ...] = ("", "   ", None, 5)
+_PEFT_SUFFIXES = (":peft:131072", ":peft:262144", ":peft:1", ":peft:", ":PEFT:262144")
+
+# The SDK copy is loaded once per content; so are its answers (tests ask it hundreds of times).
+_answers: weakref.WeakKeyDictionary[ModuleType, dict[Question, Any]] = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Question:
+    """One call: a function name with its positional and keyword arguments."""
+
+    function: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+    def __str__(self) -> str:
+        arguments = [repr(arg) for arg in self.args]
+        arguments += [f"{key}={value!r}" for key, value in self.kwargs]
+        return f"{self.function}({', '.join(arguments)})"
+
+
+def _enum_values(catalogs: Iterable[Catalog], name: str) -> list[str]:
+    values: dict[str, None] = {}
+    for catalog in catalogs:
+        for member in getattr(catalog.module, name, ()):
+            values[str(member.value)] = None
+    return list(values)
+
+
+def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
+    """The corpus, built from the union of both sides' ids, families and algorithms."""
+    ids = list(dict.fromkeys(e.tinker_id for c in (sdk, api) for e in c.entries))
+    retired: dict[str, None] = {}
+    for catalog in (sdk, api):
+        retired.update(dict.fromkeys(getattr(catalog.module, "RETIRED_TINKER_MODELS", {})))
+    extended = [
+        f"{e.tinker_id}:peft:{e.values.get('extended_context_length')}"
+        for c in (sdk, api)
+        for e in c.entries
+        if e.values.get("extended_context_length") is not None
+    ]
+    typos = [typo.text for typo in make_typos(ids, per_kind=1)]
+    peft = [f"{tinker_id}{suffix}" for tinker_id in ids for suffix in _PEFT_SUFFIXES]
+    names = list(dict.fromkeys([*ids, *retired, *extended, *peft, *typos, *NON_MODEL_STRINGS]))
+
+    questions = [Question("get_training_model", (name,)) for name in names]
+    questions += [Question("resolve_training_model", (name,)) for name in names]
+    # Suggestions cost ~0.1 ms per call per side: every third typo (all kinds still appear)
+    # keeps `check` within its time budget while still probing the cutoff from both sides.
+    suggest = list(dict.fromkeys([*ids, *extended, *typos[::3], *NON_MODEL_STRINGS]))
+    suggest += [f"{typo}:peft:262144" for typo in typos[1::15]]
+    questions += [Question("suggest_training_models", (query,)) for query in suggest]
+    questions += [
+        Question("suggest_training_models", (query,), (("limit", limit),))
+        for query in (*ids[:2], typos[0] if typos else "x", "banana")
+        for limit in _SUGGEST_LIMITS
+    ]
+    questions += [Question("suggest_training_models", (query,)) for query in _BAD_QUERIES]
+
+    families = [None, *_enum_values((sdk, api), "TrainingModelFamily"), "bogus", "LLAMA"]
+    algorithms = [None, *_enum_values((sdk, api), "TrainingAlgorithm"), "bogus"]
+    grid: list[dict[str, Any]] = [{"query": query} for query in _FILTER_QUERIES]
+    grid += [{"family": f, "algorithm": a} for f in families for a in algorithms]
+    grid += [{"min_size_b": low, "max_size_b": high} for low in _SIZES for high in _SIZES]
+    grid += [{"family": f, "query": "b", "max_size_b": 30} for f in families]
+    questions += [
+        Question(
+            "filter_training_models",
+            (),
+            tuple((key, value) for key, value in arguments.items() if value is not None),
+        )
+        for arguments in grid
+    ]
+    return questions
+
+
+def _answer(result: Any) -> Any:
+    """Answers as ids, so a behaviour finding is about the code and not a repeat of the data."""
+    if result is None:
+        return None
+    if hasattr(result, "tinker_id"):
+        return result.tinker_id
+    if isinstance(result, tuple):
+        return tuple(_answer(item) for item in result)
+    if isinstance(result, list):
+        return [_answer(item) for item in result]
+    return result
+
+
+def _ask(module: ModuleType, question: Question) -> Any:
+    cache = _answers.setdefault(module, {})
+    try:
+        return cache[question]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable arguments: ask without the cache
+        cache = {}
+    function: Callable[..., Any] = getattr(module, question.function)
+    try:
+        answer = _answer(function(*question.args, **dict(question.kwargs)))
+    except Exception as error:  # noqa: BLE001 -- the error is the answer to compare
+        answer = f"{type(error).__name__}: {error}"
+    cache[question] = answer
+    return answer
+
+
+def _location(catalog: Catalog, function: str) -> Location:
+    return Location(catalog.display, catalog.source_map.definition_line(function))
+
+
+def compare_behaviour(sdk: Catalog, api: Catalog) -> list[Finding]:
+    """One finding per function whose answers differ, or that one side lacks."""
+    questions = build_questions(sdk, api)
+    by_function: dict[str, list[Question]] = {}
+    for question in questions:
+        by_function.setdefault(question.function, []).append(question)
+    findings = []
+    for function, asked in by_function.items():
+        sdk_has = callable(getattr(sdk.module, function, None))
+        api_has = callable(getattr(api.module, function, None))
+        if not (sdk_has and api_has):
+            if sdk_has or api_has:
+                findings.append(
+                    Finding(
+                        f"function-missing-in-{'api' if sdk_has else 'sdk'}",
+                        function,
+                        "defined" if sdk_has else MISSING,
+                        "defined" if api_has else MISSING,
+                        _location(sdk, function) if sdk_has else None,
+                        _location(api, function) if api_has else None,
+                    )
+                )
+            continue
+        answers = [(q, _ask(sdk.module, q), _ask(api.module, q)) for q in asked]
+        differing = [(q, left, right) for q, left, right in answers if left != right]
+        if differing:
+            question, sdk_answer, api_answer = differing[0]
+            findings.append(
+                Finding(
+                    "behaviour-differs",
+                    str(question),
+                    sdk_answer,
+                    api_answer,
+                    _location(sdk, function),
+                    _location(api, function),
+                    f"{len(differing)} of {len(asked)} calls of {function} answer differently; "
+                    "the first is shown",
+                )
+            )
+    return findings

@@ -1,0 +1,255 @@
+"""Data findings: which entries exist, in what order, and every field of each, both sides.
+
+Entries are matched by ``tinker_id``. Field values are compared as JSON-shaped data, nested
+pricing field by field. An entry its own side rejects is still compared through the keyword values
+as written, so the field that drifted is named even when it also broke validation.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections import Counter
+from typing import Any
+
+from tools.catalog_sync.findings import MISSING, Finding, Location
+from tools.catalog_sync.loader import Catalog, Entry
+from tools.catalog_sync.values import same
+
+__all__ = ["compare_data", "entry_location"]
+
+
+def entry_location(catalog: Catalog, entry: Entry | None, field: str | None = None) -> Location:
+    """The line of ``entry``'s ``field`` keyword (or of the entry), else of ``TINKER_MODELS``."""
+    if entry is None or entry.call is None:
+        return Location(catalog.display, catalog.source_map.entries_line)
+    line = entry.call.line if field is None else entry.call.keyword_line(field)
+    return Location(catalog.display, line)
+
+
+def _first_by_id(catalog: Catalog) -> dict[str, Entry]:
+    by_id: dict[str, Entry] = {}
+    for entry in catalog.entries:
+        by_id.setdefault(entry.tinker_id, entry)
+    return by_id
+
+
+def _duplicates(sdk: Catalog, api: Catalog) -> list[Finding]:
+    findings = []
+    counts = {side.side: Counter(e.tinker_id for e in side.entries) for side in (sdk, api)}
+    for catalog in (sdk, api):
+        seen: set[str] = set()
+        for entry in catalog.entries:
+            if entry.tinker_id not in seen:
+                seen.add(entry.tinker_id)
+                continue
+            locations = {catalog.side: entry_location(catalog, entry)}
+            findings.append(
+                Finding(
+                    "entry-duplicate",
+                    entry.tinker_id,
+                    counts["sdk"][entry.tinker_id],
+                    counts["api"][entry.tinker_id],
+                    locations.get("sdk"),
+                    locations.get("api"),
+                    f"{entry.tinker_id} appears more than once in the {catalog.side} copy",
+                )
+            )
+    return findings
+
+
+def _field_findings(
+    sdk: Catalog, api: Catalog, sdk_entry: Entry, api_entry: Entry
+) -> list[Finding]:
+    findings = []
+    tinker_id = sdk_entry.tinker_id
+    # A field present on one side only is a schema finding; data compares the shared fields.
+    for name in [key for key in sdk_entry.values if key in api_entry.values]:
+        findings.extend(
+            _value_findings(
+                f"{tinker_id}.{name}",
+                sdk_entry.values[name],
+                api_entry.values[name],
+                entry_location(sdk, sdk_entry, name),
+                entry_location(api, api_entry, name),
+            )
+        )
+    return findings
+
+
+def _value_findings(
+    path: str, sdk_value: Any, api_value: Any, sdk_at: Location, api_at: Location
+) -> list[Finding]:
+    if same(sdk_value, api_value):
+        return []
+    if isinstance(sdk_value, dict) and isinstance(api_value, dict):
+        findings = []
+        for key in sorted(sdk_value.keys() | api_value.keys()):
+            findings.extend(
+                _value_findings(
+                    f"{path}.{key}",
+                    sdk_value.get(key, MISSING),
+                    api_value.get(key, MISSING),
+                    sdk_at,
+                    api_at,
+                )
+            )
+        return findings
+    return [Finding("field-value-differs", path, sdk_value, api_value, sdk_at, api_at)]
+
+
+def _invalid(catalog: Catalog, other: Catalog) -> list[Finding]:
+    findings = []
+    other_by_id = _first_by_id(other)
+    for entry in catalog.entries:
+        if entry.error is None:
+            continue
+        field = entry.error_field.split(".")[0]
+        path = f"{entry.tinker_id}.{entry.error_field}" if entry.error_field else entry.tinker_id
+        counterpart = other_by_id.get(entry.tinker_id)
+
+        def value_of(item: Entry | None, field: str = field) -> object:
+            if item is None:
+                return MISSING
+            return item.values.get(field, MISSING) if field else item.values
+
+        here: tuple[object, Location | None] = (
+            value_of(entry),
+            entry_location(catalog, entry, field or None),
+        )
+        there: tuple[object, Location | None] = (MISSING, None)
+        if counterpart is not None:
+            there = (value_of(counterpart), entry_location(other, counterpart, field or None))
+        sdk_side, api_side = (here, there) if catalog.side == "sdk" else (there, here)
+        findings.append(
+            Finding(
+                "entry-invalid",
+                path,
+                sdk_side[0],
+                api_side[0],
+                sdk_side[1],
+                api_side[1],
+                f"rejected by the {catalog.side} copy's own validation: {entry.error}",
+            )
+        )
+    return findings
+
+
+def _order(sdk: Catalog, api: Catalog, common: set[str]) -> list[Finding]:
+    sdk_order = [e.tinker_id for e in sdk.entries if e.tinker_id in common]
+    api_order = [e.tinker_id for e in api.entries if e.tinker_id in common]
+    sdk_order = list(dict.fromkeys(sdk_order))
+    api_order = list(dict.fromkeys(api_order))
+    if sdk_order == api_order:
+        return []
+    matcher = difflib.SequenceMatcher(a=sdk_order, b=api_order, autojunk=False)
+    in_place = {
+        sdk_order[block.a + offset]
+        for block in matcher.get_matching_blocks()
+        for offset in range(block.size)
+    }
+    sdk_by_id, api_by_id = _first_by_id(sdk), _first_by_id(api)
+    return [
+        Finding(
+            "entry-order-differs",
+            tinker_id,
+            sdk_order.index(tinker_id) + 1,
+            api_order.index(tinker_id) + 1,
+            entry_location(sdk, sdk_by_id[tinker_id]),
+            entry_location(api, api_by_id[tinker_id]),
+            "position among the entries both copies share",
+        )
+        for tinker_id in sdk_order
+        if tinker_id not in in_place
+    ]
+
+
+def _retired(sdk: Catalog, api: Catalog) -> list[Finding]:
+    sdk_retired = getattr(sdk.module, "RETIRED_TINKER_MODELS", MISSING)
+    api_retired = getattr(api.module, "RETIRED_TINKER_MODELS", MISSING)
+    if not isinstance(sdk_retired, dict) or not isinstance(api_retired, dict):
+        if sdk_retired is MISSING and api_retired is MISSING:
+            return []
+        return [
+            Finding(
+                "retired-value-differs",
+                "RETIRED_TINKER_MODELS",
+                sdk_retired,
+                api_retired,
+                Location(sdk.display, sdk.source_map.retired_line),
+                Location(api.display, api.source_map.retired_line),
+            )
+        ]
+    findings = []
+    for key in list(dict.fromkeys([*sdk_retired, *api_retired])):
+        sdk_value = sdk_retired.get(key, MISSING)
+        api_value = api_retired.get(key, MISSING)
+        if same(sdk_value, api_value):
+            continue
+        code = "retired-value-differs"
+        if sdk_value is MISSING:
+            code = "retired-missing-in-sdk"
+        elif api_value is MISSING:
+            code = "retired-missing-in-api"
+        findings.append(
+            Finding(
+                code,
+                f"RETIRED_TINKER_MODELS[{key}]",
+                sdk_value,
+                api_value,
+                Location(sdk.display, sdk.source_map.retired.get(key, sdk.source_map.retired_line)),
+                Location(api.display, api.source_map.retired.get(key, api.source_map.retired_line)),
+            )
+        )
+    return findings
+
+
+def compare_data(sdk: Catalog, api: Catalog) -> list[Finding]:
+    """Every data difference between the two copies, in the SDK's order."""
+    findings = _duplicates(sdk, api)
+    findings += _invalid(sdk, api) + _invalid(api, sdk)
+    sdk_by_id, api_by_id = _first_by_id(sdk), _first_by_id(api)
+    only_sdk = [e for i, e in sdk_by_id.items() if i not in api_by_id]
+    only_api = [e for i, e in api_by_id.items() if i not in sdk_by_id]
+    for entry in only_sdk:
+        findings.append(
+            Finding(
+                "entry-missing-in-api",
+                entry.tinker_id,
+                entry.values,
+                MISSING,
+                entry_location(sdk, entry),
+                None,
+            )
+        )
+    for entry in only_api:
+        findings.append(
+            Finding(
+                "entry-missing-in-sdk",
+                entry.tinker_id,
+                MISSING,
+                entry.values,
+                None,
+                entry_location(api, entry),
+            )
+        )
+    # An id edited in place shows as one entry missing on each side at the same position.
+    api_only_at = {entry.index: entry for entry in only_api}
+    for entry in only_sdk:
+        renamed = api_only_at.get(entry.index)
+        if renamed is not None:
+            findings.append(
+                Finding(
+                    "entry-id-differs",
+                    f"{entry.tinker_id}.tinker_id",
+                    entry.tinker_id,
+                    renamed.tinker_id,
+                    entry_location(sdk, entry, "tinker_id"),
+                    entry_location(api, renamed, "tinker_id"),
+                )
+            )
+    common = sdk_by_id.keys() & api_by_id.keys()
+    for tinker_id in [i for i in sdk_by_id if i in common]:
+        findings += _field_findings(sdk, api, sdk_by_id[tinker_id], api_by_id[tinker_id])
+    findings += _order(sdk, api, set(common))
+    findings += _retired(sdk, api)
+    return findings

@@ -1,0 +1,257 @@
+"""Loads a catalog module from its file, with neither package installed and without crashing.
+
+Each copy is executed under a unique module name so that the SDK's and the API's classes never
+mix. An entry that fails its own side's validation must become a finding, not a traceback: when
+executing the module raises, it is executed again with every ``TINKER_MODELS`` element guarded,
+so the valid entries (and the module's functions) still load and each invalid one is kept with
+its pydantic message and the keyword values as written.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import enum
+import hashlib
+import importlib.util
+import itertools
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tools.catalog_sync.source import ENTRIES_NAME, EntryCall, SourceMap, read_source_map
+
+__all__ = ["Catalog", "Entry", "LoadError", "load_catalog", "plain"]
+
+_GUARD_NAME = "__catalog_sync_guard__"
+_CACHE_SIZE = 4
+_names = itertools.count()
+# Loading is most of a check's cost; tests load the same unmutated copy hundreds of times.
+_cache: dict[tuple[str, str], tuple[ModuleType, dict[int, str]]] = {}
+
+
+class LoadError(Exception):
+    """A catalog module could not be loaded at all (syntax, import, missing names)."""
+
+    def __init__(self, display: str, reason: str) -> None:
+        super().__init__(f"{display}: {reason}")
+        self.display = display
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalog entry as one side defines it.
+
+    ``values`` holds the validated entry dumped to JSON types, or, for an entry its own side
+    rejects (``error`` set), the keyword values as written, so it can still be compared.
+    """
+
+    index: int
+    tinker_id: str
+    values: dict[str, Any]
+    call: EntryCall | None
+    error: str | None = None
+    #: the field pydantic blamed first ("" for a whole-entry rule such as the dense-size check)
+    error_field: str = ""
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One loaded copy: its module, where things are in its source, and its entries in order."""
+
+    side: str
+    path: Path
+    display: str
+    text: str
+    module: ModuleType
+    source_map: SourceMap
+    entries: tuple[Entry, ...]
+
+
+def plain(value: object) -> Any:
+    """JSON-shaped data: models dumped, enum members as their values, tuples as lists."""
+    if hasattr(value, "model_dump") and callable(value.model_dump):
+        return value.model_dump(mode="json")
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, tuple | list):
+        return [plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: plain(item) for key, item in value.items()}
+    return value
+
+
+def _describe(error: BaseException) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):  # pydantic.ValidationError: one "loc: msg" per problem
+        parts = []
+        for item in errors():
+            loc = ".".join(str(part) for part in item.get("loc", ()))
+            parts.append(f"{loc}: {item.get('msg')}" if loc else str(item.get("msg")))
+        return "; ".join(parts)
+    return f"{type(error).__name__}: {error}"
+
+
+def _first_loc(error: BaseException) -> str:
+    errors = getattr(error, "errors", None)
+    if callable(errors):
+        for item in errors():
+            if item.get("loc"):
+                return ".".join(str(part) for part in item["loc"])
+    return ""
+
+
+def _reason(error: BaseException, filename: str) -> str:
+    if isinstance(error, SyntaxError):
+        return f"SyntaxError: {error.msg} (line {error.lineno})"
+    line = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename == filename:
+            line = frame.lineno
+    where = f" (line {line})" if line else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+class _Guard(ast.NodeTransformer):
+    """Rewrites ``TINKER_MODELS = (A, B)`` as ``TINKER_MODELS = guard((lambda: A, lambda: B))``."""
+
+    def _wrap(self, node: ast.expr | None) -> ast.expr | None:
+        if not isinstance(node, ast.Tuple | ast.List):
+            return node
+        thunks: list[ast.expr] = [
+            ast.Lambda(args=ast.arguments(posonlyargs=[], args=[], kwonlyargs=[], kw_defaults=[],
+                                          defaults=[]), body=element)
+            for element in node.elts
+        ]  # fmt: skip
+        call = ast.Call(ast.Name(_GUARD_NAME, ast.Load()), [ast.Tuple(thunks, ast.Load())], [])
+        return ast.copy_location(call, node)
+
+    def visit_Assign(self, node: ast.Assign) -> ast.Assign:
+        if any(isinstance(t, ast.Name) and t.id == ENTRIES_NAME for t in node.targets):
+            wrapped = self._wrap(node.value)
+            assert wrapped is not None
+            node.value = wrapped
+        return node
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AnnAssign:
+        if isinstance(node.target, ast.Name) and node.target.id == ENTRIES_NAME:
+            node.value = self._wrap(node.value)
+        return node
+
+
+def _execute(
+    tree: ast.Module, path: Path, side: str, guard: Callable[[tuple[Any, ...]], Any] | None
+) -> ModuleType:
+    name = f"_catalog_sync_{side}_{next(_names)}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    module = importlib.util.module_from_spec(spec)
+    if guard is not None:
+        tree = ast.fix_missing_locations(_Guard().visit(copy.deepcopy(tree)))
+        module.__dict__[_GUARD_NAME] = guard
+    # pydantic resolves postponed annotations through sys.modules[cls.__module__].
+    sys.modules[name] = module
+    try:
+        code = compile(tree, str(path), "exec")
+        exec(code, module.__dict__)  # noqa: S102 -- the point is to run this repository's module
+    except BaseException:
+        del sys.modules[name]
+        raise
+    return module
+
+
+def _execute_guarded(
+    tree: ast.Module, path: Path, side: str, first_error: BaseException, display: str
+) -> tuple[ModuleType, dict[int, str]]:
+    """Run the module again with each entry guarded; the per-entry errors, keyed by position."""
+    invalid: dict[int, str] = {}
+
+    def guard(thunks: tuple[Any, ...]) -> tuple[Any, ...]:
+        built = []
+        for index, thunk in enumerate(thunks):
+            try:
+                built.append(thunk())
+            except Exception as error:  # noqa: BLE001 -- any failure of one entry is a finding
+                loc = _first_loc(error)
+                invalid[index] = f"{loc}\0{_describe(error)}"
+        return tuple(built)
+
+    try:
+        module = _execute(tree, path, side, guard)
+    except Exception:  # noqa: BLE001 -- the first error is the one worth reporting
+        raise LoadError(display, _reason(first_error, str(path))) from first_error
+    if not invalid:
+        raise LoadError(display, _reason(first_error, str(path))) from first_error
+    return module, invalid
+
+
+def _evaluate(node: ast.expr, module: ModuleType, filename: str) -> Any:
+    try:
+        expression = ast.fix_missing_locations(ast.Expression(body=node))
+        value = eval(compile(expression, filename, "eval"), module.__dict__)  # noqa: S307
+    except Exception:  # noqa: BLE001 -- an unevaluable keyword is shown as written
+        return ast.unparse(node)
+    return plain(value)
+
+
+def _entries(
+    module: ModuleType, source_map: SourceMap, invalid: dict[int, str], filename: str
+) -> tuple[Entry, ...]:
+    models = getattr(module, ENTRIES_NAME)
+    calls = source_map.entries
+    valid_positions = [i for i in range(len(calls)) if i not in invalid]
+    aligned = len(valid_positions) == len(models)
+    entries: list[Entry] = []
+    for number, model in enumerate(models):
+        call = calls[valid_positions[number]] if aligned else None
+        index = call.index if call is not None else number
+        entries.append(Entry(index, str(model.tinker_id), plain(model), call))
+    entry_type = getattr(module, "TrainingModel", None)
+    fields = getattr(entry_type, "model_fields", {})
+    for index, message in invalid.items():
+        call = calls[index]
+        values = {name: _evaluate(node, module, filename) for name, node in call.keywords.items()}
+        for name, info in fields.items():
+            if name not in values and not info.is_required():
+                values[name] = plain(info.get_default(call_default_factory=True))
+        loc, _, description = message.partition("\0")
+        tinker_id = values.get("tinker_id")
+        tinker_id = tinker_id if isinstance(tinker_id, str) else f"<entry {index + 1}>"
+        entries.append(Entry(index, tinker_id, values, call, description, loc))
+    entries.sort(key=lambda entry: entry.index)
+    return tuple(entries)
+
+
+def load_catalog(path: Path, side: str, display: str) -> Catalog:
+    """Load one copy; LoadError, naming the file and the reason, when it cannot be loaded."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise LoadError(display, f"cannot read: {error.strerror or error}") from error
+    try:
+        text = raw.decode("utf-8")
+        tree = ast.parse(text, filename=str(path))
+    except (SyntaxError, UnicodeDecodeError, ValueError) as error:
+        raise LoadError(display, _reason(error, str(path))) from error
+    source_map = read_source_map(tree)
+    key = (side, hashlib.sha256(raw).hexdigest())
+    if key in _cache:
+        module, invalid = _cache[key]
+    else:
+        try:
+            module, invalid = _execute(tree, path, side, None), {}
+        except Exception as error:  # noqa: BLE001 -- reported as a load failure or as findings
+            module, invalid = _execute_guarded(tree, path, side, error, display)
+        if len(_cache) >= _CACHE_SIZE:
+            evicted, _ = _cache.pop(next(iter(_cache)))
+            sys.modules.pop(evicted.__name__, None)
+        _cache[key] = (module, invalid)
+    if not hasattr(module, ENTRIES_NAME):
+        raise LoadError(display, f"defines no {ENTRIES_NAME}")
+    entries = _entries(module, source_map, invalid, str(path))
+    return Catalog(side, path, display, text, module, source_map, entries)
