@@ -1,4 +1,4 @@
-"""Helpers for running the installed ``dn`` executable as a real subprocess."""
+"""Helpers for running the installed ``dn`` executable, and a scripted API server on loopback."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from .fake_api import FakeAPI, running_fake_api
 
 DnRunner = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -41,3 +43,10 @@ def dn() -> DnRunner:
         )
 
     return run
+
+
+@pytest.fixture
+def fake_api() -> Iterator[FakeAPI]:
+    """A scripted HTTP server on a free loopback port (see ``fake_api.py``)."""
+    with running_fake_api() as api:
+        yield api

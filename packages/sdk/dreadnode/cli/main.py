@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 
 from dreadnode import __version__
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
         sys.stdout.flush()
     except CLIError as error:
+        if os.environ.get("DREADNODE_DEBUG"):
+            traceback.print_exception(error)
         _report(error)
         return error.code
     except KeyboardInterrupt:

@@ -1,0 +1,363 @@
+"""`dn` against a scripted API on loopback: what a user sees for each answer, and the exit code."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from dreadnode import __version__
+from dreadnode.cli import api as cli_api
+
+from .conftest import DnRunner
+from .fake_api import FakeAPI, Reply, envelope, job_json
+from .test_client_requests import FROM_THE_FUTURE, LLAMA
+
+JOBS = "/api/v1/training/jobs"
+CATALOG = "/api/v1/training/catalog"
+
+
+def _env(api: FakeAPI, **extra: str) -> dict[str, str]:
+    return {"DREADNODE_SERVER_URL": api.url, "DREADNODE_API_KEY": "t0ken", **extra}
+
+
+def test_catalog_reads_the_server_when_one_is_configured(dn: DnRunner, fake_api: FakeAPI) -> None:
+    page = {"models": [LLAMA], "total": 3, "limit": 1, "offset": 0}
+    fake_api.script("GET", CATALOG, Reply(200, page))
+    result = dn(
+        "train", "catalog", "--json", "--family", "llama", "--limit", "1", env=_env(fake_api)
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
+    assert json.loads(result.stdout) == {"models": [LLAMA], "total": 3, "limit": 1}
+    assert fake_api.requests[0].query == {"family": ["llama"], "limit": ["1"]}
+    assert fake_api.requests[0].headers["x-api-key"] == "t0ken"
+
+
+def test_catalog_server_url_flag_needs_no_environment(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", CATALOG, Reply(200, {"models": [], "total": 0, "limit": 20}))
+    result = dn("train", "catalog", "--server-url", fake_api.url + "/api/v1")
+    assert result.returncode == 0, result.stderr
+    assert "(server)" in result.stderr
+    assert "No models match these filters." in result.stdout
+
+
+def test_catalog_offline_flag_ignores_the_server(dn: DnRunner, fake_api: FakeAPI) -> None:
+    result = dn("train", "catalog", "--json", "--offline", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"catalog: embedded in dreadnode-training {__version__} (offline)\n"
+    assert fake_api.requests == []
+
+
+def test_catalog_from_a_newer_server_shows_unknown_family_with_upgrade_hint(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    page = {"models": [LLAMA, FROM_THE_FUTURE], "total": 2, "limit": 20, "offset": 0}
+    fake_api.script("GET", CATALOG, Reply(200, page))
+    result = dn("train", "catalog", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "Mistral-9" in line)
+    assert "mistral" in row.split()
+    assert "sft, dpo" in row
+    assert "family 'mistral'" in result.stderr
+    assert "pip install --upgrade dreadnode-training" in result.stderr
+    as_json = json.loads(dn("train", "catalog", "--json", env=_env(fake_api)).stdout)
+    assert as_json["models"][1]["modalities"] == ["text", "image"]
+
+
+def test_catalog_unreachable_server_is_one_line_exit_1(dn: DnRunner) -> None:
+    result = dn("train", "catalog", env={"DREADNODE_SERVER_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot reach the API at http://127.0.0.1:9/api/v1")
+    assert "Traceback" not in result.stderr
+
+
+def test_sft_typo_is_refused_locally_without_a_request(dn: DnRunner, fake_api: FakeAPI) -> None:
+    result = dn(
+        "train",
+        "sft",
+        "--model",
+        "meta-llama/Llama-3.1-8B-Instruc",
+        "--dataset",
+        "d",
+        env=_env(fake_api),
+    )
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one "
+        "of: meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B, "
+        "meta-llama/Llama-3.3-70B-Instruct?"
+    )
+    assert fake_api.requests == []
+
+
+def test_sft_typo_fails_even_with_no_server_configured(dn: DnRunner) -> None:
+    result = dn("train", "sft", "--model", "Qwen/Qwen3-8", "--dataset", "d")
+    assert result.returncode == 2
+    assert "Did you mean one of: Qwen/Qwen3-8B" in result.stderr
+
+
+def test_sft_retired_model_says_it_was_retired(dn: DnRunner, fake_api: FakeAPI) -> None:
+    result = dn("train", "sft", "--model", "Qwen/Qwen3.5-27B", "--dataset", "d", env=_env(fake_api))
+    assert result.returncode == 2
+    assert "'Qwen/Qwen3.5-27B' was retired on 2026-06-12" in result.stderr
+    assert fake_api.requests == []
+
+
+def test_sft_without_server_names_the_variable(dn: DnRunner) -> None:
+    result = dn("train", "sft", "--model", "meta-llama/Llama-3.1-8B", "--dataset", "d")
+    assert result.returncode == 2
+    assert "DREADNODE_SERVER_URL" in result.stderr
+    assert "--server-url" in result.stderr
+
+
+def test_sft_creates_the_job_and_prints_its_id(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-9")))
+    result = dn(
+        "train",
+        "sft",
+        "--model",
+        "meta-llama/Llama-3.1-8B",
+        "--dataset",
+        "s3://b/t.jsonl",
+        "--name",
+        "demo",
+        "--tag",
+        "a",
+        "--tag",
+        "b",
+        "--learning-rate",
+        "1e-4",
+        "--lora-rank",
+        "16",
+        env=_env(fake_api),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "job-9\n"
+    assert fake_api.requests[0].body == {
+        "base_model": "meta-llama/Llama-3.1-8B",
+        "method": "sft",
+        "algorithm": "sft",
+        "dataset": "s3://b/t.jsonl",
+        "name": "demo",
+        "tags": ["a", "b"],
+        "hyperparameters": {"learning_rate": 1e-4, "lora_rank": 16},
+    }
+
+
+def test_sft_json_prints_the_whole_job(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-9")))
+    result = dn(
+        "train",
+        "sft",
+        "--model",
+        "meta-llama/Llama-3.1-8B",
+        "--dataset",
+        "d",
+        "--json",
+        env=_env(fake_api),
+    )
+    assert json.loads(result.stdout)["id"] == "job-9"
+
+
+@pytest.mark.parametrize(
+    ("args", "algorithm"), [([], "importance_sampling"), (["--algorithm", "ppo"], "ppo")]
+)
+def test_rl_sends_its_algorithm(
+    dn: DnRunner, fake_api: FakeAPI, args: list[str], algorithm: str
+) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json(method="rl", algorithm=algorithm)))
+    result = dn(
+        "train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", "d", *args, env=_env(fake_api)
+    )
+    assert result.returncode == 0, result.stderr
+    assert fake_api.requests[0].body["method"] == "rl"
+    assert fake_api.requests[0].body["algorithm"] == algorithm
+
+
+def test_dry_run_prints_every_violation_and_creates_nothing(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    answer = {
+        "valid": False,
+        "errors": [
+            {
+                "loc": ["body", "hyperparameters", "lora_rank"],
+                "msg": "must be at most 32",
+                "type": "le",
+            },
+            {
+                "loc": ["body", "hyperparameters", "learning_rate"],
+                "msg": "must be at most 1",
+                "type": "le",
+            },
+        ],
+    }
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    result = dn(
+        "train",
+        "sft",
+        "--model",
+        "meta-llama/Llama-3.1-8B",
+        "--dataset",
+        "d",
+        "--dry-run",
+        "--lora-rank",
+        "64",
+        "--learning-rate",
+        "5",
+        env=_env(fake_api),
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: the API would reject this job (2 problems; dry run, nothing created)",
+        "  hyperparameters.lora_rank: must be at most 32",
+        "  hyperparameters.learning_rate: must be at most 1",
+    ]
+    assert fake_api.seen("POST", JOBS) == []
+
+
+def test_dry_run_of_a_valid_job_says_so(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("POST", JOBS + "/validate", Reply(200, {"valid": True, "errors": []}))
+    result = dn(
+        "train",
+        "sft",
+        "--model",
+        "meta-llama/Llama-3.1-8B",
+        "--dataset",
+        "d",
+        "--dry-run",
+        env=_env(fake_api),
+    )
+    assert result.returncode == 0
+    assert result.stdout.startswith("valid:")
+
+
+def test_jobs_list_shows_a_table(dn: DnRunner, fake_api: FakeAPI) -> None:
+    page = {"jobs": [job_json("job-2", "running"), job_json("job-1")], "total": 5, "limit": 2}
+    fake_api.script("GET", JOBS, Reply(200, page))
+    result = dn("train", "jobs", "list", "--limit", "2", "--status", "running", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "status", "method", "algorithm", "model", "name", "created"]
+    assert lines[1].split()[:2] == ["job-2", "running"]
+    assert "2026-11-22 22:00:00Z" in lines[1]
+    assert lines[-1].startswith("showing 2 of 5")
+    assert fake_api.requests[0].query == {"status": ["running"], "limit": ["2"]}
+
+
+def test_jobs_get_and_events(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, job_json()))
+    events = {
+        "events": [
+            {
+                "type": "created",
+                "status": "queued",
+                "message": None,
+                "created_at": "2026-11-22T22:00:00Z",
+            }
+        ]
+    }
+    fake_api.script("GET", JOBS + "/job-1/events", Reply(200, events))
+    got = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert got.returncode == 0, got.stderr
+    assert "status           queued" in got.stdout
+    assert "learning_rate=0.0001" in got.stdout
+    history = dn("train", "jobs", "events", "job-1", env=_env(fake_api))
+    assert history.stdout.splitlines()[1].split() == [
+        "2026-11-22",
+        "22:00:00Z",
+        "created",
+        "queued",
+    ]
+    as_json = json.loads(
+        dn("train", "jobs", "events", "job-1", "--json", env=_env(fake_api)).stdout
+    )
+    assert as_json["events"][0]["type"] == "created"
+
+
+def test_jobs_cancel_refuses_without_yes_when_stdin_is_not_a_terminal(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    result = dn("train", "jobs", "cancel", "job-1", env=_env(fake_api))
+    assert result.returncode == 2
+    assert "pass --yes" in result.stderr
+    assert fake_api.requests == []
+
+
+def test_jobs_cancel_twice_reports_the_conflict(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script(
+        "POST",
+        JOBS + "/job-1/cancel",
+        Reply(200, job_json(status="cancelled")),
+        envelope(409, "Job job-1 is already cancelled", "conflict_error"),
+    )
+    first = dn("train", "jobs", "cancel", "job-1", "--yes", env=_env(fake_api))
+    assert (first.returncode, first.stdout) == (0, "cancelled job job-1 (status: cancelled)\n")
+    second = dn("train", "jobs", "cancel", "job-1", "--yes", env=_env(fake_api))
+    assert second.returncode == 1
+    assert second.stderr == "error: Job job-1 is already cancelled\n"
+
+
+def test_wrong_token_is_one_clear_line(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", JOBS, envelope(401, "Authentication failed", "authentication_error"))
+    result = dn("train", "jobs", "list", env=_env(fake_api))
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: Authentication failed",
+        "  the token was refused: check DREADNODE_API_KEY or --api-key",
+    ]
+
+
+def test_upgrade_required_says_how_to_upgrade(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", JOBS, envelope(426, "SDK too old", "upgrade_required_error"))
+    result = dn("train", "jobs", "list", env=_env(fake_api))
+    assert result.returncode == 1
+    assert f"this is dreadnode-training {__version__}" in result.stderr
+
+
+def test_proxy_page_is_one_clear_line_without_traceback(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script(
+        "GET", JOBS + "/job-1", Reply(502, "<html>Bad Gateway</html>", content_type="text/html")
+    )
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api, DREADNODE_API_KEY="k"))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: HTTP 502 Bad Gateway")
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", JOBS + "/job-1", envelope(404, "Job not found", "not_found_error"))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api, DREADNODE_DEBUG="1"))
+    assert result.returncode == 1
+    assert "Traceback" in result.stderr
+    assert result.stderr.endswith("error: Job not found\n")
+
+
+def test_cli_names_the_same_variables_as_the_client() -> None:
+    from dreadnode import client
+
+    assert (cli_api.SERVER_URL_ENV, cli_api.API_KEY_ENV) == (
+        client.SERVER_URL_ENV,
+        client.API_KEY_ENV,
+    )
+
+
+def test_offline_catalog_never_imports_httpx() -> None:
+    code = (
+        "import sys\n"
+        "from dreadnode.cli.main import main\n"
+        "assert main(['train', 'catalog', '--json']) == 0\n"
+        "assert main(['train', 'catalog', '--limit', '1']) == 0\n"
+        "sys.stderr.write(str('httpx' in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": ""},
+    )
+    assert result.stderr.endswith("False")
