@@ -1,0 +1,199 @@
+"""Real servers for the tests: ``python -m app serve`` on a free loopback port, per backend.
+
+Each backend (SQLite always; PostgreSQL when ``TEST_DATABASE_URL`` is set) gets one server for
+the whole session, with tokens made by the real ``tokens create`` command. A PostgreSQL run lives
+in its own freshly created schema, dropped afterwards, since CI runs may share the database.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, create_engine, func, select, table, text
+from sqlalchemy.engine import make_url
+
+PREFIX = "/api/v1"
+ENVELOPE_KEYS = {"code", "detail", "type", "errors"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def app_command(
+    *args: str, env: Mapping[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m app ARGS`` as an operator would, and return the finished process."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def create_token(env: Mapping[str, str], *args: str) -> str:
+    result = app_command("tokens", "create", *args, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()[-1]
+
+
+class Server:
+    """A uvicorn server in a subprocess, started with ``command`` and stopped on ``close``."""
+
+    def __init__(self, command: list[str], env: Mapping[str, str], log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with log.open("w") as out:
+            self.process = subprocess.Popen(
+                [arg.replace("{port}", str(self.port)) for arg in command],
+                env={**os.environ, **env},
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_until_listening()
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"server exited early:\n{self.log.read_text()}")
+            try:
+                httpx.get(f"{self.url}/health", timeout=1)
+            except httpx.TransportError:
+                time.sleep(0.1)
+                continue
+            return
+        pytest.fail(f"server did not start:\n{self.log.read_text()}")
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def serve_command() -> list[str]:
+    return [sys.executable, "-m", "app", "serve", "--port", "{port}", "--no-access-log"]
+
+
+@dataclass
+class Api:
+    """A running server on one backend, its tokens, and direct access to its database."""
+
+    backend: str
+    url: str
+    env: dict[str, str]
+    engine: Engine
+    tokens: dict[str, str] = field(default_factory=dict)
+    server: Server | None = None
+
+    def client(self, token: str | None = "alice", **headers: str) -> httpx.Client:
+        """An httpx client on the API prefix, authenticated as the named token (if any)."""
+        if token is not None:
+            headers.setdefault("Authorization", f"Bearer {self.tokens.get(token, token)}")
+        return httpx.Client(base_url=f"{self.url}{PREFIX}", headers=headers, timeout=30)
+
+    def count(self, name: str = "jobs") -> int:
+        """Rows in a table, counted in the database itself."""
+        with self.engine.connect() as connection:
+            return int(connection.scalar(select(func.count()).select_from(table(name))) or 0)
+
+
+def _postgres_url() -> str | None:
+    return os.environ.get("TEST_DATABASE_URL") or None
+
+
+BACKENDS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(_postgres_url() is None, reason="TEST_DATABASE_URL is not set"),
+    ),
+]
+
+
+@contextmanager
+def fresh_database(backend: str, directory: Path) -> Iterator[str]:
+    """A fresh, empty database: a temp SQLite file, or a new PostgreSQL schema dropped after."""
+    if backend == "sqlite":
+        yield f"sqlite:///{directory / 'api.db'}"
+        return
+    base = _postgres_url()
+    assert base is not None
+    schema = f"api_test_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The server for one backend, with tokens alice, bob (another owner) and a read-only one."""
+    backend: str = request.param
+    directory = tmp_path_factory.mktemp(backend)
+    with fresh_database(backend, directory) as url:
+        env = {"DATABASE_URL": url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0"}
+        engine = create_engine(url)
+        api = Api(backend=backend, url="", env=env, engine=engine)
+        api.tokens["alice"] = create_token(env, "--name", "alice")
+        api.tokens["bob"] = create_token(env, "--name", "bob")
+        api.tokens["reader"] = create_token(
+            env, "--name", "reader", "--owner", "alice", "--read-only"
+        )
+        server = Server(serve_command(), env, directory / "server.log")
+        api.url, api.server = server.url, server
+        try:
+            yield api
+        finally:
+            server.close()
+            engine.dispose()
+
+
+def envelope(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:
+    """Assert ``response`` is the canonical error envelope with this status and type."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body = response.json()
+    assert set(body) == ENVELOPE_KEYS
+    assert body["code"] == status
+    assert body["type"] == type_
+    assert isinstance(body["detail"], str)
+    assert body["detail"]
+    assert isinstance(body["errors"], list)
+    for item in body["errors"]:
+        assert set(item) == {"loc", "msg", "type"}
+        assert isinstance(item["loc"], list)
+        assert all(isinstance(part, str | int) for part in item["loc"])
+        assert isinstance(item["msg"], str)
+        assert isinstance(item["type"], str)
+    if body["errors"]:
+        assert body["detail"] == "; ".join(item["msg"] for item in body["errors"])
+    assert "Traceback" not in response.text
+    return body  # type: ignore[no-any-return]

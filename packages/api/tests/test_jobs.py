@@ -1,0 +1,367 @@
+"""Job endpoints through a real server: creation checks before any write, idempotency, listing,
+owner isolation, cancellation and events, on every backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from .conftest import Api, envelope
+
+VALID: dict[str, Any] = {
+    "base_model": "meta-llama/Llama-3.1-8B",
+    "method": "sft",
+    "algorithm": "sft",
+    "dataset": "s3://bucket/train.jsonl",
+    "name": "my run",
+    "tags": ["demo"],
+    "hyperparameters": {
+        "learning_rate": 1e-4,
+        "batch_size": 32,
+        "epochs": 1,
+        "steps": None,
+        "max_sequence_length": 4096,
+        "lora_rank": 32,
+    },
+}
+
+
+def job(**changes: Any) -> dict[str, Any]:
+    body = {**VALID, **changes}
+    return {key: value for key, value in body.items() if value is not ...}
+
+
+def hyper(**changes: Any) -> dict[str, Any]:
+    return {**VALID["hyperparameters"], **changes}
+
+
+def create(client: httpx.Client, body: dict[str, Any], **headers: str) -> httpx.Response:
+    return client.post("/training/jobs", json=body, headers=headers)
+
+
+def test_create_job_returns_queued_job(api: Api) -> None:
+    before = api.count()
+    with api.client() as client:
+        response = create(client, VALID)
+    assert response.status_code == 201
+    created = response.json()
+    assert set(created) == {
+        "id", "name", "base_model", "method", "algorithm", "dataset", "tags",
+        "hyperparameters", "status", "created_at", "updated_at",
+    }  # fmt: skip
+    assert created["status"] == "queued"
+    assert created["hyperparameters"] == VALID["hyperparameters"]
+    assert (created["base_model"], created["name"], created["tags"]) == (
+        "meta-llama/Llama-3.1-8B", "my run", ["demo"],
+    )  # fmt: skip
+    assert created["created_at"].endswith("Z")
+    assert api.count() == before + 1
+
+
+@pytest.mark.parametrize(("method", "expected"), [("sft", "sft"), ("rl", "importance_sampling")])
+def test_create_job_defaults_algorithm_from_method(api: Api, method: str, expected: str) -> None:
+    with api.client() as client:
+        response = create(client, job(method=method, algorithm=...))
+    assert response.status_code == 201
+    assert response.json()["algorithm"] == expected
+
+
+def test_create_job_accepts_listed_extended_context_length(api: Api) -> None:
+    body = job(
+        base_model="Qwen/Qwen3.6-35B-A3B:peft:262144",
+        hyperparameters={"max_sequence_length": 262144},
+    )
+    with api.client() as client:
+        response = create(client, body)
+    assert response.status_code == 201
+    assert response.json()["base_model"] == "Qwen/Qwen3.6-35B-A3B:peft:262144"
+
+
+TYPO = "meta-llama/Llama-3.1-8B-Instruc"
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            job(base_model=TYPO),
+            [(["body", "base_model"], "unknown_base_model")],
+        ),
+        (
+            job(base_model="Qwen/Qwen3-30B-A3B"),
+            [(["body", "base_model"], "retired_base_model")],
+        ),
+        (
+            job(method="sft", algorithm="ppo"),
+            [(["body", "algorithm"], "algorithm_method_mismatch")],
+        ),
+        (
+            job(method="rl", algorithm="sft"),
+            [(["body", "algorithm"], "algorithm_method_mismatch")],
+        ),
+        (
+            job(hyperparameters=hyper(max_sequence_length=32769)),
+            [(["body", "hyperparameters", "max_sequence_length"], "context_length_exceeded")],
+        ),
+        (
+            job(
+                base_model="Qwen/Qwen3.6-35B-A3B",
+                hyperparameters=hyper(max_sequence_length=100_000),
+            ),
+            [(["body", "hyperparameters", "max_sequence_length"], "context_length_exceeded")],
+        ),
+        (
+            job(dataset=..., method=...),
+            [(["body", "method"], "missing"), (["body", "dataset"], "missing")],
+        ),
+        (
+            job(
+                base_model=TYPO,
+                algorithm="ppo",
+                dataset="",
+                name="",
+                tags=["x" * 65],
+                extra=1,
+                hyperparameters={
+                    "learning_rate": 0,
+                    "batch_size": 4097,
+                    "epochs": 0,
+                    "steps": 1_000_001,
+                    "max_sequence_length": 0,
+                    "lora_rank": 33,
+                    "warmup": 1,
+                },
+            ),
+            [
+                (["body", "dataset"], "string_too_short"),
+                (["body", "name"], "string_too_short"),
+                (["body", "tags", 0], "string_too_long"),
+                (["body", "hyperparameters", "learning_rate"], "greater_than"),
+                (["body", "hyperparameters", "batch_size"], "less_than_equal"),
+                (["body", "hyperparameters", "epochs"], "greater_than_equal"),
+                (["body", "hyperparameters", "steps"], "less_than_equal"),
+                (["body", "hyperparameters", "max_sequence_length"], "greater_than_equal"),
+                (["body", "hyperparameters", "lora_rank"], "less_than_equal"),
+                (["body", "hyperparameters", "warmup"], "extra_forbidden"),
+                (["body", "extra"], "extra_forbidden"),
+                (["body", "base_model"], "unknown_base_model"),
+                (["body", "algorithm"], "algorithm_method_mismatch"),
+            ],
+        ),
+        (job(tags=["t"] * 21), [(["body", "tags"], "too_long")]),
+        (job(dataset="d" * 1025), [(["body", "dataset"], "string_too_long")]),
+        (job(method="dpo"), [(["body", "method"], "enum")]),
+        (
+            job(hyperparameters=hyper(batch_size="32")),
+            [(["body", "hyperparameters", "batch_size"], "int_type")],
+        ),
+    ],
+    ids=[
+        "unknown", "retired", "sft-ppo", "rl-sft", "context", "context-without-peft", "missing",
+        "everything-at-once", "too-many-tags", "long-dataset", "bad-method", "string-number",
+    ],
+)  # fmt: skip
+def test_create_job_rejects_every_violation_and_writes_nothing(
+    api: Api, body: dict[str, Any], expected: list[tuple[list[Any], str]]
+) -> None:
+    before = (api.count("jobs"), api.count("job_events"))
+    with api.client() as client:
+        response = create(client, body)
+        validated = client.post("/training/jobs/validate", json=body)
+    errors = envelope(response, 422, "validation_error")["errors"]
+    assert sorted((e["loc"], e["type"]) for e in errors) == sorted(expected)
+    assert validated.status_code == 200
+    assert validated.json() == {"valid": False, "errors": errors}
+    assert (api.count("jobs"), api.count("job_events")) == before
+
+
+def test_create_job_unknown_model_detail_suggests_near_matches(api: Api) -> None:
+    with api.client() as client:
+        response = create(client, job(base_model=TYPO))
+    assert envelope(response, 422, "validation_error")["detail"] == (
+        "Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one of: "
+        "meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B?"
+    )
+
+
+def test_create_job_retired_model_names_retirement_date(api: Api) -> None:
+    with api.client() as client:
+        response = create(client, job(base_model="Qwen/Qwen3-30B-A3B"))
+    assert "retired on 2026-06-12" in envelope(response, 422, "validation_error")["detail"]
+
+
+@pytest.mark.parametrize("content", [b"{bad", b"", b"\xff\xfe", b'{"a": }'])
+def test_create_job_rejects_malformed_json_with_400(api: Api, content: bytes) -> None:
+    before = api.count()
+    with api.client() as client:
+        response = client.post(
+            "/training/jobs", content=content, headers={"Content-Type": "application/json"}
+        )
+    envelope(response, 400, "bad_request_error")
+    assert api.count() == before
+
+
+@pytest.mark.parametrize("content", [b"[]", b"null", b"42"])
+def test_create_job_rejects_non_object_body_with_422(api: Api, content: bytes) -> None:
+    before = api.count()
+    with api.client() as client:
+        response = client.post("/training/jobs", content=content)
+    envelope(response, 422, "validation_error")
+    assert api.count() == before
+
+
+def test_validate_job_accepts_valid_body_without_writing(api: Api) -> None:
+    before = api.count()
+    with api.client("reader") as client:
+        response = client.post("/training/jobs/validate", json=VALID)
+    assert (response.status_code, response.json()) == (200, {"valid": True, "errors": []})
+    assert api.count() == before
+
+
+def test_create_job_replays_same_idempotency_key(api: Api) -> None:
+    with api.client() as client:
+        first = create(client, VALID, **{"Idempotency-Key": f"replay-{api.backend}"})
+        before = api.count()
+        again = create(client, VALID, **{"Idempotency-Key": f"replay-{api.backend}"})
+    assert first.status_code == 201
+    assert "idempotent-replayed" not in first.headers
+    assert again.status_code == 200
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert api.count() == before
+
+
+def test_create_job_idempotency_key_with_other_body_conflicts(api: Api) -> None:
+    key = {"Idempotency-Key": f"conflict-{api.backend}"}
+    with api.client() as client:
+        assert create(client, VALID, **key).status_code == 201
+        before = api.count()
+        response = create(client, job(dataset="s3://other"), **key)
+    envelope(response, 409, "conflict_error")
+    assert api.count() == before
+
+
+def test_create_job_idempotency_keys_are_per_owner(api: Api) -> None:
+    key = {"Idempotency-Key": f"shared-{api.backend}"}
+    with api.client("alice") as alice, api.client("bob") as bob:
+        mine = create(alice, VALID, **key)
+        theirs = create(bob, VALID, **key)
+    assert (mine.status_code, theirs.status_code) == (201, 201)
+    assert mine.json()["id"] != theirs.json()["id"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "bad\tkey"])
+def test_create_job_rejects_bad_idempotency_key(api: Api, key: str) -> None:
+    before = api.count()
+    with api.client() as client:
+        response = create(client, VALID, **{"Idempotency-Key": key})
+    envelope(response, 400, "bad_request_error")
+    assert api.count() == before
+
+
+def test_read_jobs_lists_own_jobs_newest_first_with_paging(api: Api) -> None:
+    with api.client("bob") as client:
+        made = [create(client, job(name=f"run {i}")).json()["id"] for i in range(3)]
+        everything = client.get("/training/jobs", params={"limit": 100}).json()
+        page = client.get("/training/jobs", params={"limit": 2, "offset": 1}).json()
+    listed = [item["id"] for item in everything["jobs"]]
+    assert listed[:3] == made[::-1]
+    assert everything["total"] == len(listed)
+    assert [item["id"] for item in page["jobs"]] == listed[1:3]
+    assert (page["total"], page["limit"], page["offset"]) == (everything["total"], 2, 1)
+
+
+def test_read_jobs_filters_by_status(api: Api) -> None:
+    with api.client("bob") as client:
+        kept = create(client, VALID).json()["id"]
+        cancelled = create(client, VALID).json()["id"]
+        assert client.post(f"/training/jobs/{cancelled}/cancel").status_code == 200
+        queued = client.get("/training/jobs", params={"status": "queued", "limit": 100}).json()
+        gone = client.get("/training/jobs", params={"status": "cancelled", "limit": 100}).json()
+        bad = client.get("/training/jobs", params={"status": "paused"})
+    assert kept in [item["id"] for item in queued["jobs"]]
+    assert {item["status"] for item in queued["jobs"]} == {"queued"}
+    assert cancelled in [item["id"] for item in gone["jobs"]]
+    assert {item["status"] for item in gone["jobs"]} == {"cancelled"}
+    assert queued["total"] == len(queued["jobs"])
+    assert envelope(bad, 422, "validation_error")["errors"][0]["loc"] == ["query", "status"]
+
+
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}])
+def test_read_jobs_rejects_out_of_range_paging(api: Api, params: dict[str, int]) -> None:
+    with api.client() as client:
+        envelope(client.get("/training/jobs", params=params), 422, "validation_error")
+
+
+def test_read_job_returns_own_job(api: Api) -> None:
+    with api.client() as client:
+        created = create(client, VALID).json()
+        response = client.get(f"/training/jobs/{created['id']}")
+    assert (response.status_code, response.json()) == (200, created)
+
+
+def test_read_job_of_another_owner_is_not_found(api: Api) -> None:
+    with api.client("alice") as alice, api.client("bob") as bob:
+        job_id = create(alice, VALID).json()["id"]
+        listed = bob.get("/training/jobs", params={"limit": 100}).json()
+        responses = [
+            bob.get(f"/training/jobs/{job_id}"),
+            bob.post(f"/training/jobs/{job_id}/cancel"),
+            bob.get(f"/training/jobs/{job_id}/events"),
+        ]
+        still = alice.get(f"/training/jobs/{job_id}").json()
+    assert job_id not in [item["id"] for item in listed["jobs"]]
+    for response in responses:
+        envelope(response, 404, "not_found_error")
+    assert still["status"] == "queued"
+
+
+@pytest.mark.parametrize("suffix", ["", "/cancel", "/events"])
+def test_read_job_unknown_id_is_not_found(api: Api, suffix: str) -> None:
+    with api.client() as client:
+        method = client.post if suffix == "/cancel" else client.get
+        response = method(f"/training/jobs/00000000-0000-0000-0000-000000000000{suffix}")
+    assert "not found" in envelope(response, 404, "not_found_error")["detail"]
+
+
+def test_cancel_job_then_again_conflicts(api: Api) -> None:
+    with api.client() as client:
+        job_id = create(client, VALID).json()["id"]
+        cancelled = client.post(f"/training/jobs/{job_id}/cancel")
+        again = client.post(f"/training/jobs/{job_id}/cancel")
+        events = client.get(f"/training/jobs/{job_id}/events")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert cancelled.json()["updated_at"] >= cancelled.json()["created_at"]
+    assert "already cancelled" in envelope(again, 409, "conflict_error")["detail"]
+    history = events.json()["events"]
+    assert [(e["type"], e["status"]) for e in history] == [
+        ("created", "queued"),
+        ("cancelled", "cancelled"),
+    ]
+    assert history[0]["message"] is None
+    assert all(set(e) == {"type", "status", "message", "created_at"} for e in history)
+
+
+def test_read_job_events_of_new_job_has_created_event(api: Api) -> None:
+    with api.client() as client:
+        job_id = create(client, VALID).json()["id"]
+        response = client.get(f"/training/jobs/{job_id}/events")
+    assert response.status_code == 200
+    assert [e["type"] for e in response.json()["events"]] == ["created"]
+
+
+def test_read_only_token_reads_but_cannot_write(api: Api) -> None:
+    with api.client("alice") as alice, api.client("reader") as reader:
+        job_id = create(alice, VALID).json()["id"]
+        before = api.count()
+        denied_create = create(reader, VALID)
+        denied_cancel = reader.post(f"/training/jobs/{job_id}/cancel")
+        read = reader.get(f"/training/jobs/{job_id}")
+    envelope(denied_create, 403, "permission_error")
+    envelope(denied_cancel, 403, "permission_error")
+    assert api.count() == before
+    assert read.status_code == 200
+    assert read.json()["status"] == "queued"
