@@ -10,7 +10,7 @@ import re
 
 __all__ = ["parse_version", "sdk_too_old"]
 
-_SDK_AGENT = re.compile(r"(?:^|\s)dreadnode-training/(\d+(?:\.\d+)*)")
+_SDK_AGENT = re.compile(r"(?:^|\s)dreadnode-training/(\d+(?:\.\d+)*)([A-Za-z.+-][\w.+-]*)?")
 
 
 def parse_version(text: str) -> tuple[int, ...]:
@@ -26,6 +26,10 @@ def sdk_too_old(user_agent: str, minimum: str) -> str | None:
     match = _SDK_AGENT.search(user_agent)
     if match is None:
         return None
-    if parse_version(match.group(1)) < parse_version(minimum):
-        return match.group(1)
+    release, suffix = match.group(1), match.group(2) or ""
+    # A pre-release ("1.0.0rc1", "1.0.0.dev3") comes before its release; a local or post
+    # suffix ("+abc", ".post1") does not.
+    pre = bool(suffix) and not suffix.startswith(("+", ".post", "-post"))
+    if (parse_version(release), not pre) < (parse_version(minimum), True):
+        return release + suffix
     return None
