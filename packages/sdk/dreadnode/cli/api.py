@@ -88,7 +88,10 @@ def format_error_item(item: Any) -> str:
     if loc and loc[0] == "body":
         loc = loc[1:]
     message = str(item.get("msg", ""))
-    return f"{'.'.join(loc)}: {message}" if loc else message
+    where = ".".join(loc)
+    if not where or message.startswith(f"{where}:"):  # the server may have said where already
+        return message
+    return f"{where}: {message}"
 
 
 def describe_api_error(error: APIError, *, api_key_set: bool) -> CLIError:

@@ -1,0 +1,208 @@
+"""The whole flow a user follows, end to end: the real ``dn`` against the real API server.
+
+Nothing is mocked: ``dn`` runs as a subprocess, talks HTTP to ``python -m app serve`` on loopback,
+which stores jobs in a temporary SQLite file that these tests also read directly, to prove that a
+rejected request wrote nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import DnRun, LiveAPI, free_port, running_api
+
+LLAMA = "meta-llama/Llama-3.1-8B"
+
+
+def _create(dn: DnRun, *args: str) -> str:
+    created = dn("train", "sft", "--model", LLAMA, "--dataset", "s3://bucket/train.jsonl", *args)
+    assert created.returncode == 0, created.stderr
+    return created.stdout.strip()
+
+
+def test_catalog_lists_from_the_server_with_filters(dn: DnRun, live_api: LiveAPI) -> None:
+    filters = ("--family", "qwen", "--query", "base", "--max-size-b", "8")
+    online = dn("train", "catalog", "--json", *filters)
+    assert online.returncode == 0, online.stderr
+    assert online.stderr == f"catalog: from {live_api.url}/api/v1 (server)\n"
+    payload = json.loads(online.stdout)
+    assert set(payload) == {"models", "total", "limit"}
+    assert [m["tinker_id"] for m in payload["models"]] == [
+        "Qwen/Qwen3-8B-Base",
+        "Qwen/Qwen3-30B-A3B-Base",
+        "Qwen/Qwen3.5-35B-A3B-Base",
+    ]
+    offline = dn("train", "catalog", "--json", "--offline", *filters)
+    assert offline.stderr.startswith("catalog: embedded in dreadnode-training")
+    assert json.loads(offline.stdout) == payload  # the server's mirror and the SDK agree
+
+
+def test_catalog_table_from_the_server_pages_with_limit(dn: DnRun) -> None:
+    result = dn("train", "catalog", "--family", "llama", "--limit", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:3] == ["tinker_id", "name", "family"]
+    assert lines[-1].startswith("showing 2 of 6")
+
+
+def test_submit_typo_shows_hint_exits_2_and_writes_nothing(dn: DnRun, live_api: LiveAPI) -> None:
+    jobs_before = live_api.count_rows("jobs")
+    listed_before = json.loads(dn("train", "jobs", "list", "--json").stdout)["total"]
+    result = dn(
+        "train", "sft", "--model", "meta-llama/Llama-3.1-8B-Instruc", "--dataset", "s3://b/t"
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.splitlines()[0].startswith(
+        "error: Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. "
+        "Did you mean one of: meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B"
+    )
+    assert live_api.count_rows("jobs") == jobs_before
+    assert json.loads(dn("train", "jobs", "list", "--json").stdout)["total"] == listed_before
+
+
+def test_dry_run_shows_every_violation_and_writes_nothing(dn: DnRun, live_api: LiveAPI) -> None:
+    jobs_before = live_api.count_rows("jobs")
+    result = dn(
+        "train", "sft", "--model", LLAMA, "--dataset", "s3://b/t", "--dry-run",
+        "--lora-rank", "64", "--learning-rate", "5", "--max-sequence-length", "999999",
+    )  # fmt: skip
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: the API would reject this job (3 problems; dry run, nothing created)"
+    assert any("lora_rank" in line for line in lines[1:])
+    assert any("learning_rate" in line for line in lines[1:])
+    assert any("exceeds the context length" in line for line in lines[1:])
+    assert live_api.count_rows("jobs") == jobs_before
+    valid = dn("train", "sft", "--model", LLAMA, "--dataset", "s3://b/t", "--dry-run")
+    assert (valid.returncode, valid.stdout.split(":")[0]) == (0, "valid")
+    assert live_api.count_rows("jobs") == jobs_before
+
+
+def test_submit_list_get_events_cancel_and_cancel_again(dn: DnRun, live_api: LiveAPI) -> None:
+    jobs_before = live_api.count_rows("jobs")
+    job_id = _create(dn, "--name", "e2e run", "--tag", "e2e", "--learning-rate", "0.0001")
+    assert live_api.count_rows("jobs") == jobs_before + 1
+
+    listed = json.loads(dn("train", "jobs", "list", "--json").stdout)
+    assert listed["jobs"][0]["id"] == job_id  # newest first
+    table = dn("train", "jobs", "list", "--status", "queued").stdout
+    assert job_id in table
+
+    job = json.loads(dn("train", "jobs", "get", job_id, "--json").stdout)
+    assert (job["status"], job["name"], job["tags"]) == ("queued", "e2e run", ["e2e"])
+    assert job["hyperparameters"]["learning_rate"] == 0.0001
+    assert "status           queued" in dn("train", "jobs", "get", job_id).stdout
+
+    events = json.loads(dn("train", "jobs", "events", job_id, "--json").stdout)["events"]
+    assert [e["type"] for e in events] == ["created"]
+
+    refused = dn("train", "jobs", "cancel", job_id)  # stdin is not a terminal
+    assert refused.returncode == 2
+    assert "pass --yes" in refused.stderr
+
+    cancelled = dn("train", "jobs", "cancel", job_id, "--yes")
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stdout == f"cancelled job {job_id} (status: cancelled)\n"
+
+    again = dn("train", "jobs", "cancel", job_id, "--yes")
+    assert again.returncode == 1
+    assert again.stderr.startswith("error: ")
+    assert "already cancelled" in again.stderr
+    assert len(again.stderr.splitlines()) == 1
+    assert "Traceback" not in again.stderr
+
+    history = dn("train", "jobs", "events", job_id)
+    assert [line.split()[2] for line in history.stdout.splitlines()[1:]] == [
+        "created",
+        "cancelled",
+    ]
+
+
+def test_rl_job_with_ppo(dn: DnRun) -> None:
+    created = dn(
+        "train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", "s3://b/t", "--algorithm", "ppo",
+        "--json",
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    job = json.loads(created.stdout)
+    assert (job["method"], job["algorithm"], job["status"]) == ("rl", "ppo", "queued")
+
+
+def test_unknown_job_is_a_clear_not_found(dn: DnRun) -> None:
+    result = dn("train", "jobs", "get", "00000000-0000-0000-0000-000000000000")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert "not found" in result.stderr
+
+
+def test_another_owners_job_is_not_found(dn: DnRun, live_api: LiveAPI) -> None:
+    job_id = _create(dn)
+    stranger = live_api.create_token("stranger")
+    result = dn("train", "jobs", "get", job_id, env={"DREADNODE_API_KEY": stranger})
+    assert result.returncode == 1
+    assert "not found" in result.stderr
+    theirs = dn("train", "jobs", "list", "--json", env={"DREADNODE_API_KEY": stranger})
+    mine = json.loads(theirs.stdout)
+    assert mine["jobs"] == []
+
+
+def test_read_only_token_cannot_create(dn: DnRun, live_api: LiveAPI) -> None:
+    reader = live_api.create_token("reader", "--read-only")
+    result = dn(
+        "train", "sft", "--model", LLAMA, "--dataset", "s3://b/t",
+        env={"DREADNODE_API_KEY": reader},
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert dn("train", "jobs", "list", env={"DREADNODE_API_KEY": reader}).returncode == 0
+
+
+def test_wrong_token_is_a_clear_authentication_message(dn: DnRun) -> None:
+    result = dn("train", "jobs", "list", env={"DREADNODE_API_KEY": "dn_not_a_real_token"})
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "error: Authentication failed",
+        "  the token was refused: check DREADNODE_API_KEY or --api-key",
+    ]
+
+
+def test_missing_token_says_how_to_set_one(dn: DnRun) -> None:
+    result = dn("train", "jobs", "list", env={"DREADNODE_API_KEY": ""})
+    assert result.returncode == 1
+    assert "no token configured: set DREADNODE_API_KEY" in result.stderr
+
+
+def test_server_down_is_a_clear_connection_message(dn: DnRun) -> None:
+    down = f"http://127.0.0.1:{free_port()}"
+    for args in (("train", "jobs", "list"), ("train", "catalog")):
+        result = dn(*args, env={"DREADNODE_SERVER_URL": down})
+        assert result.returncode == 1
+        assert result.stderr.startswith(f"error: cannot reach the API at {down}/api/v1")
+        assert "is the API server running?" in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_no_server_configured_is_a_usage_error(dn: DnRun) -> None:
+    result = dn("train", "jobs", "list", env={"DREADNODE_SERVER_URL": ""})
+    assert result.returncode == 2
+    assert "set DREADNODE_SERVER_URL or pass --server-url" in result.stderr
+
+
+def test_server_url_and_api_key_flags(dn: DnRun, live_api: LiveAPI) -> None:
+    result = dn(
+        "train", "jobs", "list", "--server-url", live_api.url + "/api/v1",
+        "--api-key", live_api.token, env={"DREADNODE_SERVER_URL": "", "DREADNODE_API_KEY": ""},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+
+
+def test_sdk_older_than_the_server_minimum_is_told_to_upgrade(dn: DnRun, tmp_path: Path) -> None:
+    with running_api(tmp_path, DREADNODE_API_MIN_SDK_VERSION="99.0") as strict:
+        result = dn(
+            "train", "jobs", "list", env={"DREADNODE_SERVER_URL": strict.url,
+                                          "DREADNODE_API_KEY": strict.token},
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert "upgrade it: pip install --upgrade dreadnode-training" in result.stderr
