@@ -5,6 +5,8 @@ Each package's test session installs that package alone, which proves it stands 
 
 from __future__ import annotations
 
+import os
+
 import nox
 
 nox.needs_version = ">=2024.3.2"
@@ -13,6 +15,7 @@ nox.options.error_on_external_run = True
 nox.options.reuse_existing_virtualenvs = True
 
 SDK = "./packages/sdk"
+API = "./packages/api"
 TEST_TOOLS = ("pytest>=8",)
 
 
@@ -30,6 +33,34 @@ def tests_sdk(session: nox.Session) -> None:
     session.run("pytest", "packages/sdk/tests", *session.posargs)
 
 
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Install the SDK and the API together; run the cross-package tests (real server, real dn)."""
+    session.install(SDK, "./packages/api", *TEST_TOOLS)
+    session.run("pytest", "tests", *session.posargs)
+
+
+@nox.session(name="tests-api")
+def tests_api(session: nox.Session) -> None:
+    """Install the API alone and run its tests (on PostgreSQL too when TEST_DATABASE_URL is set)."""
+    session.install(API, *TEST_TOOLS, "httpx>=0.27")
+    env = {"TEST_DATABASE_URL": os.environ.get("TEST_DATABASE_URL", "")}
+    session.run("pytest", "packages/api/tests", *session.posargs, env=env)
+
+
+@nox.session(default=False)
+def serve(session: nox.Session) -> None:
+    """Serve the API on 127.0.0.1:8000 (embedded SQLite), printing a fresh development token."""
+    session.install(API)
+    url = "http://127.0.0.1:8000/api/v1"
+    output = session.run("dreadnode-api", "tokens", "create", "--name", "dev", silent=True)
+    token = str(output).strip().splitlines()[-1]
+    session.log(f"API:   {url}  (docs at {url}/docs)")
+    session.log(f"token: {token}")
+    session.log(f'try:   curl -H "Authorization: Bearer {token}" {url}/training/catalog')
+    session.run("dreadnode-api", "serve", "--host", "127.0.0.1", "--port", "8000", *session.posargs)
+
+
 @nox.session(default=False)
 def catalog(session: nox.Session) -> None:
     """List Tinker's base models from the embedded catalog (`dn train catalog`, offline)."""
@@ -44,3 +75,5 @@ def bench(session: nox.Session) -> None:
     session.install(SDK, env={"UV_COMPILE_BYTECODE": "1"})
     session.run("python", "benchmarks/suggest.py", *session.posargs)
     session.run("python", "benchmarks/cli_startup.py", *session.posargs)
+    session.install(API)
+    session.run("python", "benchmarks/api.py", *session.posargs)
