@@ -203,9 +203,28 @@ def _retired(sdk: Catalog, api: Catalog) -> list[Finding]:
     return findings
 
 
+def _failed_statements(catalog: Catalog) -> list[Finding]:
+    findings = []
+    for name, line, reason in catalog.failed_statements:
+        at = Location(catalog.display, line)
+        findings.append(
+            Finding(
+                "data-statement-invalid",
+                name,
+                reason if catalog.side == "sdk" else MISSING,
+                reason if catalog.side == "api" else MISSING,
+                at if catalog.side == "sdk" else None,
+                at if catalog.side == "api" else None,
+                f"this statement of the {catalog.side} copy's data block fails when it runs",
+            )
+        )
+    return findings
+
+
 def compare_data(sdk: Catalog, api: Catalog) -> list[Finding]:
     """Every data difference between the two copies, in the SDK's order."""
-    findings = _duplicates(sdk, api)
+    findings = _failed_statements(sdk) + _failed_statements(api)
+    findings += _duplicates(sdk, api)
     findings += _invalid(sdk, api) + _invalid(api, sdk)
     sdk_by_id, api_by_id = _first_by_id(sdk), _first_by_id(api)
     only_sdk = [e for i, e in sdk_by_id.items() if i not in api_by_id]

@@ -9,6 +9,8 @@ catches a renamed member name that the JSON Schema does not show.
 from __future__ import annotations
 
 import enum
+import weakref
+from types import ModuleType
 from typing import Any
 
 from tools.catalog_sync.findings import MISSING, Finding, Location
@@ -26,6 +28,10 @@ _BOUNDS = frozenset(
     }
 )  # fmt: skip
 _DESCRIPTIONS = frozenset({"title", "description"})
+# Generating a JSON Schema is a tenth of a check; the SDK's copy is loaded once per content.
+_schemas: weakref.WeakKeyDictionary[ModuleType, dict[str, dict[str, Any] | str]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 _CODES = {
@@ -83,6 +89,13 @@ def _walk(parts: list[str], sdk_node: Any, api_node: Any, out: list[_Difference]
 
 
 def _schema(catalog: Catalog, mode: str) -> dict[str, Any] | str:
+    cache = _schemas.setdefault(catalog.module, {})
+    if mode not in cache:
+        cache[mode] = _generate_schema(catalog, mode)
+    return cache[mode]
+
+
+def _generate_schema(catalog: Catalog, mode: str) -> dict[str, Any] | str:
     entry_type = getattr(catalog.module, ENTRY_TYPE, None)
     try:
         schema = dict(entry_type.model_json_schema(mode=mode))  # type: ignore[union-attr]

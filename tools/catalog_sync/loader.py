@@ -23,15 +23,23 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tools.catalog_sync.source import ENTRIES_NAME, EntryCall, SourceMap, read_source_map
+from tools.catalog_sync.source import (
+    ENTRIES_NAME,
+    EntryCall,
+    SourceMap,
+    data_block_lines,
+    read_source_map,
+)
 
 __all__ = ["Catalog", "Entry", "LoadError", "load_catalog", "plain"]
 
 _GUARD_NAME = "__catalog_sync_guard__"
+_STATEMENT_GUARD_NAME = "__catalog_sync_statement_failed__"
 _CACHE_SIZE = 4
 _names = itertools.count()
 # Loading is most of a check's cost; tests load the same unmutated copy hundreds of times.
-_cache: dict[tuple[str, str], tuple[ModuleType, dict[int, str]]] = {}
+_Loaded = tuple[ModuleType, dict[int, str], list[tuple[str, int, str]], SourceMap]
+_cache: dict[tuple[str, str], _Loaded] = {}
 
 
 class LoadError(Exception):
@@ -71,6 +79,8 @@ class Catalog:
     module: ModuleType
     source_map: SourceMap
     entries: tuple[Entry, ...]
+    #: data-block statements other than the entries that failed: (name, line, reason)
+    failed_statements: tuple[tuple[str, int, str], ...] = ()
 
 
 def plain(value: object) -> Any:
@@ -118,7 +128,39 @@ def _reason(error: BaseException, filename: str) -> str:
 
 
 class _Guard(ast.NodeTransformer):
-    """Rewrites ``TINKER_MODELS = (A, B)`` as ``TINKER_MODELS = guard((lambda: A, lambda: B))``."""
+    """Rewrites ``TINKER_MODELS = (A, B)`` as ``TINKER_MODELS = guard((lambda: A, lambda: B))``.
+
+    Every other top-level statement of the data block (``_ALL = (...)``) runs inside
+    ``try``/``except``, so a data line referring to a member the enum lost is reported, too.
+    """
+
+    def __init__(self, block: tuple[int, int] | None) -> None:
+        self.block = block
+
+    def visit_Module(self, node: ast.Module) -> ast.Module:
+        self.generic_visit(node)
+        if self.block is None:
+            return node
+        begin, end = self.block
+        body: list[ast.stmt] = []
+        for statement in node.body:
+            name = _target_name(statement)
+            if begin < statement.lineno < end and name not in (None, ENTRIES_NAME):
+                report = ast.Expr(
+                    ast.Call(
+                        ast.Name(_STATEMENT_GUARD_NAME, ast.Load()),
+                        [ast.Constant(name), ast.Constant(statement.lineno),
+                         ast.Name("__error", ast.Load())],
+                        [],
+                    )
+                )  # fmt: skip
+                handler = ast.ExceptHandler(ast.Name("Exception", ast.Load()), "__error", [report])
+                guarded = ast.Try([statement], [handler], [], [])
+                body.append(ast.copy_location(guarded, statement))
+            else:
+                body.append(statement)
+        node.body = body
+        return node
 
     def _wrap(self, node: ast.expr | None) -> ast.expr | None:
         if not isinstance(node, ast.Tuple | ast.List):
@@ -144,16 +186,32 @@ class _Guard(ast.NodeTransformer):
         return node
 
 
+def _target_name(statement: ast.stmt) -> str | None:
+    if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+        target = statement.targets[0]
+        return target.id if isinstance(target, ast.Name) else None
+    if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name):
+        return statement.target.id
+    return None
+
+
 def _execute(
-    tree: ast.Module, path: Path, side: str, guard: Callable[[tuple[Any, ...]], Any] | None
+    tree: ast.Module,
+    path: Path,
+    side: str,
+    guard: Callable[[tuple[Any, ...]], Any] | None,
+    *,
+    statement_failed: Callable[[str, int, BaseException], None] | None = None,
+    block: tuple[int, int] | None = None,
 ) -> ModuleType:
     name = f"_catalog_sync_{side}_{next(_names)}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None
     module = importlib.util.module_from_spec(spec)
     if guard is not None:
-        tree = ast.fix_missing_locations(_Guard().visit(copy.deepcopy(tree)))
+        tree = ast.fix_missing_locations(_Guard(block).visit(copy.deepcopy(tree)))
         module.__dict__[_GUARD_NAME] = guard
+        module.__dict__[_STATEMENT_GUARD_NAME] = statement_failed
     # pydantic resolves postponed annotations through sys.modules[cls.__module__].
     sys.modules[name] = module
     try:
@@ -166,10 +224,20 @@ def _execute(
 
 
 def _execute_guarded(
-    tree: ast.Module, path: Path, side: str, first_error: BaseException, display: str
-) -> tuple[ModuleType, dict[int, str]]:
+    tree: ast.Module,
+    path: Path,
+    side: str,
+    first_error: BaseException,
+    *,
+    display: str,
+    block: tuple[int, int] | None,
+) -> tuple[ModuleType, dict[int, str], list[tuple[str, int, str]]]:
     """Run the module again with each entry guarded; the per-entry errors, keyed by position."""
     invalid: dict[int, str] = {}
+    failed_statements: list[tuple[str, int, str]] = []
+
+    def statement_failed(name: str, line: int, error: BaseException) -> None:
+        failed_statements.append((name, line, _describe(error)))
 
     def guard(thunks: tuple[Any, ...]) -> tuple[Any, ...]:
         built = []
@@ -182,12 +250,12 @@ def _execute_guarded(
         return tuple(built)
 
     try:
-        module = _execute(tree, path, side, guard)
+        module = _execute(tree, path, side, guard, statement_failed=statement_failed, block=block)
     except Exception:  # noqa: BLE001 -- the first error is the one worth reporting
         raise LoadError(display, _reason(first_error, str(path))) from first_error
-    if not invalid:
+    if not invalid and not failed_statements:
         raise LoadError(display, _reason(first_error, str(path))) from first_error
-    return module, invalid
+    return module, invalid, failed_statements
 
 
 def _evaluate(node: ast.expr, module: ModuleType, filename: str) -> Any:
@@ -235,23 +303,34 @@ def load_catalog(path: Path, side: str, display: str) -> Catalog:
         raise LoadError(display, f"cannot read: {error.strerror or error}") from error
     try:
         text = raw.decode("utf-8")
-        tree = ast.parse(text, filename=str(path))
-    except (SyntaxError, UnicodeDecodeError, ValueError) as error:
+    except UnicodeDecodeError as error:
         raise LoadError(display, _reason(error, str(path))) from error
-    source_map = read_source_map(tree)
     key = (side, hashlib.sha256(raw).hexdigest())
     if key in _cache:
-        module, invalid = _cache[key]
+        module, invalid, failed_statements, source_map = _cache[key]
     else:
         try:
-            module, invalid = _execute(tree, path, side, None), {}
+            tree = ast.parse(text, filename=str(path))
+        except (SyntaxError, ValueError) as error:
+            raise LoadError(display, _reason(error, str(path))) from error
+        source_map = read_source_map(tree)
+        block: tuple[int, int] | None = None
+        try:
+            begin, end = data_block_lines(text.splitlines())
+            block = (begin + 1, end + 1)  # 1-based, as ast line numbers
+        except ValueError:
+            pass
+        try:
+            module, invalid, failed_statements = _execute(tree, path, side, None), {}, []
         except Exception as error:  # noqa: BLE001 -- reported as a load failure or as findings
-            module, invalid = _execute_guarded(tree, path, side, error, display)
+            module, invalid, failed_statements = _execute_guarded(
+                tree, path, side, error, display=display, block=block
+            )
         if len(_cache) >= _CACHE_SIZE:
-            evicted, _ = _cache.pop(next(iter(_cache)))
+            evicted = _cache.pop(next(iter(_cache)))[0]
             sys.modules.pop(evicted.__name__, None)
-        _cache[key] = (module, invalid)
+        _cache[key] = (module, invalid, failed_statements, source_map)
     if not hasattr(module, ENTRIES_NAME):
         raise LoadError(display, f"defines no {ENTRIES_NAME}")
     entries = _entries(module, source_map, invalid, str(path))
-    return Catalog(side, path, display, text, module, source_map, entries)
+    return Catalog(side, path, display, text, module, source_map, entries, tuple(failed_statements))

@@ -1,0 +1,237 @@
+"""``check`` on real copies: clean, unloadable, bad usage, every output format, edge cases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.catalog_mutations import copy_catalogs, run_check, set_keyword
+from tools.catalog_sync.cli import main
+
+LLAMA_8B_INDEX = 1  # meta-llama/Llama-3.1-8B, the second entry
+
+
+@pytest.fixture
+def copies(tmp_path: Path) -> tuple[Path, Path]:
+    return copy_catalogs(tmp_path)
+
+
+def _mutate(api: Path, edit: str, new: str) -> None:
+    text = api.read_text(encoding="utf-8")
+    assert text.count(edit) == 1
+    api.write_text(text.replace(edit, new), encoding="utf-8")
+
+
+def test_check_repository_catalogs_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("catalog_sync: no differences")
+    assert "packages/api/app/training/catalog.py" in out[-1]
+
+
+def test_check_copies_clean(copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, findings = run_check(capsys, *copies)
+    assert (code, findings) == (0, [])
+
+
+def test_check_context_length_text_form(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "128000"))
+    assert main(["check", "--sdk", str(sdk), "--api", str(api)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    line = next(i for i in lines if "[field-value-differs]" in i)
+    assert line.startswith(f"{api}:")
+    assert line.endswith(
+        "[field-value-differs] meta-llama/Llama-3.1-8B.context_length: sdk=32768 api=128000"
+    )
+    assert lines[-1].startswith("catalog_sync: ")
+    assert "field-value-differs" in lines[-1]
+
+
+def test_check_verbose_shows_both_locations(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "128000"))
+    assert main(["check", "--sdk", str(sdk), "--api", str(api), "--verbose"]) == 1
+    out = capsys.readouterr().out
+    assert f"    sdk: 32768  ({sdk}:" in out
+    assert f"    api: 128000  ({api}:" in out
+
+
+def test_check_json_records(copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "128000"))
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    record = next(f for f in findings if f["code"] == "field-value-differs")
+    assert record["path"] == "meta-llama/Llama-3.1-8B.context_length"
+    assert (record["sdk_value"], record["api_value"]) == (32768, 128000)
+    sdk_at, api_at = record["sdk_location"], record["api_location"]
+    assert isinstance(sdk_at, dict)
+    assert isinstance(api_at, dict)
+    sdk_line = sdk.read_text().splitlines()[sdk_at["line"] - 1]
+    api_line = api.read_text().splitlines()[api_at["line"] - 1]
+    assert sdk_line.strip() == "context_length=32768,"
+    assert api_line.strip() == "context_length=128000,"
+
+
+def test_check_github_annotations(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "display_name", '"Llama, 8B"'))
+    assert main(["check", "--sdk", str(sdk), "--api", str(api), "--format", "github"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    annotation = next(line for line in lines if "field-value-differs" in line)
+    assert annotation.startswith(f"::error file={api},line=")
+    assert "::[field-value-differs] meta-llama/Llama-3.1-8B.display_name:" in annotation
+    assert lines[-1].startswith("catalog_sync: ")
+
+
+def test_check_missing_entry_json(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    text = api.read_text()
+    start = text.index('    TrainingModel(\n        tinker_id="Qwen/Qwen3-32B"')
+    end = text.index("    ),\n", start) + len("    ),\n")
+    api.write_text(text[:start] + text[end:])
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    missing = [f for f in findings if f["code"] == "entry-missing-in-api"]
+    assert [f["path"] for f in missing] == ["Qwen/Qwen3-32B"]
+    assert missing[0]["api_missing"] is True
+    assert missing[0]["api_location"] is None
+    assert missing[0]["sdk_missing"] is False
+
+
+def test_check_numbers_equal_in_value(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    text = set_keyword(api.read_text(), LLAMA_8B_INDEX, "size_b", "8.0")
+    api.write_text(set_keyword(text, LLAMA_8B_INDEX, "total_size_b", "8.00"))
+    assert run_check(capsys, sdk, api) == (0, [])
+
+
+def test_check_nested_pricing_field(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    priced = "TrainingModelPricing(prefill=0.195, sample=0.6, train=0.44)"
+    sdk.write_text(set_keyword(sdk.read_text(), 6, "pricing", priced))
+    api.write_text(set_keyword(api.read_text(), 6, "pricing", priced.replace("0.44", "0.45")))
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    assert [(f["code"], f["path"], f["sdk_value"], f["api_value"]) for f in findings] == [
+        ("field-value-differs", "Qwen/Qwen3-8B.pricing.train", 0.44, 0.45)
+    ]
+
+
+def test_check_invalid_entry_is_a_finding(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "0"))
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    invalid = next(f for f in findings if f["code"] == "entry-invalid")
+    assert invalid["path"] == "meta-llama/Llama-3.1-8B.context_length"
+    assert invalid["api_value"] == 0
+    assert "greater than or equal to 1" in str(invalid["note"])
+    assert {(f["code"], f["path"]) for f in findings} >= {
+        ("field-value-differs", "meta-llama/Llama-3.1-8B.context_length")
+    }
+    assert not any(f["code"] == "entry-missing-in-api" for f in findings)
+
+
+def test_check_invalid_whole_entry_rule(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "total_size_b", "9"))
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    paths = {(f["code"], f["path"]) for f in findings}
+    assert ("entry-invalid", "meta-llama/Llama-3.1-8B") in paths
+    assert ("field-value-differs", "meta-llama/Llama-3.1-8B.total_size_b") in paths
+
+
+@pytest.mark.parametrize(
+    ("edit", "new", "reason"),
+    [
+        ("def get_training_model(", "def get_training_model((", "SyntaxError"),
+        ("from pydantic import BaseModel,", "from pydantic import NoSuchName, BaseModel,",
+         "ImportError"),
+        ("import re\n", "import re\nimport no_such_module_for_catalog_sync\n",
+         "ModuleNotFoundError"),
+        ('EXTENDED_CONTEXT_SEPARATOR = ":peft:"\n', 'EXTENDED_CONTEXT_SEPARATOR = ":peft:" + 1\n',
+         "TypeError"),
+    ],
+)  # fmt: skip
+def test_check_unloadable_mirror_exits_2(
+    copies: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    edit: str,
+    new: str,
+    reason: str,
+) -> None:
+    sdk, api = copies
+    _mutate(api, edit, new)
+    assert main(["check", "--sdk", str(sdk), "--api", str(api)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot load {api}: {reason}" in err
+    assert "Traceback" not in err
+
+
+def test_check_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    sdk, _ = copy_catalogs(tmp_path)
+    assert main(["check", "--sdk", str(sdk), "--api", str(tmp_path / "nope.py")]) == 2
+    assert "nope.py" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [[], ["frobnicate"], ["check", "--format", "xml"], ["check", "--bogus"], ["upstream",
+     "--timeout", "-1"]],
+)  # fmt: skip
+def test_bad_usage_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == 2
+    assert "usage:" in capsys.readouterr().err
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "check" in capsys.readouterr().out
+
+
+def test_check_ignore_filters_by_code(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    _mutate(api, "SUGGESTION_CUTOFF = 65.0", "SUGGESTION_CUTOFF = 55.0")
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    assert {f["code"] for f in findings} == {"constant-differs", "behaviour-differs"}
+    code, findings = run_check(capsys, sdk, api, "--ignore", "behaviour-*", "--ignore",
+                               "constant-differs")  # fmt: skip
+    assert (code, findings) == (0, [])
+
+
+def test_check_json_is_one_record_per_line(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    _mutate(api, '    KIMI = "kimi"\n', '    KIMI = "kimi"\n    MISTRAL = "mistral"\n')
+    assert main(["check", "--sdk", str(sdk), "--api", str(api), "--format", "json"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    records = [json.loads(line) for line in lines]
+    family = next(r for r in records if r["path"] == "schema.TrainingModelFamily")
+    assert family["code"] == "enum-members-differ"
+    assert family["api_value"]["MISTRAL"] == "mistral"
+    assert "MISTRAL" not in family["sdk_value"]

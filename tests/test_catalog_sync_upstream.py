@@ -1,0 +1,233 @@
+"""``upstream`` against a real HTTP server on loopback, standing in for Tinker."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.catalog_mutations import copy_catalogs
+from tools.catalog_sync.cli import main
+from tools.catalog_sync.upstream import CAPABILITIES_PATH
+
+KEY = "tml-test-key"
+
+
+class FakeTinker:
+    """What the server answers next: a status, a JSON body, an optional delay."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body: Any = {"supported_models": []}
+        self.delay = 0.0
+        self.requests: list[tuple[str, str | None]] = []
+
+
+@pytest.fixture
+def tinker() -> Iterator[tuple[FakeTinker, str]]:
+    state = FakeTinker()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests.append((self.path, self.headers.get("X-API-Key")))
+            time.sleep(state.delay)
+            payload = json.dumps(state.body).encode()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}/services/tinker-prod"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def _served(sdk: Path) -> list[dict[str, Any]]:
+    """Everything the catalog lists, as Tinker would report it (bare and :peft: ids)."""
+    from tools.catalog_sync.loader import load_catalog
+
+    served = []
+    for entry in load_catalog(sdk, "sdk", "sdk").entries:
+        values = entry.values
+        served.append(
+            {
+                "model_name": entry.tinker_id,
+                "max_context_length": values["context_length"],
+                "trainable": True,
+                "sampleable": True,
+            }
+        )
+        if values["extended_context_length"]:
+            served.append({"model_name": f"{entry.tinker_id}:peft:"
+                           f"{values['extended_context_length']}", "max_context_length":
+                           values["extended_context_length"], "trainable": True,
+                           "sampleable": True})  # fmt: skip
+    return served
+
+
+def _upstream(monkeypatch: pytest.MonkeyPatch, sdk: Path, base_url: str, *extra: str) -> list[str]:
+    monkeypatch.setenv("TINKER_API_KEY", KEY)
+    monkeypatch.setenv("TINKER_BASE_URL", base_url)
+    return ["upstream", "--sdk", str(sdk), *extra]
+
+
+def test_upstream_all_served_exits_0(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    state.body = {"supported_models": [*_served(sdk), {"model_name": None}]}
+    assert main(_upstream(monkeypatch, sdk, url)) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("catalog_sync: no differences")
+    assert state.requests == [(f"/services/tinker-prod{CAPABILITIES_PATH}", KEY)]
+
+
+def test_upstream_reports_missing_extra_and_context(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    served = _served(sdk)
+    by_name = {item["model_name"]: item for item in served}
+    del by_name["meta-llama/Llama-3.2-1B"]  # catalog lists it, Tinker does not serve it
+    # Served only as its extended variant: still counts as served.
+    del by_name["Qwen/Qwen3.6-35B-A3B"]
+    by_name["Qwen/Qwen3-8B"]["max_context_length"] = 40960
+    by_name["openai/gpt-oss-120b:peft:131072"]["max_context_length"] = 65536
+    by_name["Qwen/Qwen3-14B"] = {"model_name": "Qwen/Qwen3-14B", "max_context_length": 32768,
+                                 "trainable": True}  # fmt: skip
+    by_name["Qwen/Qwen3-Embed"] = {"model_name": "Qwen/Qwen3-Embed", "trainable": False}
+    by_name["moonshotai/Kimi-K2-Thinking"]["trainable"] = False
+    state.body = {"supported_models": list(by_name.values())}
+    assert main(_upstream(monkeypatch, sdk, url, "--format", "json")) == 1
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted((r["code"], r["path"]) for r in records) == [
+        ("upstream-context-differs", "Qwen/Qwen3-8B.context_length"),
+        ("upstream-context-differs", "openai/gpt-oss-120b.extended_context_length"),
+        ("upstream-missing-in-catalog", "Qwen/Qwen3-14B"),
+        ("upstream-not-served", "meta-llama/Llama-3.2-1B"),
+        ("upstream-not-trainable", "moonshotai/Kimi-K2-Thinking.trainable"),
+    ]
+    context = next(r for r in records if r["path"] == "Qwen/Qwen3-8B.context_length")
+    assert (context["sdk_value"], context["api_value"]) == (32768, 40960)
+
+
+def test_upstream_text_labels_sides(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    served = [m for m in _served(sdk) if m["model_name"] != "Qwen/Qwen3-32B"]
+    state.body = {"supported_models": served}
+    assert main(_upstream(monkeypatch, sdk, url)) == 1
+    out = capsys.readouterr().out
+    assert '[upstream-not-served] Qwen/Qwen3-32B: catalog="listed" tinker=<missing>' in out
+
+
+def test_upstream_without_key_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, _ = copy_catalogs(tmp_path)
+    monkeypatch.delenv("TINKER_API_KEY", raising=False)
+    assert main(["upstream", "--sdk", str(sdk)]) == 2
+    err = capsys.readouterr().err
+    assert "TINKER_API_KEY is not set" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(500, "HTTP 500"), (402, "HTTP 402 (billing is not set up"), (401, "HTTP 401")],
+)
+def test_upstream_http_error_is_one_line(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    status: int,
+    expected: str,
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    state.status, state.body = status, {"detail": "nope\nsecond line"}
+    assert main(_upstream(monkeypatch, sdk, url)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert len(captured.err.strip().splitlines()) == 1
+    assert expected in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_upstream_timeout_is_one_line(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    state.delay = 1.0
+    assert main(_upstream(monkeypatch, sdk, url, "--timeout", "0.2")) == 2
+    err = capsys.readouterr().err
+    assert "timed out after 0.2 s" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_upstream_unexpected_body_exits_2(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    state.body = {"models": []}
+    assert main(_upstream(monkeypatch, sdk, url)) == 2
+    assert "no 'supported_models' list" in capsys.readouterr().err
+
+
+def test_upstream_connection_refused_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, _ = copy_catalogs(tmp_path)
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    assert main(_upstream(monkeypatch, sdk, f"http://127.0.0.1:{port}")) == 2
+    err = capsys.readouterr().err
+    assert "failed" in err
+    assert len(err.strip().splitlines()) == 1
