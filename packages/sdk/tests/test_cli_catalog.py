@@ -149,3 +149,8 @@ def test_dreadnode_alias_runs_the_same_cli() -> None:
         check=False,
     )
     assert json.loads(result.stdout)["limit"] == 1
+
+
+def test_catalog_without_server_says_it_is_embedded_on_stderr(dn: DnRunner) -> None:
+    result = dn("train", "catalog", "--json", "--limit", "1")
+    assert result.stderr == "catalog: embedded in dreadnode-training 0.1.0 (offline)\n"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 
 from dreadnode import __version__
@@ -49,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.flush()
     except CLIError as error:
         if os.environ.get("DREADNODE_DEBUG"):
+            import traceback  # only here: it costs start-up time every run would pay
+
             traceback.print_exception(error)
         _report(error)
         return error.code
