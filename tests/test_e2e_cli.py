@@ -10,6 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from dreadnode.client import Client
+
 from .conftest import DnRun, LiveAPI, free_port, running_api
 
 LLAMA = "meta-llama/Llama-3.1-8B"
@@ -206,3 +210,17 @@ def test_sdk_older_than_the_server_minimum_is_told_to_upgrade(dn: DnRun, tmp_pat
         )  # fmt: skip
     assert result.returncode == 1
     assert "upgrade it: pip install --upgrade dreadnode-training" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "model", ["meta-llama/Llama-3.1-8B-Instruc", "Qwen/Qwen3.5-27B", "banana/Nothing-Like-It"]
+)
+def test_local_model_check_says_what_the_api_would_say(
+    dn: DnRun, live_api: LiveAPI, model: str
+) -> None:
+    with Client(server_url=live_api.url, api_key=live_api.token) as client:
+        verdict = client.validate_job(base_model=model, method="sft", dataset="s3://b/t")
+    (api_error,) = [e for e in verdict.errors if e.loc[-1] == "base_model"]
+    local = dn("train", "sft", "--model", model, "--dataset", "s3://b/t")
+    assert local.returncode == 2
+    assert local.stderr.splitlines()[0] == f"error: {api_error.msg}"

@@ -87,8 +87,7 @@ def test_sft_typo_is_refused_locally_without_a_request(dn: DnRunner, fake_api: F
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == (
         "error: Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one "
-        "of: meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B, "
-        "meta-llama/Llama-3.3-70B-Instruct?"
+        "of: meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B?"
     )
     assert fake_api.requests == []
 

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 __all__ = ["add_submit_parsers", "check_model", "run_submit"]
 
+#: As many near matches as the API offers, so the line reads the same offline and online.
+SUGGESTIONS = 2
+
 RL_ALGORITHMS = (TrainingAlgorithm.IMPORTANCE_SAMPLING.value, TrainingAlgorithm.PPO.value)
 
 #: (flag, hyperparameter, argparse type, help)
@@ -90,22 +93,20 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
 def check_model(model_id: str, algorithm: str) -> None:
     """Refuse, with exit 2, a model the embedded catalog does not list or that lacks ``algorithm``.
 
-    ``resolve_training_model`` accepts exact ids and listed ``base:peft:N`` variants only.
+    ``resolve_training_model`` accepts exact ids and listed ``base:peft:N`` variants only. The
+    message is word for word the one the API gives for the same model.
     """
     if not model_id.strip():
         raise UsageError("--model must not be empty", hints=("list the models: dn train catalog",))
     resolved = resolve_training_model(model_id)
     if resolved is None:
-        suggestions = suggest_training_models(model_id)
+        suggestions = suggest_training_models(model_id, SUGGESTIONS)
         did_you_mean = f" Did you mean one of: {', '.join(suggestions)}?" if suggestions else ""
         retired_on = RETIRED_TINKER_MODELS.get(model_id)
         if retired_on is not None:
-            message = (
-                f"Training base model '{model_id}' was retired on {retired_on}; "
-                f"Tinker no longer accepts it.{did_you_mean}"
-            )
+            message = f"Training base model {model_id!r} was retired on {retired_on}.{did_you_mean}"
         else:
-            message = f"Unknown training base model '{model_id}'.{did_you_mean}"
+            message = f"Unknown training base model {model_id!r}.{did_you_mean}"
         raise UsageError(message, hints=("list the models: dn train catalog",))
     model, _context = resolved
     if algorithm not in {a.value for a in model.supported_algorithms}:
