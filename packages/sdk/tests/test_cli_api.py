@@ -360,3 +360,44 @@ def test_offline_catalog_never_imports_httpx() -> None:
         env={"PATH": ""},
     )
     assert result.stderr.endswith("False")
+
+
+def _cancel_on_a_terminal(api: FakeAPI, answer: str) -> subprocess.CompletedProcess[str]:
+    """Run ``dn train jobs cancel`` with a pseudo-terminal as stdin, typing ``answer``."""
+    import os
+    import pty
+
+    from .conftest import console_script
+
+    controller, terminal = pty.openpty()
+    try:
+        os.write(controller, answer.encode())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE_")}
+        return subprocess.run(
+            [console_script("dn"), "train", "jobs", "cancel", "job-1"],
+            stdin=terminal,
+            capture_output=True,
+            text=True,
+            env={**env, **_env(api)},
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+
+def test_jobs_cancel_asks_on_a_terminal_and_cancels_on_yes(fake_api: FakeAPI) -> None:
+    fake_api.script("POST", JOBS + "/job-1/cancel", Reply(200, job_json(status="cancelled")))
+    result = _cancel_on_a_terminal(fake_api, "y\n")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == "Cancel job job-1? [y/N] "
+    assert result.stdout == "cancelled job job-1 (status: cancelled)\n"
+    assert len(fake_api.requests) == 1
+
+
+def test_jobs_cancel_on_a_terminal_does_nothing_unless_told_yes(fake_api: FakeAPI) -> None:
+    result = _cancel_on_a_terminal(fake_api, "\n")
+    assert result.returncode == 1
+    assert result.stderr.endswith("error: not cancelled\n")
+    assert fake_api.requests == []
