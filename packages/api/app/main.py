@@ -18,6 +18,7 @@ from app.api.routes import health
 from app.core.config import API_PREFIX, Settings
 from app.core.db import Database
 from app.core.ratelimit import RateLimiter
+from app.core.tokencache import TokenCache
 from app.errors import install_exception_handlers
 from app.schemas import JobCreate
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.token_cache = TokenCache[tuple[str, Any]](settings.token_cache_seconds)
     install_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.ratelimit import RateLimiter
+from app.core.security import hash_token
+from app.core.tokencache import TokenCache
 from app.core.versioning import sdk_too_old
 from app.errors import (
     AuthenticationError,
@@ -33,26 +36,32 @@ __all__ = [
 ]
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The settings the app was built with."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The app's database."""
     database: Database = request.app.state.db
     return database
 
 
-def get_session(database: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """A session for this request, closed when the response is done."""
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_session(database: DatabaseDep) -> AsyncIterator[Session]:
+    """A session for this request, closed when the response is done.
+
+    Async only to skip two threadpool hops: opening a session does no I/O, and the handlers that
+    use it are sync functions, which FastAPI runs in the threadpool.
+    """
     with database.session() as session:
         yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
@@ -64,7 +73,7 @@ async def read_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(read_body)]
 
 
-def check_client_version(request: Request, settings: SettingsDep) -> None:
+async def check_client_version(request: Request, settings: SettingsDep) -> None:
     """426 for an SDK older than the server's minimum (other clients pass)."""
     version = sdk_too_old(request.headers.get("user-agent", ""), settings.min_sdk_version)
     if version is not None:
@@ -91,23 +100,42 @@ def _presented_token(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def get_current_user(request: Request, session: SessionDep) -> Principal:
-    """The token's principal; 401 without a valid token, 429 over the token's rate limit."""
+def _lookup(database: Database, token: str) -> tuple[str, Principal] | None:
+    with database.session() as session:
+        row = find_token(session, token)
+        if row is None:
+            return None
+        return row.prefix, Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
+
+
+async def get_current_user(request: Request, database: DatabaseDep) -> Principal:
+    """The token's principal; 401 without a valid token, 429 over the token's rate limit.
+
+    Async so that a cached token costs no trip to the threadpool; only a cache miss queries.
+    """
     token = _presented_token(request)
-    row = find_token(session, token) if token else None
-    if row is None:
+    if not token:
         raise AuthenticationError()
+    cache: TokenCache[tuple[str, Principal]] = request.app.state.token_cache
+    token_hash = hash_token(token)
+    found = cache.get(token_hash)
+    if found is None:
+        found = await run_in_threadpool(_lookup, database, token)
+        if found is None:
+            raise AuthenticationError()
+        cache.put(token_hash, found)
+    prefix, principal = found
     limiter: RateLimiter = request.app.state.rate_limiter
-    retry_after = limiter.acquire(row.prefix)
+    retry_after = limiter.acquire(prefix)
     if retry_after:
         raise RateLimitError(retry_after)
-    return Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-def get_writer(user: CurrentUser) -> Principal:
+async def get_writer(user: CurrentUser) -> Principal:
     """The principal, if it may write; 403 for a read-only token."""
     if user.read_only:
         raise PermissionDeniedError(f"Token {user.token_name!r} is read-only")

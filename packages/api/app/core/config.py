@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     min_sdk_version: str = "0.1.0"
     #: Requests per minute per token; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+    #: Seconds a verified token is trusted without asking the database again; 0 always asks.
+    token_cache_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("min_sdk_version")
     @classmethod

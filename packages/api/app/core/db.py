@@ -6,6 +6,9 @@ requests wait for the write lock instead of failing; PostgreSQL needs nothing sp
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib.resources import files
 from typing import Any
 
@@ -15,7 +18,9 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
-__all__ = ["Base", "Database", "make_engine", "migrate"]
+__all__ = ["Base", "Database", "make_engine", "migrate", "serialized_writes"]
+
+WRITE_LOCK = "write_lock"
 
 
 class Base(DeclarativeBase):
@@ -42,11 +47,16 @@ def make_engine(url: str) -> Engine:
 
 
 class Database:
-    """One engine and its session factory, owned by the app (``app.state.db``)."""
+    """One engine and its session factory, owned by the app (``app.state.db``).
+
+    SQLite allows one writer at a time and makes the others sleep and retry; queueing writers
+    on an in-process lock instead (``serialized_writes``) is several times faster under load.
+    """
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        lock = threading.Lock() if url.startswith("sqlite") else None
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False, info={WRITE_LOCK: lock})
 
     def session(self) -> Session:
         """A new session; the caller closes it (``with db.session() as session``)."""
@@ -64,6 +74,17 @@ class Database:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+@contextmanager
+def serialized_writes(session: Session) -> Iterator[None]:
+    """Hold the session's database write lock, if it has one, for a write transaction."""
+    lock = session.info.get(WRITE_LOCK)
+    if lock is None:
+        yield
+        return
+    with lock:
+        yield
 
 
 def migrate(url: str) -> None:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.core.db import serialized_writes
 from app.models import IdempotencyKey, Job, JobEvent, utcnow
 from app.schemas import TERMINAL_STATUSES, JobCreate, JobStatus
 from app.training.catalog import TrainingAlgorithm
@@ -27,6 +30,10 @@ __all__ = [
     "list_job_events",
     "list_jobs",
 ]
+
+_INSERT_JOB = insert(cast(Table, Job.__table__)).returning(cast(Table, Job.__table__).c.seq)
+_INSERT_EVENT = insert(cast(Table, JobEvent.__table__))
+_INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
 
 ACTIVE_STATUSES = tuple(status.value for status in JobStatus if status not in TERMINAL_STATUSES)
 
@@ -51,42 +58,56 @@ def create_job(
     algorithm: TrainingAlgorithm,
     idempotency: tuple[str, str] | None = None,
 ) -> Job:
-    """Insert a queued job, its ``created`` event and its ``(key, request hash)`` in one commit."""
+    """Insert a queued job, its ``created`` event and its ``(key, request hash)`` in one commit.
+
+    Prebuilt Core INSERTs rather than the unit of work: creation is the hot write path, and the
+    ORM's flush bookkeeping would cost more than the statements themselves.
+    """
     now = utcnow()
-    row = Job(
-        id=str(uuid.uuid4()),
-        owner=owner,
-        name=job.name,
-        base_model=job.base_model,
-        method=job.method.value,
-        algorithm=algorithm.value,
-        dataset=job.dataset,
-        tags=list(job.tags),
-        hyperparameters=job.hyperparameters.model_dump(mode="json"),
-        status=JobStatus.QUEUED.value,
-        created_at=now,
-        updated_at=now,
-    )
-    row.events.append(
-        JobEvent(type="created", status=JobStatus.QUEUED.value, message=None, created_at=now)
-    )
-    session.add(row)
-    if idempotency is not None:
-        session.flush()
-        key, request_hash = idempotency
-        session.add(
-            IdempotencyKey(
-                owner=owner, key=key, request_hash=request_hash, job_seq=row.seq, created_at=now
-            )
-        )
-    try:
-        session.commit()
-    except IntegrityError as err:
-        session.rollback()
-        if idempotency is not None:
-            raise DuplicateIdempotencyKeyError(idempotency[0]) from err
-        raise
-    return row
+    values: dict[str, Any] = {
+        "id": str(uuid.uuid4()),
+        "owner": owner,
+        "name": job.name,
+        "base_model": job.base_model,
+        "method": job.method.value,
+        "algorithm": algorithm.value,
+        "dataset": job.dataset,
+        "tags": list(job.tags),
+        "hyperparameters": job.hyperparameters.model_dump(mode="json"),
+        "status": JobStatus.QUEUED.value,
+        "created_at": now,
+        "updated_at": now,
+    }
+    event = {
+        "type": "created",
+        "status": JobStatus.QUEUED.value,
+        "message": None,
+        "created_at": now,
+    }
+    with serialized_writes(session):
+        connection = session.connection()
+        try:
+            seq = connection.execute(_INSERT_JOB, values).scalar_one()
+            connection.execute(_INSERT_EVENT, {**event, "job_seq": seq})
+            if idempotency is not None:
+                key, request_hash = idempotency
+                connection.execute(
+                    _INSERT_KEY,
+                    {
+                        "owner": owner,
+                        "key": key,
+                        "request_hash": request_hash,
+                        "job_seq": seq,
+                        "created_at": now,
+                    },
+                )
+            session.commit()
+        except IntegrityError as err:
+            session.rollback()
+            if idempotency is not None:
+                raise DuplicateIdempotencyKeyError(idempotency[0]) from err
+            raise
+    return Job(seq=seq, **values)
 
 
 def find_idempotent_job(session: Session, *, owner: str, key: str) -> tuple[str, Job] | None:
@@ -129,6 +150,11 @@ def cancel_job(session: Session, *, owner: str, job_id: str) -> Job | None:
     once cannot both succeed.
     """
     now = utcnow()
+    with serialized_writes(session):
+        return _cancel(session, owner=owner, job_id=job_id, now=now)
+
+
+def _cancel(session: Session, *, owner: str, job_id: str, now: datetime) -> Job | None:
     result = session.execute(
         update(Job)
         .where(Job.id == job_id, Job.owner == owner, Job.status.in_(ACTIVE_STATUSES))

@@ -30,7 +30,7 @@ def _conditional(rendered: Rendered, if_none_match: str | None) -> Response:
 
 
 @router.get("", response_model=CatalogPage)
-def read_catalog(
+async def read_catalog(
     *,
     _user: CurrentUser,
     query: str | None = None,
@@ -63,7 +63,7 @@ def read_catalog(
 
 
 @router.get("/{tinker_id:path}", response_model=TrainingModel)
-def read_catalog_entry(
+async def read_catalog_entry(
     *,
     _user: CurrentUser,
     tinker_id: str,

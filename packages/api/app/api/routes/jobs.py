@@ -100,7 +100,7 @@ def create_job(
 
 
 @router.post("/validate", response_model=JobValidation, openapi_extra=JOB_BODY_SCHEMA)
-def validate_job(*, body: RawBody, _user: CurrentUser) -> JobValidation:
+async def validate_job(*, body: RawBody, _user: CurrentUser) -> JobValidation:
     """Run every creation check without writing anything."""
     check = check_job(body)
     errors = [ErrorEntry.model_validate(item) for item in check.errors]

@@ -1,0 +1,239 @@
+"""API throughput and latency, each endpoint beside a trivial `GET /health` from the same run.
+
+One uvicorn worker serves on loopback; the load comes from an asyncio httpx client in a separate
+process (the two share the machine's cores, so ratios are what to read, not absolute numbers).
+Job creation runs on the embedded SQLite default and, when one answers, on PostgreSQL (in a
+throwaway schema). Run with `nox -s bench`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REQUESTS = 2000
+#: Requests in flight, spread over CLIENTS connection pools: one httpx pool with many connections
+#: spends more time on its own bookkeeping than the server does on a request.
+CONCURRENCY = 16
+CLIENTS = 4
+PREFIX = "/api/v1"
+DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+LISTING_TARGET_RATIO = 0.8
+CREATE_TARGET_PER_SECOND = 300.0
+HEALTH = ("GET", "/health", 200)
+JOB = {
+    "base_model": "meta-llama/Llama-3.1-8B",
+    "method": "sft",
+    "dataset": "s3://bucket/train.jsonl",
+    "tags": ["bench"],
+    "hyperparameters": {"learning_rate": 1e-4, "lora_rank": 16},
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one measured load produced."""
+
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    server_errors: int
+    unexpected: int
+
+
+def _load(url: str, method: str, path: str, token: str, expect: int) -> Result:
+    """Run in a child process: REQUESTS requests, CONCURRENCY at a time."""
+
+    async def run() -> Result:
+        latencies: list[float] = []
+        statuses: list[int] = []
+        remaining = iter(range(REQUESTS))
+        headers = {"Authorization": f"Bearer {token}"}
+        body = JOB if method == "POST" else None
+        per_client = CONCURRENCY // CLIENTS
+        limits = httpx.Limits(max_connections=per_client, max_keepalive_connections=per_client)
+        clients = [
+            httpx.AsyncClient(base_url=url, headers=headers, limits=limits) for _ in range(CLIENTS)
+        ]
+
+        async def worker(client: httpx.AsyncClient) -> None:
+            for _ in remaining:
+                start = time.perf_counter()
+                try:
+                    response = await client.request(method, path, json=body)
+                except httpx.TransportError:
+                    statuses.append(599)  # counted as a server error
+                    continue
+                latencies.append(time.perf_counter() - start)
+                statuses.append(response.status_code)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(clients[i % CLIENTS]) for i in range(CONCURRENCY)))
+        elapsed = time.perf_counter() - began
+        for client in clients:
+            await client.aclose()
+        latencies.sort()
+        return Result(
+            per_second=len(latencies) / elapsed,
+            p50_ms=statistics.median(latencies) * 1000,
+            p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            server_errors=sum(status >= 500 for status in statuses),
+            unexpected=sum(status != expect for status in statuses),
+        )
+
+    return asyncio.run(run())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def server(database_url: str) -> Iterator[tuple[str, str]]:
+    """A one-worker server on ``database_url``: yields its URL and a token."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    made = subprocess.run(
+        [sys.executable, "-m", "app", "tokens", "create", "--name", "bench"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = made.stdout.splitlines()[-1]
+    port = _free_port()
+    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", "1"]
+    process = subprocess.Popen(
+        [*command, "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{url}/health", timeout=1).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the API server did not start") from None
+                time.sleep(0.1)
+        yield url, token
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str | None]:
+    """A throwaway schema's URL when PostgreSQL answers, else None."""
+    base = os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES
+    try:
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        admin = create_engine(base)
+        schema = f"api_bench_{secrets.token_hex(6)}"
+        with admin.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as err:  # noqa: BLE001 - any failure means "no PostgreSQL here"
+        print(f"postgresql: not measured ({type(err).__name__})")
+        yield None
+        return
+    try:
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def measure(
+    pool: ProcessPoolExecutor, url: str, token: str, request: tuple[str, str, int]
+) -> Result:
+    """Run one load in the load-generator process and wait for its result."""
+    method, path, expect = request
+    return pool.submit(_load, url, method, path, token, expect).result()
+
+
+def report(name: str, result: Result, health: Result) -> None:
+    ratio = result.per_second / health.per_second
+    print(
+        f"  {name:<44} {result.per_second:8.0f}/s  p50 {result.p50_ms:6.1f} ms  "
+        f"p99 {result.p99_ms:6.1f} ms  {ratio:5.2f}x health  5xx {result.server_errors}"
+    )
+
+
+def main() -> int:
+    scenarios: list[tuple[str, str, str, int]] = [
+        ("GET /training/catalog?limit=20", "GET", f"{PREFIX}/training/catalog?limit=20", 200),
+        ("GET /training/catalog?query=llama", "GET", f"{PREFIX}/training/catalog?query=llama", 200),
+        ("POST /training/jobs (sqlite)", "POST", f"{PREFIX}/training/jobs", 201),
+    ]
+    results: dict[str, tuple[Result, Result]] = {}
+    context = multiprocessing.get_context("spawn")
+    print(f"api: one uvicorn worker, {REQUESTS} requests per row, {CONCURRENCY} concurrent")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        with (
+            tempfile.TemporaryDirectory() as directory,
+            server(f"sqlite:///{Path(directory) / 'bench.db'}") as (url, token),
+        ):
+            measure(pool, url, token, HEALTH)  # warm up both processes
+            for name, method, path, expect in scenarios:
+                health = measure(pool, url, token, HEALTH)
+                results[name] = (measure(pool, url, token, (method, path, expect)), health)
+        with postgres_schema() as postgres_url:
+            if postgres_url is not None:
+                with server(postgres_url) as (url, token):
+                    measure(pool, url, token, HEALTH)
+                    health = measure(pool, url, token, HEALTH)
+                    name = "POST /training/jobs (postgresql)"
+                    results[name] = (
+                        measure(pool, url, token, ("POST", f"{PREFIX}/training/jobs", 201)),
+                        health,
+                    )
+    for name, (result, health) in results.items():
+        report(name, result, health)
+        print(
+            f"  {'  beside GET /health':<44} {health.per_second:8.0f}/s  "
+            f"p50 {health.p50_ms:6.1f} ms  p99 {health.p99_ms:6.1f} ms"
+        )
+    listing = results["GET /training/catalog?limit=20"]
+    create = results["POST /training/jobs (sqlite)"][0]
+    checks: dict[str, bool] = {
+        f"catalog listing >= {LISTING_TARGET_RATIO} x health": listing[0].per_second
+        >= LISTING_TARGET_RATIO * listing[1].per_second,
+        f"job creation on SQLite >= {CREATE_TARGET_PER_SECOND:.0f}/s": create.per_second
+        >= CREATE_TARGET_PER_SECOND,
+        "no 5xx, every status as expected": all(
+            r.server_errors == 0 and r.unexpected == 0 and h.unexpected == 0
+            for r, h in results.values()
+        ),
+    }
+    for label, met in checks.items():
+        print(f"target ({label}): {'met' if met else 'MISSED'}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
