@@ -17,6 +17,8 @@ nox.options.reuse_existing_virtualenvs = True
 SDK = "./packages/sdk"
 API = "./packages/api"
 TEST_TOOLS = ("pytest>=8",)
+# All the catalog checker needs: what the two catalog modules import (neither package installed).
+CATALOG_CHECK_DEPS = ("pydantic==2.13.4", "rapidfuzz==3.14.6")
 
 
 @nox.session
@@ -33,12 +35,26 @@ def tests_sdk(session: nox.Session) -> None:
     session.run("pytest", "packages/sdk/tests", *session.posargs)
 
 
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Install the SDK and the API together; run the cross-package tests (real server, real dn)."""
+    session.install(SDK, "./packages/api", *TEST_TOOLS)
+    session.run("pytest", "tests", *session.posargs)
+
+
 @nox.session(name="tests-api")
 def tests_api(session: nox.Session) -> None:
     """Install the API alone and run its tests (on PostgreSQL too when TEST_DATABASE_URL is set)."""
     session.install(API, *TEST_TOOLS, "httpx>=0.27")
     env = {"TEST_DATABASE_URL": os.environ.get("TEST_DATABASE_URL", "")}
     session.run("pytest", "packages/api/tests", *session.posargs, env=env)
+
+
+@nox.session(name="catalog-parity")
+def catalog_parity(session: nox.Session) -> None:
+    """Check that the API's catalog mirror equals the SDK's in data, schema and behaviour."""
+    session.install(*CATALOG_CHECK_DEPS)
+    session.run("python", "-m", "tools.catalog_sync", "check", *session.posargs)
 
 
 @nox.session(default=False)
@@ -63,10 +79,12 @@ def catalog(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Measure suggestion quality and speed, and CLI start-up, each beside its baseline."""
+    """Measure suggestions, CLI start-up, the catalog check and the API, each beside a baseline."""
     # Compile bytecode as pip does, so start-up is what a user's installed `dn` pays.
     session.install(SDK, env={"UV_COMPILE_BYTECODE": "1"})
     session.run("python", "benchmarks/suggest.py", *session.posargs)
     session.run("python", "benchmarks/cli_startup.py", *session.posargs)
+    # The SDK brings pydantic and rapidfuzz, all that `python -m tools.catalog_sync check` needs.
+    session.run("python", "benchmarks/catalog_check.py", *session.posargs)
     session.install(API)
     session.run("python", "benchmarks/api.py", *session.posargs)
