@@ -1,0 +1,57 @@
+"""The domain check on its own, for a case today's catalog cannot produce over HTTP: a model
+that does not support the requested algorithm (every current entry supports all three)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.training import validation
+from app.training.catalog import TrainingAlgorithm, TrainingModel, TrainingModelFamily
+
+SFT_ONLY = TrainingModel(
+    tinker_id="acme/Sft-Only-8B",
+    display_name="SFT only 8B",
+    family=TrainingModelFamily.LLAMA,
+    type="dense",
+    size_b=8,
+    total_size_b=8,
+    context_length=4096,
+    supported_algorithms=(TrainingAlgorithm.SFT,),
+)
+
+
+@pytest.fixture
+def sft_only_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
+    def resolve(model_id: str) -> tuple[TrainingModel, int] | None:
+        return (SFT_ONLY, SFT_ONLY.context_length) if model_id == SFT_ONLY.tinker_id else None
+
+    monkeypatch.setattr(validation, "resolve_training_model", resolve)
+
+
+@pytest.mark.usefixtures("sft_only_catalog")
+def test_check_job_rejects_algorithm_the_model_does_not_support() -> None:
+    body = {"base_model": SFT_ONLY.tinker_id, "method": "rl", "algorithm": "ppo", "dataset": "d"}
+    check = validation.check_job(json.dumps(body).encode())
+    assert check.job is None
+    assert [(e["loc"], e["type"]) for e in check.errors] == [
+        (["body", "algorithm"], "unsupported_algorithm")
+    ]
+    assert "supports: sft" in check.errors[0]["msg"]
+
+
+@pytest.mark.usefixtures("sft_only_catalog")
+def test_check_job_reports_unsupported_algorithm_beside_field_errors() -> None:
+    body = {
+        "base_model": SFT_ONLY.tinker_id,
+        "method": "rl",
+        "dataset": "d",
+        "hyperparameters": {"lora_rank": 0, "max_sequence_length": 5000},
+    }
+    check = validation.check_job(json.dumps(body).encode())
+    assert sorted(e["type"] for e in check.errors) == [
+        "context_length_exceeded",
+        "greater_than_equal",
+        "unsupported_algorithm",
+    ]
