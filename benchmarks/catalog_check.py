@@ -1,4 +1,4 @@
-"""Wall time of `python -m tools.catalog_sync check` beside `python -c "import pydantic, rapidfuzz"`.
+"""Wall time of `python -m tools.catalog_sync check` beside importing pydantic and rapidfuzz.
 
 The checker runs on every catalog commit (pre-commit) and in CI, so it must stay fast: median
 <= 0.5 s. Importing its two dependencies is the floor it cannot go below; both are measured
