@@ -8,36 +8,26 @@ repository root (`nox -s bench` does).
 
 from __future__ import annotations
 
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+from wall_time import median_wall_times
 
 RUNS = 15
 TARGET_SECONDS = 0.5
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def wall_time(command: list[str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
-    return time.perf_counter() - start
-
-
 def main() -> int:
-    commands = {
-        "check": [sys.executable, "-m", "tools.catalog_sync", "check"],
-        "imports": [sys.executable, "-c", "import pydantic, rapidfuzz"],
-    }
-    for command in commands.values():  # warm the file cache; not counted
-        wall_time(command)
-    samples: dict[str, list[float]] = {name: [] for name in commands}
-    for _ in range(RUNS):
-        for name, command in commands.items():
-            samples[name].append(wall_time(command))
-    check = statistics.median(samples["check"])
-    imports = statistics.median(samples["imports"])
+    medians = median_wall_times(
+        {
+            "check": [sys.executable, "-m", "tools.catalog_sync", "check"],
+            "imports": [sys.executable, "-c", "import pydantic, rapidfuzz"],
+        },
+        runs=RUNS,
+        cwd=ROOT,
+    )
+    check, imports = medians["check"], medians["imports"]
     print(f"catalog check over {RUNS} runs each (median wall time)")
     print(f"  python -m tools.catalog_sync check       {check * 1000:8.1f} ms")
     print(f'  python -c "import pydantic, rapidfuzz"   {imports * 1000:8.1f} ms')

@@ -13,7 +13,7 @@ Self-contained on purpose (standard library, pydantic and rapidfuzz only), like 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from enum import StrEnum
 from typing import Annotated
 
@@ -656,13 +656,9 @@ class _Candidate:
         self.name = _key(name)
         self.numbers = _numbers(name)
 
-    def score(self, key: str, numbers: str) -> float:
-        # Imported here, not at module level: listing the catalog never needs it, and `dn` starts
-        # faster without it.
-        from rapidfuzz import fuzz
-
-        text = max(fuzz.ratio(key, self.full), fuzz.ratio(key, self.name))
-        digits = 100.0 if numbers == self.numbers else fuzz.ratio(numbers, self.numbers)
+    def score(self, key: str, numbers: str, ratio: Callable[[str, str], float]) -> float:
+        text = max(ratio(key, self.full), ratio(key, self.name))
+        digits = 100.0 if numbers == self.numbers else ratio(numbers, self.numbers)
         return (1 - _NUMBER_WEIGHT) * text + _NUMBER_WEIGHT * digits
 
 
@@ -683,12 +679,16 @@ def suggest_training_models(query: str, limit: int = 3) -> list[str]:
         raise ValueError("query must be a non-empty string")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be an integer >= 1, got {limit!r}")
+    # Imported here, not at module level: listing the catalog never needs it, and `dn` starts
+    # faster without it.
+    from rapidfuzz.fuzz import ratio
+
     key = _key(query)
     if not key:
         return []
     numbers = _numbers(query.rpartition("/")[2])
     candidates = _CANDIDATES + _EXTENDED_CANDIDATES if "peft" in key else _CANDIDATES
-    scored = [(candidate.score(key, numbers), candidate.tinker_id) for candidate in candidates]
+    scored = [(c.score(key, numbers, ratio), c.tinker_id) for c in candidates]
     plausible = [item for item in scored if item[0] >= SUGGESTION_CUTOFF]
     # Stable sort: equal scores keep catalog order, so answers are deterministic on both sides.
     plausible.sort(key=lambda item: -item[0])
