@@ -388,8 +388,19 @@ def behaviour_mutations() -> list[Mutation]:
                  replace_once("    if tokens != str(model.extended_context_length):\n"
                               "        return None\n", ""), True),
         Mutation("unknown family message", "behaviour-differs", "filter_training_models(",
-                 replace_once('raise ValueError(f"unknown {name} {str(value)!r}; allowed: '
-                              '{allowed}") from None',
-                              'raise ValueError(f"unknown {name} {str(value)!r}") from None'),
+                 replace_once('f"unknown {name} {str(value)!r}; allowed: {allowed}"',
+                              'f"unknown {name} {str(value)!r}"'), True),
+        Mutation("query error blames another argument", "behaviour-differs",
+                 "suggest_training_models(",
+                 replace_once('TrainingQueryError("limit", f"limit must',
+                              'TrainingQueryError("query", f"limit must'), True),
+        Mutation("retired model called unknown", "behaviour-differs",
+                 "describe_unknown_training_model(",
+                 replace_once("retired_on = RETIRED_TINKER_MODELS.get(model_id)",
+                              "retired_on = None"), True),
+        Mutation("unknown model offers three suggestions", "behaviour-differs",
+                 "describe_unknown_training_model(",
+                 replace_once("def describe_unknown_training_model(model_id: str, limit: int = 2)",
+                              "def describe_unknown_training_model(model_id: str, limit: int = 3)"),
                  True),
     ]  # fmt: skip

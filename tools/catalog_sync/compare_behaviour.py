@@ -3,7 +3,8 @@
 Equal data and equal types still let the code drift (a changed suggestion cutoff, a filter that
 stops raising). Each function is asked a corpus of questions on both sides: every id, generated
 typos, strings that are no model, ``:peft:`` variants, a grid of filter arguments including ones
-that must raise ValueError (the error message is compared too). One finding per function shows
+that must raise ValueError (the error, its message and the argument it blames are compared
+too), and the message for an unknown or retired model. One finding per function shows
 the first question answered differently and how many were.
 """
 
@@ -86,6 +87,8 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
         for limit in _SUGGEST_LIMITS
     ]
     questions += [Question("suggest_training_models", (query,)) for query in _BAD_QUERIES]
+    unknown = list(dict.fromkeys([*retired, *typos[1::3], *NON_MODEL_STRINGS, "", "   "]))
+    questions += [Question("describe_unknown_training_model", (name,)) for name in unknown]
 
     families = [None, *_enum_values((sdk, api), "TrainingModelFamily"), "bogus", "LLAMA"]
     algorithms = [None, *_enum_values((sdk, api), "TrainingAlgorithm"), "bogus"]
@@ -129,7 +132,13 @@ def _ask(module: ModuleType, question: Question) -> Any:
     try:
         answer = _answer(function(*question.args, **dict(question.kwargs)))
     except Exception as error:  # noqa: BLE001 -- the error is the answer to compare
-        answer = f"{type(error).__name__}: {error}"
+        # Which argument a query error blames is behaviour too: the API puts it in `loc`.
+        blamed = getattr(error, "argument", None)
+        answer = (
+            f"{type(error).__name__}({blamed}): {error}"
+            if blamed
+            else f"{type(error).__name__}: {error}"
+        )
     cache[question] = answer
     return answer
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from dreadnode.training import (
     TINKER_MODELS,
     TrainingModelFamily,
+    TrainingQueryError,
+    describe_unknown_training_model,
     filter_training_models,
     get_training_model,
     resolve_training_model,
@@ -158,3 +162,38 @@ def test_suggest_respects_limit() -> None:
 def test_suggest_rejects_bad_arguments(query: str, limit: int) -> None:
     with pytest.raises(ValueError, match=r"query must be|limit must be"):
         suggest_training_models(query, limit=limit)
+
+
+@pytest.mark.parametrize(
+    ("call", "argument"),
+    [
+        (lambda: filter_training_models(family="mistral"), "family"),
+        (lambda: filter_training_models(algorithm="dpo"), "algorithm"),
+        (lambda: filter_training_models(query="--"), "query"),
+        (lambda: filter_training_models(max_size_b=-2), "max_size_b"),
+        (lambda: filter_training_models(min_size_b=9, max_size_b=1), "min_size_b"),
+        (lambda: suggest_training_models("llama", limit=0), "limit"),
+    ],
+)
+def test_query_errors_name_the_argument_to_blame(call: Callable[[], object], argument: str) -> None:
+    with pytest.raises(TrainingQueryError) as caught:
+        call()
+    assert caught.value.argument == argument
+    assert isinstance(caught.value, ValueError)
+
+
+def test_describe_unknown_model_suggests_two_near_matches() -> None:
+    assert describe_unknown_training_model("meta-llama/Llama-3.1-8B-Instruc") == (
+        "Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one of: "
+        "meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B?"
+    )
+
+
+def test_describe_unknown_model_without_near_match_asks_nothing() -> None:
+    assert describe_unknown_training_model("banana") == "Unknown training base model 'banana'."
+    assert describe_unknown_training_model("") == "Unknown training base model ''."
+
+
+def test_describe_retired_model_says_when() -> None:
+    message = describe_unknown_training_model("Qwen/Qwen3.5-27B")
+    assert message.startswith("Training base model 'Qwen/Qwen3.5-27B' was retired on 2026-06-12.")

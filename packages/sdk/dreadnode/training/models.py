@@ -31,6 +31,8 @@ __all__ = [
     "TrainingModelFamily",
     "TrainingModelPricing",
     "TrainingModelType",
+    "TrainingQueryError",
+    "describe_unknown_training_model",
     "filter_training_models",
     "get_training_model",
     "resolve_training_model",
@@ -554,6 +556,15 @@ def resolve_training_model(model_id: str) -> tuple[TrainingModel, int] | None:
 # --- filtering ---------------------------------------------------------------------------------
 
 
+class TrainingQueryError(ValueError):
+    """A bad argument to a catalog function; ``argument`` names it so that callers (the API's
+    error ``loc``, the CLI's flag) can point at it without reading the message."""
+
+    def __init__(self, argument: str, message: str) -> None:
+        super().__init__(message)
+        self.argument = argument
+
+
 def _tokens(text: str) -> list[str]:
     """Runs of letters or digits, lower-cased: "Qwen3.5-9B" is ["qwen", "3", "5", "9", "b"]."""
     return re.findall(r"[a-z]+|[0-9]+", text.lower())
@@ -577,7 +588,9 @@ def _choice(value: str | StrEnum, enum: type[StrEnum], name: str) -> StrEnum:
         return enum(value)
     except ValueError:
         allowed = ", ".join(member.value for member in enum)
-        raise ValueError(f"unknown {name} {str(value)!r}; allowed: {allowed}") from None
+        raise TrainingQueryError(
+            name, f"unknown {name} {str(value)!r}; allowed: {allowed}"
+        ) from None
 
 
 def filter_training_models(
@@ -600,16 +613,18 @@ def filter_training_models(
     if query is not None:
         patterns = [p for p in map(_term_pattern, query.split()) if p is not None]
         if not patterns:
-            raise ValueError("query must contain at least one letter or digit")
+            raise TrainingQueryError("query", "query must contain at least one letter or digit")
     wanted_family = None if family is None else _choice(family, TrainingModelFamily, "family")
     wanted_algorithm = (
         None if algorithm is None else _choice(algorithm, TrainingAlgorithm, "algorithm")
     )
     for bound, name in ((min_size_b, "min_size_b"), (max_size_b, "max_size_b")):
         if bound is not None and not bound >= 0:
-            raise ValueError(f"{name} must be a number >= 0, got {bound}")
+            raise TrainingQueryError(name, f"{name} must be a number >= 0, got {bound}")
     if min_size_b is not None and max_size_b is not None and min_size_b > max_size_b:
-        raise ValueError(f"min_size_b ({min_size_b}) must not exceed max_size_b ({max_size_b})")
+        raise TrainingQueryError(
+            "min_size_b", f"min_size_b ({min_size_b}) must not exceed max_size_b ({max_size_b})"
+        )
 
     matches = []
     for model in models:
@@ -679,9 +694,9 @@ def suggest_training_models(query: str, limit: int = 3) -> list[str]:
     candidates only when the query itself asks for one (it mentions ``peft``).
     """
     if not isinstance(query, str) or not query.strip():
-        raise ValueError("query must be a non-empty string")
+        raise TrainingQueryError("query", "query must be a non-empty string")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be an integer >= 1, got {limit!r}")
+        raise TrainingQueryError("limit", f"limit must be an integer >= 1, got {limit!r}")
     # Imported here, not at module level: listing the catalog never needs it, and `dn` starts
     # faster without it.
     from rapidfuzz.fuzz import ratio
@@ -696,3 +711,21 @@ def suggest_training_models(query: str, limit: int = 3) -> list[str]:
     # Stable sort: equal scores keep catalog order, so answers are deterministic on both sides.
     plausible.sort(key=lambda item: -item[0])
     return [tinker_id for _, tinker_id in plausible[:limit]]
+
+
+def describe_unknown_training_model(model_id: str, limit: int = 2) -> str:
+    """What to tell a user whose ``--model`` the catalog does not accept, in one sentence or two.
+
+    "Unknown training base model 'X'. Did you mean one of: A, B?", or "... was retired on D."
+    for a retired id; the question is left out when nothing is near. The CLI (before sending) and
+    the API (when rejecting) both say exactly this, so a user sees the same words either way.
+    """
+    retired_on = RETIRED_TINKER_MODELS.get(model_id)
+    if retired_on is not None:
+        message = f"Training base model {model_id!r} was retired on {retired_on}."
+    else:
+        message = f"Unknown training base model {model_id!r}."
+    suggestions = suggest_training_models(model_id, limit) if model_id.strip() else []
+    if suggestions:
+        message += f" Did you mean one of: {', '.join(suggestions)}?"
+    return message
