@@ -22,6 +22,29 @@ from app.core.config import Settings
 __all__ = ["main"]
 
 
+def _port(text: str) -> int:
+    """A TCP port, 1-65535 (uvicorn would silently bind 99999 modulo 65536)."""
+    port = _integer(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535, got {port}")
+    return port
+
+
+def _workers(text: str) -> int:
+    """A worker count, at least 1."""
+    workers = _integer(text)
+    if workers < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {workers}")
+    return workers
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid integer: {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dreadnode-api", description="Run and administer the training API."
@@ -30,8 +53,10 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="apply migrations, then serve with uvicorn")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--workers", type=_workers, default=1, help="uvicorn worker processes (default 1)"
+    )
     serve.add_argument(
         "--access-log",
         action=argparse.BooleanOptionalAction,
@@ -93,8 +118,6 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.core.db import migrate
 
-    if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
     migrate(settings.database_url)
     uvicorn.run(
         "app.main:create_app",

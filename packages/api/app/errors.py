@@ -28,6 +28,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "UnsupportedMediaTypeError",
     "UpgradeRequiredError",
     "ValidationFailedError",
     "error_item",
@@ -47,6 +48,7 @@ ERROR_TYPES: Mapping[int, str] = {
     404: "not_found_error",
     405: "method_not_allowed_error",
     409: "conflict_error",
+    415: "unsupported_media_type_error",
     422: "validation_error",
     426: "upgrade_required_error",
     429: "rate_limit_error",
@@ -110,6 +112,12 @@ class ConflictError(APIError):
     """The request contradicts the resource's state (cancel a finished job, reuse a key)."""
 
     status_code = 409
+
+
+class UnsupportedMediaTypeError(APIError):
+    """The body is not declared as JSON (``Content-Type`` missing or another media type)."""
+
+    status_code = 415
 
 
 class ValidationFailedError(APIError):

@@ -17,6 +17,7 @@ from app.api.router import api_router
 from app.api.routes import health
 from app.core.config import API_PREFIX, Settings
 from app.core.db import Database
+from app.core.head import HeadAsGetMiddleware
 from app.core.ratelimit import RateLimiter
 from app.core.tokencache import TokenCache
 from app.errors import install_exception_handlers
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.token_cache = TokenCache[tuple[str, Any]](settings.token_cache_seconds)
     install_exception_handlers(app)
+    app.add_middleware(HeadAsGetMiddleware)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
     _document_job_body(app)

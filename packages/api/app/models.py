@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
@@ -56,10 +56,6 @@ class Job(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
-    events: Mapped[list[JobEvent]] = relationship(
-        back_populates="job", order_by="JobEvent.id", cascade="all, delete-orphan"
-    )
-
 
 class JobEvent(Base):
     """Something that happened to a job (created, cancelled, ...), oldest first by ``id``."""
@@ -72,8 +68,6 @@ class JobEvent(Base):
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-
-    job: Mapped[Job] = relationship(back_populates="events")
 
 
 class IdempotencyKey(Base):

@@ -10,11 +10,13 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_serializer
+from pydantic_core import PydanticCustomError
 
 from app.training.catalog import TrainingAlgorithm, TrainingModel
 
 __all__ = [
+    "MAX_OFFSET",
     "CatalogPage",
     "ErrorEntry",
     "HealthPublic",
@@ -28,6 +30,10 @@ __all__ = [
     "JobValidation",
     "JobsPublic",
 ]
+
+#: The largest ``offset`` a list accepts: every backend's 32-bit signed integer, so a huge value
+#: is a 422 rather than an overflow in the database driver.
+MAX_OFFSET = 2**31 - 1
 
 
 class JobMethod(StrEnum):
@@ -53,7 +59,7 @@ TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 class Hyperparameters(BaseModel):
     """Every field optional; bounds from docs/api.md (LoRA rank: Tinker's maximum is 32)."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     learning_rate: Annotated[float, Field(gt=0, le=1)] | None = None
     batch_size: Annotated[int, Field(ge=1, le=4096)] | None = None
@@ -66,17 +72,43 @@ class Hyperparameters(BaseModel):
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
 
+def _unique_tags(tags: list[str]) -> list[str]:
+    """Tags are a set to the user; a repeated one is a mistake worth saying, not storing twice."""
+    seen: set[str] = set()
+    repeated: list[str] = []
+    for tag in tags:
+        if tag in seen and tag not in repeated:
+            repeated.append(tag)
+        seen.add(tag)
+    if repeated:
+        raise PydanticCustomError(
+            "duplicate_tag",
+            "each tag may appear once; repeated: {repeated}",
+            {"repeated": ", ".join(repr(tag) for tag in repeated)},
+        )
+    return tags
+
+
+#: The job body's enums, validated leniently: the body is validated as decoded JSON (parsed once,
+#: in ``app.training.validation``), where strict mode would want enum instances, not their values.
+#: Every other field stays strict, exactly as when validating JSON ("32" is not an integer).
+Method = Annotated[JobMethod, Strict(False)]
+Algorithm = Annotated[TrainingAlgorithm, Strict(False)]
+
+
 class JobCreate(BaseModel):
     """The body of ``POST /training/jobs`` and ``/training/jobs/validate``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     base_model: str = Field(min_length=1, max_length=300)
-    method: JobMethod
-    algorithm: TrainingAlgorithm | None = None
+    method: Method
+    algorithm: Algorithm | None = None
     dataset: str = Field(min_length=1, max_length=1024)
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    tags: list[Tag] = Field(default_factory=list, max_length=20)
+    tags: Annotated[list[Tag], AfterValidator(_unique_tags)] = Field(
+        default_factory=list, max_length=20
+    )
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from app.training import pages
 from app.training.catalog import TINKER_MODELS, TrainingModel, get_training_model
+from app.training.pages import PAGE_CACHE_SIZE, catalog_page
 
 from .conftest import Api, envelope
 
@@ -79,6 +81,11 @@ def test_list_catalog_filters_combine(
         ({"query": "--"}, "query"),
         ({"min_size_b": -1}, "min_size_b"),
         ({"min_size_b": 10, "max_size_b": 1}, "min_size_b"),
+        ({"family": "query"}, "family"),
+        ({"algorithm": "max_size_b"}, "algorithm"),
+        ({"max_size_b": "inf"}, "max_size_b"),
+        ({"min_size_b": "nan"}, "min_size_b"),
+        ({"query": "x" * 201}, "query"),
     ],
 )
 def test_list_catalog_rejects_bad_filters(api: Api, params: dict[str, object], field: str) -> None:
@@ -88,12 +95,45 @@ def test_list_catalog_rejects_bad_filters(api: Api, params: dict[str, object], f
     assert body["errors"][0]["loc"] == ["query", field]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "x"}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"limit": "x"}, {"offset": 2**63}],
+)
 def test_list_catalog_rejects_out_of_range_paging(api: Api, params: dict[str, object]) -> None:
     with api.client() as client:
         response = client.get("/training/catalog", params=params)
     body = envelope(response, 422, "validation_error")
     assert body["errors"][0]["loc"][:2] == ["query", next(iter(params))]
+
+
+def test_list_catalog_accepts_longest_query_and_largest_offset(api: Api) -> None:
+    with api.client() as client:
+        long_query = client.get("/training/catalog", params={"query": "llama " * 33 + "ll"})
+        short_query = client.get("/training/catalog", params={"query": "llama ll"})
+        far = client.get("/training/catalog", params={"offset": 2**31 - 1})
+    assert long_query.status_code == 200
+    assert long_query.json() == short_query.json()
+    assert long_query.json()["models"]
+    assert (far.status_code, far.json()["models"]) == (200, [])
+
+
+def test_list_catalog_page_cache_stays_bounded() -> None:
+    for n in range(PAGE_CACHE_SIZE * 3):
+        catalog_page(
+            query=f"llama {n}", family=None, algorithm=None,
+            min_size_b=None, max_size_b=n / 7, limit=20, offset=0,
+        )  # fmt: skip
+    assert pages._cached_page.cache_info().currsize <= PAGE_CACHE_SIZE
+
+
+def test_read_catalog_with_trailing_slash_redirects_to_list(api: Api) -> None:
+    with api.client() as client:
+        redirect = client.get("/training/catalog/", params={"limit": 1})
+        followed = client.get("/training/catalog/", params={"limit": 1}, follow_redirects=True)
+    assert redirect.status_code == 307
+    assert redirect.headers["location"].endswith("/api/v1/training/catalog?limit=1")
+    assert followed.status_code == 200
+    assert ids(followed.json()) == ALL_IDS[:1]
 
 
 def test_read_catalog_entry_returns_one_model(api: Api) -> None:
@@ -125,6 +165,14 @@ def test_read_catalog_entry_unknown_suggests_near_matches(api: Api) -> None:
     )
 
 
+def test_read_catalog_entry_retired_says_when(api: Api) -> None:
+    with api.client() as client:
+        response = client.get("/training/catalog/Qwen/Qwen3.5-27B")
+    detail = envelope(response, 404, "not_found_error")["detail"]
+    assert detail.startswith("Training base model 'Qwen/Qwen3.5-27B' was retired on 2026-06-12.")
+    assert "Did you mean one of: " in detail
+
+
 @pytest.mark.parametrize(
     "path", ["/training/catalog?family=qwen&limit=3", "/training/catalog/Qwen/Qwen3-8B"]
 )
@@ -152,3 +200,17 @@ def test_read_catalog_accepts_x_api_key(api: Api) -> None:
     with api.client(token=None, **{"X-API-Key": api.tokens["bob"]}) as client:
         response = client.get("/training/catalog", params={"limit": 1})
     assert response.status_code == 200
+
+
+def test_read_catalog_with_basic_authorization_falls_back_to_x_api_key(api: Api) -> None:
+    headers = {"Authorization": "Basic dXNlcjpwYXNz", "X-API-Key": api.tokens["bob"]}
+    with api.client(token=None, **headers) as client:
+        response = client.get("/training/catalog", params={"limit": 1})
+    assert response.status_code == 200
+
+
+def test_read_catalog_with_bad_bearer_ignores_x_api_key(api: Api) -> None:
+    headers = {"Authorization": "Bearer not-a-token", "X-API-Key": api.tokens["bob"]}
+    with api.client(token=None, **headers) as client:
+        response = client.get("/training/catalog", params={"limit": 1})
+    envelope(response, 401, "authentication_error")

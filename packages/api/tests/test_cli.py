@@ -13,6 +13,8 @@ from sqlalchemy import create_engine, text
 
 from app.cli import main
 
+PORT_RANGE = "must be a port from 1 to 65535"
+
 
 @pytest.fixture
 def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
@@ -80,6 +82,26 @@ def test_migrate_applies_migrations_idempotently(
 def test_main_usage_error_exits_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(argv) == 2
     assert "usage:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["serve", "--port", "99999"], f"argument --port: {PORT_RANGE}, got 99999"),
+        (["serve", "--port", "0"], f"argument --port: {PORT_RANGE}, got 0"),
+        (["serve", "--port", "-1"], f"argument --port: {PORT_RANGE}, got -1"),
+        (["serve", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
+        (["serve", "--workers", "two"], "argument --workers: invalid integer: 'two'"),
+    ],
+)
+def test_serve_rejects_out_of_range_port_or_workers_as_usage_error(
+    database: str, argv: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage:")
+    assert err.splitlines()[-1] == f"dreadnode-api serve: error: {expected}"
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,36 @@ def test_read_health_needs_no_token_and_reports_database(api: Api, path: str) ->
 
 
 @pytest.mark.parametrize(
+    ("path", "token"),
+    [
+        ("/health", False),
+        (f"{PREFIX}/health", False),
+        (f"{PREFIX}/training/catalog?limit=2", True),
+        (f"{PREFIX}/training/catalog/Qwen/Qwen3-8B", True),
+        (f"{PREFIX}/training/catalog/acme/zzzz", True),
+        (f"{PREFIX}/training/jobs", True),
+        (f"{PREFIX}/training/catalog", False),
+    ],
+    ids=["health", "api-health", "catalog", "entry", "unknown-entry", "jobs", "no-token"],
+)
+def test_head_answers_like_get_without_body(api: Api, path: str, token: bool) -> None:
+    headers = {"Authorization": f"Bearer {api.tokens['alice']}"} if token else {}
+    got = httpx.get(f"{api.url}{path}", headers=headers)
+    head = httpx.head(f"{api.url}{path}", headers=headers)
+    assert head.status_code == got.status_code
+    assert head.content == b""
+    for name in ("content-type", "content-length", "etag", "www-authenticate"):
+        assert head.headers.get(name) == got.headers.get(name), name
+
+
+def test_head_on_post_only_route_is_405(api: Api) -> None:
+    with api.client() as client:
+        response = client.head("/training/jobs/x/cancel")
+    assert (response.status_code, response.content) == (405, b"")
+    assert response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
     "headers",
     [
         {},

@@ -3,6 +3,7 @@ owner isolation, cancellation and events, on every backend."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -151,6 +152,7 @@ TYPO = "meta-llama/Llama-3.1-8B-Instruc"
             ],
         ),
         (job(tags=["t"] * 21), [(["body", "tags"], "too_long")]),
+        (job(tags=["demo", "x", "demo"]), [(["body", "tags"], "duplicate_tag")]),
         (job(dataset="d" * 1025), [(["body", "dataset"], "string_too_long")]),
         (job(method="dpo"), [(["body", "method"], "enum")]),
         (
@@ -160,7 +162,8 @@ TYPO = "meta-llama/Llama-3.1-8B-Instruc"
     ],
     ids=[
         "unknown", "retired", "sft-ppo", "rl-sft", "context", "context-without-peft", "missing",
-        "everything-at-once", "too-many-tags", "long-dataset", "bad-method", "string-number",
+        "everything-at-once", "too-many-tags", "duplicate-tags", "long-dataset", "bad-method",
+        "string-number",
     ],
 )  # fmt: skip
 def test_create_job_rejects_every_violation_and_writes_nothing(
@@ -203,12 +206,75 @@ def test_create_job_rejects_malformed_json_with_400(api: Api, content: bytes) ->
     assert api.count() == before
 
 
+@pytest.mark.parametrize("path", ["/training/jobs", "/training/jobs/validate"])
+def test_create_job_rejects_deeply_nested_json_with_400(api: Api, path: str) -> None:
+    before = api.count()
+    with api.client() as client:
+        response = client.post(
+            path,
+            content=b"[" * 100_000 + b"]" * 100_000,
+            headers={"Content-Type": "application/json"},
+        )
+    assert "Malformed JSON" in envelope(response, 400, "bad_request_error")["detail"]
+    assert api.count() == before
+
+
 @pytest.mark.parametrize("content", [b"[]", b"null", b"42"])
 def test_create_job_rejects_non_object_body_with_422(api: Api, content: bytes) -> None:
     before = api.count()
     with api.client() as client:
-        response = client.post("/training/jobs", content=content)
+        response = client.post(
+            "/training/jobs", content=content, headers={"Content-Type": "application/json"}
+        )
     envelope(response, 422, "validation_error")
+    assert api.count() == before
+
+
+@pytest.mark.parametrize("path", ["/training/jobs", "/training/jobs/validate"])
+@pytest.mark.parametrize(
+    "content_type", [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx"]
+)
+def test_create_job_without_json_content_type_is_415(
+    api: Api, path: str, content_type: str | None
+) -> None:
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    before = api.count()
+    with api.client() as client:
+        response = client.post(path, content=json.dumps(VALID).encode(), headers=headers)
+    body = envelope(response, 415, "unsupported_media_type_error")
+    assert "application/json" in body["detail"]
+    assert api.count() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf-8", "Application/JSON", "application/vnd.x+json"],
+)
+def test_create_job_accepts_json_content_type_variants(api: Api, content_type: str) -> None:
+    with api.client() as client:
+        response = client.post(
+            "/training/jobs",
+            content=json.dumps(VALID).encode(),
+            headers={"Content-Type": content_type},
+        )
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity"])
+def test_create_job_rejects_non_finite_learning_rate(api: Api, number: str) -> None:
+    # JSON has no NaN or Infinity, but Python's json (and so many clients) writes them.
+    content = json.dumps(job(hyperparameters={"learning_rate": 0.5})).replace("0.5", number)
+    before = api.count()
+    with api.client() as client:
+        response = client.post(
+            "/training/jobs", content=content, headers={"Content-Type": "application/json"}
+        )
+    body = envelope(response, 422, "validation_error")
+    assert [(e["loc"], e["type"]) for e in body["errors"]] == [
+        (["body", "hyperparameters", "learning_rate"], "finite_number")
+    ]
+    assert "finite number" in body["detail"]
+    assert "less than or equal" not in body["detail"]
     assert api.count() == before
 
 
@@ -230,6 +296,31 @@ def test_create_job_replays_same_idempotency_key(api: Api) -> None:
     assert again.status_code == 200
     assert again.headers["idempotent-replayed"] == "true"
     assert again.json() == first.json()
+    assert api.count() == before
+
+
+def test_create_job_replays_equivalent_body_with_same_idempotency_key(api: Api) -> None:
+    key = {"Idempotency-Key": f"equivalent-{api.backend}"}
+    spelled_out = job(algorithm="sft")
+    implied = dict(reversed(job(algorithm=...).items()))
+    implied["hyperparameters"] = {k: v for k, v in hyper().items() if v is not None}
+    with api.client() as client:
+        first = create(client, spelled_out, **key)
+        before = api.count()
+        again = create(client, implied, **key)
+    assert first.status_code == 201
+    assert (again.status_code, again.headers["idempotent-replayed"]) == (200, "true")
+    assert again.json() == first.json()
+    assert api.count() == before
+
+
+def test_create_job_idempotency_key_with_other_algorithm_conflicts(api: Api) -> None:
+    key = {"Idempotency-Key": f"other-algorithm-{api.backend}"}
+    with api.client() as client:
+        assert create(client, job(method="rl", algorithm=...), **key).status_code == 201
+        before = api.count()
+        response = create(client, job(method="rl", algorithm="ppo"), **key)
+    envelope(response, 409, "conflict_error")
     assert api.count() == before
 
 
@@ -289,10 +380,22 @@ def test_read_jobs_filters_by_status(api: Api) -> None:
     assert envelope(bad, 422, "validation_error")["errors"][0]["loc"] == ["query", "status"]
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"offset": -1}])
+@pytest.mark.parametrize(
+    "params",
+    [{"limit": 0}, {"limit": 101}, {"offset": -1}, {"offset": 2**31}, {"offset": 2**63}],
+)
 def test_read_jobs_rejects_out_of_range_paging(api: Api, params: dict[str, int]) -> None:
     with api.client() as client:
-        envelope(client.get("/training/jobs", params=params), 422, "validation_error")
+        response = client.get("/training/jobs", params=params)
+    body = envelope(response, 422, "validation_error")
+    assert body["errors"][0]["loc"] == ["query", next(iter(params))]
+
+
+def test_read_jobs_accepts_largest_offset(api: Api) -> None:
+    with api.client() as client:
+        response = client.get("/training/jobs", params={"offset": 2**31 - 1})
+    assert response.status_code == 200
+    assert (response.json()["jobs"], response.json()["offset"]) == ([], 2**31 - 1)
 
 
 def test_read_job_returns_own_job(api: Api) -> None:

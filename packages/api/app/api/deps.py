@@ -20,6 +20,7 @@ from app.errors import (
     AuthenticationError,
     PermissionDeniedError,
     RateLimitError,
+    UnsupportedMediaTypeError,
     UpgradeRequiredError,
 )
 from app.storage.tokens import find_token
@@ -27,8 +28,8 @@ from app.storage.tokens import find_token
 __all__ = [
     "CurrentUser",
     "DatabaseDep",
+    "JsonBody",
     "Principal",
-    "RawBody",
     "SessionDep",
     "SettingsDep",
     "WriterUser",
@@ -65,12 +66,28 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-async def read_body(request: Request) -> bytes:
-    """The raw request body; job handlers parse it themselves to report every violation."""
+def is_json_media_type(content_type: str | None) -> bool:
+    """``application/json`` or any ``application/*+json``, parameters (``charset``) ignored."""
+    if content_type is None:
+        return False
+    media_type = content_type.partition(";")[0].strip().lower()
+    kind, _, subtype = media_type.partition("/")
+    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
+
+
+async def read_json_body(request: Request) -> bytes:
+    """The raw body of a request that declares JSON; 415 for any other ``Content-Type``.
+
+    The bytes are left unparsed: job handlers parse them themselves to report every violation.
+    """
+    content_type = request.headers.get("content-type")
+    if not is_json_media_type(content_type):
+        given = f"not {content_type!r}" if content_type else "and none was given"
+        raise UnsupportedMediaTypeError(f"Content-Type must be application/json, {given}")
     return await request.body()
 
 
-RawBody = Annotated[bytes, Depends(read_body)]
+JsonBody = Annotated[bytes, Depends(read_json_body)]
 
 
 async def check_client_version(request: Request, settings: SettingsDep) -> None:
@@ -93,10 +110,13 @@ class Principal:
 
 
 def _presented_token(request: Request) -> str | None:
+    """A Bearer token wins; any other ``Authorization`` scheme (a proxy's Basic credentials, say)
+    is not ours, so ``X-API-Key`` is used instead."""
     authorization = request.headers.get("authorization")
     if authorization is not None:
-        scheme, _, token = authorization.partition(" ")
-        return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer":
+            return token.strip() or None
     return request.headers.get("x-api-key")
 
 

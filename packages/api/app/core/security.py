@@ -11,7 +11,7 @@ import hmac
 import re
 import secrets
 
-__all__ = ["NewToken", "hash_token", "hashes_match", "new_token", "token_prefix"]
+__all__ = ["NewToken", "hash_token", "hashes_match", "token_prefix"]
 
 _TOKEN = re.compile(r"dn_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 
@@ -25,11 +25,6 @@ class NewToken:
         self.prefix = secrets.token_hex(6)
         self.token = f"dn_{self.prefix}_{secrets.token_urlsafe(32)}"
         self.token_hash = hash_token(self.token)
-
-
-def new_token() -> NewToken:
-    """Generate a token."""
-    return NewToken()
 
 
 def hash_token(token: str) -> str:

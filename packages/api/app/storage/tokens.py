@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.security import hashes_match, new_token, token_prefix
+from app.core.security import NewToken, hashes_match, token_prefix
 from app.models import ApiToken, utcnow
 
 __all__ = ["create_token", "find_token"]
@@ -13,7 +13,7 @@ __all__ = ["create_token", "find_token"]
 
 def create_token(session: Session, *, name: str, owner: str | None, read_only: bool) -> str:
     """Store a new token for ``owner`` (default: ``name``) and return it; it is never stored."""
-    token = new_token()
+    token = NewToken()
     session.add(
         ApiToken(
             name=name,

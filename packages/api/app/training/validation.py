@@ -7,11 +7,11 @@ even when some fields failed pydantic already, so one round trip tells the user 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pydantic_core
 from pydantic import ValidationError
 
 from app.errors import BadRequestError, ErrorItem, error_item, pydantic_error_items
@@ -19,30 +19,17 @@ from app.schemas import JobCreate, JobMethod
 from app.training.catalog import (
     RETIRED_TINKER_MODELS,
     TrainingAlgorithm,
+    describe_unknown_training_model,
     resolve_training_model,
-    suggest_training_models,
 )
 
-__all__ = ["JobCheck", "check_job", "parse_json_body", "unknown_model_message"]
-
-#: How many near matches an unknown-model message offers.
-SUGGESTIONS = 2
+__all__ = ["JobCheck", "check_job", "parse_json_body"]
 
 #: The algorithms each method may use; the first is the default.
 METHOD_ALGORITHMS: Mapping[JobMethod, tuple[TrainingAlgorithm, ...]] = {
     JobMethod.SFT: (TrainingAlgorithm.SFT,),
     JobMethod.RL: (TrainingAlgorithm.IMPORTANCE_SAMPLING, TrainingAlgorithm.PPO),
 }
-
-
-def _did_you_mean(model_id: str) -> str:
-    suggestions = suggest_training_models(model_id, SUGGESTIONS) if model_id.strip() else []
-    return f" Did you mean one of: {', '.join(suggestions)}?" if suggestions else ""
-
-
-def unknown_model_message(model_id: str) -> str:
-    """ "Unknown training base model 'X'. Did you mean one of: A, B?" (no question if none)."""
-    return f"Unknown training base model {model_id!r}.{_did_you_mean(model_id)}"
 
 
 @dataclass(frozen=True)
@@ -52,28 +39,36 @@ class JobCheck:
     job: JobCreate | None
     algorithm: TrainingAlgorithm | None
     errors: list[ErrorItem] = field(default_factory=list)
-    raw: Any = None
 
 
 def parse_json_body(body: bytes) -> Any:
-    """The decoded JSON body, or a 400 when it is not JSON at all."""
+    """The decoded JSON body, or a 400 when it is not JSON at all.
+
+    pydantic-core's parser, not ``json``: it is iterative with a nesting limit, so a body of
+    100,000 ``[`` is a 400 rather than a ``RecursionError``. NaN and Infinity still parse, so that
+    the field they land in can say it wants a finite number.
+    """
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        return pydantic_core.from_json(body)
+    except ValueError as err:
         raise BadRequestError(f"Malformed JSON in the request body: {err}") from None
 
 
 def check_job(body: bytes) -> JobCheck:
-    """Validate a job request body completely; raises ``BadRequestError`` for malformed JSON."""
+    """Validate a job request body completely; raises ``BadRequestError`` for malformed JSON.
+
+    The body is parsed once; the model validates the decoded object (see ``JobCreate`` for how
+    it stays as strict as validating JSON), and the cross-field checks read the same object.
+    """
     raw = parse_json_body(body)
     errors: list[ErrorItem] = []
     job: JobCreate | None = None
     try:
-        job = JobCreate.model_validate_json(body)
+        job = JobCreate.model_validate(raw)
     except ValidationError as err:
         errors.extend(pydantic_error_items(err.errors(include_url=False), prefix=("body",)))
     if not isinstance(raw, dict):
-        return JobCheck(job=None, algorithm=None, errors=errors, raw=raw)
+        return JobCheck(job=None, algorithm=None, errors=errors)
 
     failed = [tuple(item["loc"][1:]) for item in errors]
 
@@ -137,17 +132,14 @@ def check_job(body: bytes) -> JobCheck:
         )
 
     if errors:
-        return JobCheck(job=None, algorithm=None, errors=errors, raw=raw)
-    return JobCheck(job=job, algorithm=algorithm, errors=[], raw=raw)
+        return JobCheck(job=None, algorithm=None, errors=errors)
+    return JobCheck(job=job, algorithm=algorithm, errors=[])
 
 
 def _base_model_error(model_id: str) -> ErrorItem:
-    retired_on = RETIRED_TINKER_MODELS.get(model_id)
-    if retired_on is not None:
-        return error_item(
-            ("body", "base_model"),
-            f"Training base model {model_id!r} was retired on {retired_on}."
-            f"{_did_you_mean(model_id)}",
-            "retired_base_model",
-        )
-    return error_item(("body", "base_model"), unknown_model_message(model_id), "unknown_base_model")
+    retired = model_id in RETIRED_TINKER_MODELS
+    return error_item(
+        ("body", "base_model"),
+        describe_unknown_training_model(model_id),
+        "retired_base_model" if retired else "unknown_base_model",
+    )

@@ -9,11 +9,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import CurrentUser, RawBody, SessionDep, WriterUser
+from app.api.deps import CurrentUser, JsonBody, SessionDep, WriterUser
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.models import Job
 from app.schemas import (
+    MAX_OFFSET,
     ErrorEntry,
+    JobCreate,
     JobEventPublic,
     JobEventsPublic,
     JobPublic,
@@ -22,6 +24,7 @@ from app.schemas import (
     JobValidation,
 )
 from app.storage import jobs as store
+from app.training.catalog import TrainingAlgorithm
 from app.training.validation import check_job
 
 __all__ = ["JOB_BODY_SCHEMA", "router"]
@@ -56,6 +59,14 @@ def _job_response(job: Job, *, status_code: int, replayed: bool = False) -> JSON
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
+def _request_hash(job: JobCreate, algorithm: TrainingAlgorithm) -> str:
+    """The hash of the request as validated, so that equivalent bodies match: key order,
+    whitespace, an omitted default and an explicit one all hash alike."""
+    normalised = {**job.model_dump(mode="json"), "algorithm": algorithm.value}
+    canonical = json.dumps(normalised, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def _replay(existing: tuple[str, Job], request_hash: str, key: str) -> JSONResponse:
     stored_hash, job = existing
     if stored_hash != request_hash:
@@ -66,23 +77,22 @@ def _replay(existing: tuple[str, Job], request_hash: str, key: str) -> JSONRespo
 @router.post("", response_model=JobPublic, status_code=201, openapi_extra=JOB_BODY_SCHEMA)
 def create_job(
     *,
-    body: RawBody,
-    session: SessionDep,
     user: WriterUser,
+    body: JsonBody,
+    session: SessionDep,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Create a training job after every check has passed; a rejected request writes nothing."""
     key = _idempotency_key(idempotency_key)
     check = check_job(body)
+    if check.job is None or check.algorithm is None:
+        raise ValidationFailedError(check.errors)
     request_hash = ""
     if key is not None:
-        canonical = json.dumps(check.raw, sort_keys=True, separators=(",", ":"))
-        request_hash = hashlib.sha256(canonical.encode()).hexdigest()
+        request_hash = _request_hash(check.job, check.algorithm)
         existing = store.find_idempotent_job(session, owner=user.owner, key=key)
         if existing is not None:
             return _replay(existing, request_hash, key)
-    if check.job is None or check.algorithm is None:
-        raise ValidationFailedError(check.errors)
     try:
         job = store.create_job(
             session,
@@ -100,8 +110,8 @@ def create_job(
 
 
 @router.post("/validate", response_model=JobValidation, openapi_extra=JOB_BODY_SCHEMA)
-async def validate_job(*, body: RawBody, _user: CurrentUser) -> JobValidation:
-    """Run every creation check without writing anything."""
+def validate_job(*, _user: CurrentUser, body: JsonBody) -> JobValidation:
+    """Run every creation check without writing anything (sync: parsing a body is CPU work)."""
     check = check_job(body)
     errors = [ErrorEntry.model_validate(item) for item in check.errors]
     return JobValidation(valid=not errors, errors=errors)
@@ -114,7 +124,7 @@ def read_jobs(
     user: CurrentUser,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobsPublic:
     """The caller's jobs, newest first."""
     rows = store.list_jobs(session, owner=user.owner, status=status, limit=limit, offset=offset)
