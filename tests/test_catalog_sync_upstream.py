@@ -234,3 +234,30 @@ def test_upstream_connection_refused_exits_2(
     err = capsys.readouterr().err
     assert "failed" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("base_url", "reason"),
+    [
+        ("http://[::1", "Invalid IPv6 URL"),
+        ("http://127.0.0.1:99999", "Port out of range"),
+        ("http://127.0.0.1:0", "the port must be from 1 to 65535"),
+        ("ftp://tinker.example", "the scheme must be http or https"),
+        ("http://:8000/services", "no host"),
+    ],
+)
+def test_upstream_malformed_base_url_is_one_line_exit_2(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    base_url: str,
+    reason: str,
+) -> None:
+    sdk, _ = copy_catalogs(tmp_path)
+    assert main(_upstream(monkeypatch, sdk, base_url)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1, captured.err
+    assert "TINKER_BASE_URL" in lines[0]
+    assert reason in lines[0]

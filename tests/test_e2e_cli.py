@@ -141,6 +141,23 @@ def test_unknown_job_is_a_clear_not_found(dn: DnRun) -> None:
     assert "not found" in result.stderr
 
 
+def test_catalog_with_server_url_naming_a_route_hints_at_the_url(
+    dn: DnRun, live_api: LiveAPI
+) -> None:
+    result = dn("train", "catalog", "--server-url", live_api.url + "/api/v1/training")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: Not found"
+    unrouted = f"{live_api.url}/api/v1/training/api/v1/training/catalog"
+    assert f"the API has no route GET {unrouted}; is the server URL right?" in lines[1]
+
+
+def test_jobs_get_id_with_slash_is_a_usage_error(dn: DnRun) -> None:
+    result = dn("train", "jobs", "get", "a/b")
+    assert result.returncode == 2
+    assert "job ids never contain '/'" in result.stderr
+
+
 def test_another_owners_job_is_not_found(dn: DnRun, live_api: LiveAPI) -> None:
     job_id = _create(dn)
     stranger = live_api.create_token("stranger")

@@ -80,11 +80,27 @@ def _parse(payload: Any) -> list[ServedModel]:
     return served
 
 
+def _check_base_url(base_url: str) -> None:
+    """Refuse, in one line, what urllib would turn into a traceback (``http://[::1``, a port
+    out of range) or a misleading "connection refused" (no host)."""
+    problem = f"TINKER_BASE_URL (or --base-url) must look like {DEFAULT_BASE_URL}, got {base_url!r}"
+    try:
+        parts = urllib.parse.urlsplit(base_url.strip())
+        port = parts.port  # parsed lazily: raises ValueError when out of range or not a number
+    except ValueError as error:
+        raise UpstreamError(f"{problem} ({error})") from None
+    if parts.scheme not in ("http", "https"):
+        raise UpstreamError(f"{problem} (the scheme must be http or https)")
+    if not parts.hostname:
+        raise UpstreamError(f"{problem} (no host)")
+    if port == 0:
+        raise UpstreamError(f"{problem} (the port must be from 1 to 65535)")
+
+
 def fetch_served_models(base_url: str, api_key: str, timeout: float) -> list[ServedModel]:
     """Tinker's answer to ``get_server_capabilities``; UpstreamError (one line) on any failure."""
     url = base_url.rstrip("/") + CAPABILITIES_PATH
-    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
-        raise UpstreamError(f"TINKER_BASE_URL must be an http(s) URL, got {base_url!r}")
+    _check_base_url(base_url)
     request = urllib.request.Request(  # noqa: S310 -- scheme checked above
         url, headers={"X-API-Key": api_key, "Accept": "application/json"}
     )
@@ -102,7 +118,7 @@ def fetch_served_models(base_url: str, api_key: str, timeout: float) -> list[Ser
         if isinstance(error.reason, TimeoutError):
             raise UpstreamError(f"GET {url} timed out after {timeout:g} s") from None
         raise UpstreamError(f"GET {url} failed: {error.reason}") from None
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: http.client.InvalidURL and kin
         raise UpstreamError(f"GET {url} failed: {error}") from None
     try:
         payload = json.loads(body)

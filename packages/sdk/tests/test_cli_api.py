@@ -51,6 +51,32 @@ def test_catalog_offline_flag_ignores_the_server(dn: DnRunner, fake_api: FakeAPI
     assert fake_api.requests == []
 
 
+def test_catalog_family_unknown_here_is_left_to_the_server(dn: DnRunner, fake_api: FakeAPI) -> None:
+    page = {"models": [FROM_THE_FUTURE], "total": 1, "limit": 20, "offset": 0}
+    fake_api.script("GET", CATALOG, Reply(200, page))
+    result = dn("train", "catalog", "--json", "--family", "mistral", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    assert fake_api.requests[0].query["family"] == ["mistral"]
+    assert json.loads(result.stdout)["models"][0]["family"] == "mistral"
+
+
+def test_catalog_family_the_server_refuses_is_one_line_exit_1(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    detail = "unknown family 'banana'; allowed: deepseek, glm, mistral"
+    errors = [{"loc": ["query", "family"], "msg": detail, "type": "value_error"}]
+    fake_api.script("GET", CATALOG, envelope(422, detail, "validation_error", errors))
+    result = dn("train", "catalog", "--family", "banana", env=_env(fake_api))
+    assert (result.returncode, result.stderr) == (1, f"error: {detail}\n")
+
+
+def test_catalog_offline_refuses_a_family_it_does_not_know(dn: DnRunner, fake_api: FakeAPI) -> None:
+    result = dn("train", "catalog", "--offline", "--family", "mistral", env=_env(fake_api))
+    assert result.returncode == 2
+    assert "--family: unknown family 'mistral'" in result.stderr
+    assert fake_api.requests == []
+
+
 def test_catalog_from_a_newer_server_shows_unknown_family_with_upgrade_hint(
     dn: DnRunner, fake_api: FakeAPI
 ) -> None:
@@ -72,6 +98,30 @@ def test_catalog_unreachable_server_is_one_line_exit_1(dn: DnRunner) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot reach the API at http://127.0.0.1:9/api/v1")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("where", "url"),
+    [
+        ("DREADNODE_SERVER_URL", "http://[::1"),
+        ("DREADNODE_SERVER_URL", "http://127.0.0.1:99999"),
+        ("--server-url", "ftp://x"),
+        ("--server-url", "http://127.0.0.1:99999"),
+    ],
+)
+def test_catalog_malformed_server_url_is_usage_error_naming_its_source(
+    dn: DnRunner, where: str, url: str
+) -> None:
+    if where == "--server-url":
+        result = dn("train", "catalog", "--server-url", url)
+    else:
+        result = dn("train", "catalog", env={where: url})
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: {where}: server URL must look like http://127.0.0.1:8000")
+    assert repr(url) in lines[0]
 
 
 def test_sft_typo_is_refused_locally_without_a_request(dn: DnRunner, fake_api: FakeAPI) -> None:
@@ -325,6 +375,41 @@ def test_proxy_page_is_one_clear_line_without_traceback(dn: DnRunner, fake_api: 
     assert result.returncode == 1
     assert result.stderr.startswith("error: HTTP 502 Bad Gateway")
     assert "Traceback" not in result.stderr
+
+
+def test_catalog_route_not_found_hints_at_the_server_url(dn: DnRunner, fake_api: FakeAPI) -> None:
+    # A server URL that already names a route: /api/v1 is appended after it, to no route.
+    wrong = fake_api.url + "/api/v1/training"
+    unrouted = "/api/v1/training/api/v1/training/catalog"
+    fake_api.script("GET", unrouted, envelope(404, "Not found", "not_found_error"))
+    result = dn("train", "catalog", "--server-url", wrong, "--api-key", "k")
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[0] == "error: Not found"
+    assert f"GET {fake_api.url}{unrouted}" in lines[1]
+    assert "is the server URL right?" in lines[1]
+    assert "DREADNODE_SERVER_URL or --server-url" in lines[1]
+
+
+def test_jobs_get_unknown_job_gets_no_server_url_hint(dn: DnRunner, fake_api: FakeAPI) -> None:
+    detail = "Training job 'job-404' not found"
+    fake_api.script("GET", JOBS + "/job-404", envelope(404, detail, "not_found_error"))
+    result = dn("train", "jobs", "get", "job-404", env=_env(fake_api))
+    assert (result.returncode, result.stderr) == (1, f"error: {detail}\n")
+
+
+@pytest.mark.parametrize("action", ["get", "events", "cancel"])
+def test_jobs_id_with_slash_is_refused_before_sending(
+    dn: DnRunner, fake_api: FakeAPI, action: str
+) -> None:
+    result = dn("train", "jobs", action, "a/b", "--yes" if action == "cancel" else "--json",
+                env=_env(fake_api))  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: 'a/b' is not a job id: job ids never contain '/' (see 'dn train jobs list'; "
+        "models are listed by 'dn train catalog')"
+    ]
+    assert fake_api.requests == []
 
 
 def test_debug_shows_the_traceback(dn: DnRunner, fake_api: FakeAPI) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 
 import pytest
@@ -104,12 +105,12 @@ def test_catalog_json_with_no_match_is_empty_list(dn: DnRunner) -> None:
         (["--limit", "0"], "--limit: must be from 1 to 100, got 0"),
         (["--limit", "101"], "--limit: must be from 1 to 100, got 101"),
         (["--limit", "ten"], "--limit: expected a whole number, got 'ten'"),
-        (["--family", "mistral"], "invalid choice: 'mistral'"),
-        (["--algorithm", "dpo"], "invalid choice: 'dpo'"),
+        (["--family", "mistral"], "--family: unknown family 'mistral'; allowed: deepseek, glm"),
+        (["--algorithm", "dpo"], "--algorithm: unknown algorithm 'dpo'; allowed: sft, "),
         (["--min-size-b", "-1"], "--min-size-b: must be a number >= 0"),
         (["--max-size-b", "big"], "--max-size-b: expected a number, got 'big'"),
-        (["--min-size-b", "10", "--max-size-b", "5"], "must not exceed max_size_b"),
-        (["--query", "..."], "query must contain at least one letter or digit"),
+        (["--min-size-b", "10", "--max-size-b", "5"], "--min-size-b: min_size_b (10.0) must not"),
+        (["--query", "..."], "--query: query must contain at least one letter or digit"),
         (["--colour", "red"], "unrecognized arguments: --colour red"),
     ],
 )
@@ -154,3 +155,34 @@ def test_dreadnode_alias_runs_the_same_cli() -> None:
 def test_catalog_without_server_says_it_is_embedded_on_stderr(dn: DnRunner) -> None:
     result = dn("train", "catalog", "--json", "--limit", "1")
     assert result.stderr == "catalog: embedded in dreadnode-training 0.1.0 (offline)\n"
+
+
+def _dn_into_closed_pipe(*args: str, read_first_line: bool) -> subprocess.CompletedProcess[bytes]:
+    """Run ``dn`` with stdout into a pipe whose reader closes early, as ``dn ... | head -1``.
+
+    With ``read_first_line`` the reader takes one line first (``head -1`` itself); without, it
+    closes before ``dn`` writes anything, so the closed pipe is certain to be met.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE_")}
+    process = subprocess.Popen(
+        [console_script("dn"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+    assert process.stdout is not None
+    assert process.stderr is not None
+    if read_first_line:
+        process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.stderr.close()
+    return subprocess.CompletedProcess(process.args, process.wait(timeout=60), b"", stderr)
+
+
+@pytest.mark.parametrize("read_first_line", [False, True], ids=["closed-at-once", "head-1"])
+@pytest.mark.parametrize("mode", [[], ["--json"]], ids=["table", "json"])
+def test_catalog_into_closed_pipe_exits_0_quietly(mode: list[str], read_first_line: bool) -> None:
+    result = _dn_into_closed_pipe(
+        "train", "catalog", "--limit", "100", *mode, read_first_line=read_first_line
+    )
+    assert result.returncode == 0, result.stderr
+    # Only the line saying where the catalog came from: no "Exception ignored", no traceback.
+    assert result.stderr.decode() == "catalog: embedded in dreadnode-training 0.1.0 (offline)\n"

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from dreadnode import __version__
-from dreadnode.client import Client, normalize_base_url
+from dreadnode.client import (
+    Client,
+    ConfigurationError,
+    Hyperparameters,
+    JobSpec,
+    normalize_base_url,
+)
 from dreadnode.client.types import CatalogModel
 
 from .fake_api import FakeAPI, Reply, job_json
@@ -55,6 +63,25 @@ def test_normalize_base_url_refuses_non_http(given: str) -> None:
         normalize_base_url(given)
 
 
+@pytest.mark.parametrize(
+    ("given", "reason"),
+    [
+        ("http://[::1", "Invalid port"),
+        ("http://127.0.0.1:99999", "port 99999 is not from 1 to 65535"),
+        ("http://127.0.0.1:0", "port 0 is not from 1 to 65535"),
+        ("http://:8000", "no host"),
+        ("http://127.0.0.1:8000/?token=x", "must not have a query or fragment"),
+    ],
+)
+def test_normalize_base_url_refuses_malformed_url_before_any_request(
+    given: str, reason: str
+) -> None:
+    with pytest.raises(ConfigurationError, match="server URL must look like") as caught:
+        Client(server_url=given)
+    assert reason in str(caught.value)
+    assert isinstance(caught.value, ValueError)
+
+
 def test_client_reads_server_and_key_from_environment(
     fake_api: FakeAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -96,6 +123,13 @@ def test_empty_path_parameter_is_refused_before_any_request(
 ) -> None:
     with Client(server_url=fake_api.url) as client, pytest.raises(ValueError, match="non-empty"):
         getattr(client, call)(empty)
+    assert fake_api.requests == []
+
+
+@pytest.mark.parametrize("method", ["get_job", "cancel_job", "list_job_events"])
+def test_job_id_with_slash_is_refused_before_any_request(fake_api: FakeAPI, method: str) -> None:
+    with Client(server_url=fake_api.url) as client, pytest.raises(ValueError, match="'/'"):
+        getattr(client, method)("a/b")
     assert fake_api.requests == []
 
 
@@ -160,6 +194,40 @@ def test_create_job_refuses_unknown_hyperparameter_before_sending(fake_api: Fake
         client.create_job(
             base_model="m/x", method="sft", dataset="d", hyperparameters={"warmup": 1}
         )
+    assert fake_api.requests == []
+
+
+def test_validate_then_create_one_spec_sends_the_same_body(fake_api: FakeAPI) -> None:
+    fake_api.script("POST", "/api/v1/training/jobs/validate", Reply(200, {"valid": True}))
+    fake_api.script("POST", "/api/v1/training/jobs", Reply(201, job_json()))
+    spec: JobSpec = {
+        "base_model": "meta-llama/Llama-3.1-8B",
+        "method": "sft",
+        "dataset": "s3://bucket/train.jsonl",
+        "name": None,
+        "hyperparameters": Hyperparameters(lora_rank=16),
+    }
+    with Client(server_url=fake_api.url) as client:
+        assert client.validate_job(**spec).valid
+        client.create_job(**spec, idempotency_key="k-1")
+    validated, created = (request.body for request in fake_api.requests)
+    assert (
+        validated
+        == created
+        == {
+            "base_model": "meta-llama/Llama-3.1-8B",
+            "method": "sft",
+            "dataset": "s3://bucket/train.jsonl",
+            "tags": [],
+            "hyperparameters": {"lora_rank": 16},
+        }
+    )
+
+
+def test_create_job_refuses_unknown_field_before_sending(fake_api: FakeAPI) -> None:
+    fields: dict[str, Any] = {"base_model": "m/x", "method": "sft", "dataset": "d", "epoch": 3}
+    with Client(server_url=fake_api.url) as client, pytest.raises(ValueError, match="epoch"):
+        client.create_job(**fields)
     assert fake_api.requests == []
 
 

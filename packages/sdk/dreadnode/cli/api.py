@@ -32,6 +32,8 @@ __all__ = [
 # reading them does not import httpx.
 SERVER_URL_ENV: Final = "DREADNODE_SERVER_URL"
 API_KEY_ENV: Final = "DREADNODE_API_KEY"
+#: The ``detail`` of the API's 404 for a path with no route (docs/api.md: "unknown route").
+ROUTE_NOT_FOUND: Final = "Not found"
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,8 +70,9 @@ def api_client(args: argparse.Namespace) -> Iterator[Client]:
 
     try:
         client = Client(server_url=server_url, api_key=args.api_key)
-    except ValueError as err:
-        raise UsageError(str(err)) from None
+    except ValueError as err:  # ConfigurationError: a URL that cannot be a server's root
+        source = "--server-url" if getattr(args, "server_url", None) else SERVER_URL_ENV
+        raise UsageError(f"{source}: {err}") from None
     try:
         with client:
             yield client
@@ -100,6 +103,7 @@ def describe_api_error(error: APIError, *, api_key_set: bool) -> CLIError:
         APIConnectionError,
         APIStatusError,
         AuthenticationError,
+        NotFoundError,
         RateLimitError,
         UpgradeRequiredError,
     )
@@ -119,6 +123,14 @@ def describe_api_error(error: APIError, *, api_key_set: bool) -> CLIError:
             hints.append(
                 f"this is dreadnode-training {__version__}; upgrade it: "
                 "pip install --upgrade dreadnode-training"
+            )
+        elif isinstance(error, NotFoundError) and error.detail == ROUTE_NOT_FOUND:
+            # The API's answer for a path it has no route for: a job or model it does not know
+            # says so by name, so this one means the URL itself is wrong.
+            hints.append(
+                f"the API has no route {error.method} {error.url}; is the server URL right? "
+                f"It is the server's root, e.g. http://127.0.0.1:8000 "
+                f"(check {SERVER_URL_ENV} or --server-url)"
             )
         elif isinstance(error, RateLimitError) and error.retry_after is not None:
             hints.append(f"try again in {error.retry_after:g} s")

@@ -10,26 +10,35 @@ with a hint to upgrade rather than failing the listing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 from dreadnode import __version__
 from dreadnode.cli.api import add_server_arguments, api_client, configured_server_url
 from dreadnode.cli.errors import UsageError
+from dreadnode.cli.output import MAX_LIMIT, page_footer, write_json, write_table
 from dreadnode.cli.parsing import bounded_int, non_negative_float
 from dreadnode.training.models import (
     TrainingAlgorithm,
     TrainingModelFamily,
+    TrainingQueryError,
     filter_training_models,
     suggest_training_models,
 )
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "add_catalog_parser", "format_size", "run_catalog"]
+__all__ = ["DEFAULT_LIMIT", "add_catalog_parser", "format_size", "print_table", "run_catalog"]
 
 DEFAULT_LIMIT = 20
-MAX_LIMIT = 100
+#: Each filter of ``filter_training_models`` and the flag that sets it, so that a
+#: ``TrainingQueryError`` can name the flag to fix.
+FILTER_FLAGS: Final = {
+    "query": "--query",
+    "family": "--family",
+    "algorithm": "--algorithm",
+    "min_size_b": "--min-size-b",
+    "max_size_b": "--max-size-b",
+}
 
 #: A catalog entry as JSON (``TrainingModel.model_dump(mode="json")`` or the API's answer).
 Entry = Mapping[str, Any]
@@ -48,8 +57,16 @@ def add_catalog_parser(commands: Any) -> None:
     parser.add_argument(
         "--query", help="words that must appear in the id or name, e.g. 'llama 3.1'"
     )
-    parser.add_argument("--family", choices=[f.value for f in TrainingModelFamily])
-    parser.add_argument("--algorithm", choices=[a.value for a in TrainingAlgorithm])
+    # Not argparse choices: a newer server knows values this SDK does not, so online the server
+    # decides; offline the embedded catalog refuses an unknown one (exit 2, listing the allowed).
+    parser.add_argument(
+        "--family",
+        help=f"one of {', '.join(TrainingModelFamily)} (a newer server may know more)",
+    )
+    parser.add_argument(
+        "--algorithm",
+        help=f"one of {', '.join(TrainingAlgorithm)} (a newer server may know more)",
+    )
     parser.add_argument(
         "--min-size-b", type=non_negative_float, help="smallest size, in billions of parameters"
     )
@@ -74,19 +91,17 @@ def add_catalog_parser(commands: Any) -> None:
 
 def run_catalog(args: argparse.Namespace) -> int:
     """List the catalog (the API's or the embedded one) with the filters in ``args``."""
-    filters = {
-        "query": args.query,
-        "family": args.family,
-        "algorithm": args.algorithm,
-        "min_size_b": args.min_size_b,
-        "max_size_b": args.max_size_b,
-    }
-    try:
-        # Always, even online: bad filters are the same usage error (exit 2) either way.
-        matches = filter_training_models(**filters)
-    except ValueError as err:
-        raise UsageError(f"dn train catalog: {err}") from None
+    filters = {name: getattr(args, name) for name in FILTER_FLAGS}
     server_url = None if args.offline else configured_server_url(args)
+    # Checked locally either way, so a bad query or size range is the same usage error (exit 2)
+    # online and offline; online, family and algorithm are left to the server, which may know
+    # values this SDK does not (its 422 is then a one-line error).
+    local = filters if server_url is None else {**filters, "family": None, "algorithm": None}
+    try:
+        matches = filter_training_models(**local)
+    except TrainingQueryError as err:
+        flag = FILTER_FLAGS.get(err.argument, err.argument)
+        raise UsageError(f"dn train catalog: {flag}: {err}") from None
     if server_url is None:
         source = f"embedded in dreadnode-training {__version__} (offline)"
         shown: list[Entry] = [model.model_dump(mode="json") for model in matches[: args.limit]]
@@ -100,8 +115,7 @@ def run_catalog(args: argparse.Namespace) -> int:
         _warn_unknown_values(page.models)
     sys.stderr.write(f"catalog: {source}\n")
     if args.json:
-        payload = {"models": shown, "total": total, "limit": args.limit}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        write_json({"models": shown, "total": total, "limit": args.limit})
     else:
         print_table(shown, total=total)
         if not shown and args.query:
@@ -140,25 +154,12 @@ def format_context(entry: Entry) -> str:
 
 
 def print_table(entries: Sequence[Entry], *, total: int) -> None:
-    """A rich table, then "showing N of M"; imported lazily so ``--json`` starts faster."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(soft_wrap=False) if sys.stdout.isatty() else Console(width=200)
+    """The entries as a table, then "showing N of M"."""
     if not entries:
-        console.print("No models match these filters.")
+        sys.stdout.write("No models match these filters.\n")
         return
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("tinker_id", no_wrap=True)
-    table.add_column("name")
-    table.add_column("family")
-    table.add_column("type")
-    table.add_column("size", justify="right")
-    table.add_column("context", justify="right")
-    table.add_column("algorithms")
-    for entry in entries:
-        cells = (
+    rows = [
+        (
             entry["tinker_id"],
             entry["display_name"],
             entry["family"],
@@ -167,10 +168,12 @@ def print_table(entries: Sequence[Entry], *, total: int) -> None:
             format_context(entry),
             ", ".join(entry["supported_algorithms"]),
         )
-        # Text, not markup: a server's strings are data, and "[" in one must not be styling.
-        table.add_row(*(Text(str(cell)) for cell in cells))
-    console.print(table)
-    footer = f"showing {len(entries)} of {total}"
-    if len(entries) < total:
-        footer += f" (raise --limit, up to {MAX_LIMIT}, to see more)"
-    console.print(footer, highlight=False)
+        for entry in entries
+    ]
+    write_table(
+        ("tinker_id", "name", "family", "type", "size", "context", "algorithms"),
+        rows,
+        no_wrap={"tinker_id"},
+        right={"size", "context"},
+    )
+    sys.stdout.write(page_footer(len(entries), total) + "\n")

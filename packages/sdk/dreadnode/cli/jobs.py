@@ -8,20 +8,18 @@ never cancels a job by accident.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from dreadnode.cli.api import add_server_arguments, api_client
 from dreadnode.cli.errors import CLIError, UsageError
+from dreadnode.cli.output import MAX_LIMIT, page_footer, write_json, write_table
 from dreadnode.cli.parsing import bounded_int
 
 __all__ = ["JOB_STATUSES", "add_jobs_parser"]
 
 JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
-MAX_LIMIT = 100
 
 
 def add_jobs_parser(commands: Any) -> None:
@@ -34,7 +32,10 @@ def add_jobs_parser(commands: Any) -> None:
     listing = actions.add_parser("list", help="your jobs, newest first")
     listing.add_argument("--status", choices=JOB_STATUSES, help="only jobs in this state")
     listing.add_argument(
-        "--limit", type=bounded_int(1, MAX_LIMIT), default=20, help="1-100 (default 20)"
+        "--limit",
+        type=bounded_int(1, MAX_LIMIT),
+        default=20,
+        help=f"how many jobs to show, 1-{MAX_LIMIT} (default 20)",
     )
     listing.set_defaults(handler=run_list)
 
@@ -60,7 +61,7 @@ def run_list(args: argparse.Namespace) -> int:
     with api_client(args) as client:
         page = client.list_jobs(status=args.status, limit=args.limit)
     if args.json:
-        _print_json(page.model_dump(mode="json"))
+        write_json(page.model_dump(mode="json"))
         return 0
     rows = [
         (
@@ -77,11 +78,9 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         sys.stdout.write("No jobs" + (f" with status {args.status}" if args.status else "") + ".\n")
         return 0
-    _print_table(("id", "status", "method", "algorithm", "model", "name", "created"), rows)
-    footer = f"showing {len(rows)} of {page.total}"
-    if len(rows) < page.total:
-        footer += f" (raise --limit, up to {MAX_LIMIT}, to see more)"
-    sys.stdout.write(footer + "\n")
+    header = ("id", "status", "method", "algorithm", "model", "name", "created")
+    write_table(header, rows, no_wrap={"id"})
+    sys.stdout.write(page_footer(len(rows), page.total) + "\n")
     return 0
 
 
@@ -90,7 +89,7 @@ def run_get(args: argparse.Namespace) -> int:
     with api_client(args) as client:
         job = client.get_job(args.job_id)
     if args.json:
-        _print_json(job.model_dump(mode="json"))
+        write_json(job.model_dump(mode="json"))
         return 0
     knobs = ", ".join(f"{k}={v}" for k, v in job.hyperparameters.items() if v is not None)
     fields = (
@@ -118,7 +117,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     with api_client(args) as client:
         job = client.cancel_job(args.job_id)
     if args.json:
-        _print_json(job.model_dump(mode="json"))
+        write_json(job.model_dump(mode="json"))
     else:
         sys.stdout.write(f"cancelled job {job.id} (status: {job.status})\n")
     return 0
@@ -129,7 +128,7 @@ def run_events(args: argparse.Namespace) -> int:
     with api_client(args) as client:
         history = client.list_job_events(args.job_id)
     if args.json:
-        _print_json(history.model_dump(mode="json"))
+        write_json(history.model_dump(mode="json"))
         return 0
     rows = [
         (_when(event.created_at), event.type, event.status or "", event.message or "")
@@ -138,7 +137,7 @@ def run_events(args: argparse.Namespace) -> int:
     if not rows:
         sys.stdout.write("No events.\n")
         return 0
-    _print_table(("time", "event", "status", "message"), rows)
+    write_table(("time", "event", "status", "message"), rows)
     return 0
 
 
@@ -157,8 +156,15 @@ def _confirm(question: str) -> None:
 
 
 def _require_id(args: argparse.Namespace) -> None:
+    """Refuse, before any request, an id no job can have: the API's ids are UUIDs, and a "/"
+    would only reach a route that does not exist ("Not found", which says nothing useful)."""
     if not args.job_id.strip():
         raise UsageError("the job id must not be empty (see 'dn train jobs list')")
+    if "/" in args.job_id:
+        raise UsageError(
+            f"{args.job_id!r} is not a job id: job ids never contain '/' "
+            "(see 'dn train jobs list'; models are listed by 'dn train catalog')"
+        )
 
 
 def _when(moment: datetime) -> str:
@@ -166,22 +172,3 @@ def _when(moment: datetime) -> str:
     if moment.utcoffset() == timedelta(0):
         return moment.strftime("%Y-%m-%d %H:%M:%SZ")
     return moment.isoformat(sep=" ", timespec="seconds")
-
-
-def _print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
-
-
-def _print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
-    """The same rich style as ``dn train catalog``; imported lazily, like there."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    console = Console(soft_wrap=False) if sys.stdout.isatty() else Console(width=200)
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in header:
-        table.add_column(column, no_wrap=column == "id")
-    for row in rows:
-        table.add_row(*(Text(cell) for cell in row))
-    console.print(table)

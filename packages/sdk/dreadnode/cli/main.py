@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from dreadnode import __version__
 from dreadnode.cli.catalog import add_catalog_parser
-from dreadnode.cli.errors import EXIT_FAILURE, CLIError
+from dreadnode.cli.errors import EXIT_FAILURE, EXIT_OK, CLIError
 from dreadnode.cli.jobs import add_jobs_parser
 from dreadnode.cli.parsing import Parser
 from dreadnode.cli.submit import add_submit_parsers
@@ -57,9 +57,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("interrupted\n")
         return 130
     except BrokenPipeError:
-        # The reader went away (`dn ... | head`): not an error worth a message.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_FAILURE
+        # The reader went away (`dn ... | head -1`): it has what it wanted, so this is success,
+        # in every output mode. Point stdout at /dev/null so the interpreter's final flush of
+        # what is still buffered cannot print "Exception ignored ... BrokenPipeError".
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EXIT_OK
     except Exception as error:  # the one place that turns a crash into a line
         if os.environ.get("DREADNODE_DEBUG"):
             raise

@@ -16,19 +16,15 @@ from dreadnode.cli.api import add_server_arguments, api_client, format_error_ite
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.parsing import finite_float, whole_number
 from dreadnode.training.models import (
-    RETIRED_TINKER_MODELS,
     TrainingAlgorithm,
+    describe_unknown_training_model,
     resolve_training_model,
-    suggest_training_models,
 )
 
 if TYPE_CHECKING:
-    from dreadnode.client import JobValidation
+    from dreadnode.client import JobSpec, JobValidation
 
 __all__ = ["add_submit_parsers", "check_model", "run_submit"]
-
-#: As many near matches as the API offers, so the line reads the same offline and online.
-SUGGESTIONS = 2
 
 RL_ALGORITHMS = (TrainingAlgorithm.IMPORTANCE_SAMPLING.value, TrainingAlgorithm.PPO.value)
 
@@ -94,20 +90,17 @@ def check_model(model_id: str, algorithm: str) -> None:
     """Refuse, with exit 2, a model the embedded catalog does not list or that lacks ``algorithm``.
 
     ``resolve_training_model`` accepts exact ids and listed ``base:peft:N`` variants only. The
-    message is word for word the one the API gives for the same model.
+    message comes from ``describe_unknown_training_model``, as the API's does, so it is word for
+    word what the API would answer for the same model (an e2e test holds them equal).
     """
     if not model_id.strip():
         raise UsageError("--model must not be empty", hints=("list the models: dn train catalog",))
     resolved = resolve_training_model(model_id)
     if resolved is None:
-        suggestions = suggest_training_models(model_id, SUGGESTIONS)
-        did_you_mean = f" Did you mean one of: {', '.join(suggestions)}?" if suggestions else ""
-        retired_on = RETIRED_TINKER_MODELS.get(model_id)
-        if retired_on is not None:
-            message = f"Training base model {model_id!r} was retired on {retired_on}.{did_you_mean}"
-        else:
-            message = f"Unknown training base model {model_id!r}.{did_you_mean}"
-        raise UsageError(message, hints=("list the models: dn train catalog",))
+        raise UsageError(
+            describe_unknown_training_model(model_id),
+            hints=("list the models: dn train catalog",),
+        )
     model, _context = resolved
     if algorithm not in {a.value for a in model.supported_algorithms}:
         supported = ", ".join(a.value for a in model.supported_algorithms)
@@ -119,7 +112,7 @@ def check_model(model_id: str, algorithm: str) -> None:
 def run_submit(args: argparse.Namespace) -> int:
     """Validate (``--dry-run``) or create the job described by ``args``."""
     check_model(args.model, args.algorithm)
-    request: dict[str, Any] = {
+    job: JobSpec = {
         "base_model": args.model,
         "method": args.method,
         "algorithm": args.algorithm,
@@ -134,15 +127,15 @@ def run_submit(args: argparse.Namespace) -> int:
     }
     with api_client(args) as client:
         if args.dry_run:
-            return _report_validation(client.validate_job(**request), as_json=args.json)
-        job = client.create_job(**request)
+            return _report_validation(client.validate_job(**job), as_json=args.json)
+        created = client.create_job(**job)
     if args.json:
-        sys.stdout.write(job.model_dump_json(indent=2) + "\n")
+        sys.stdout.write(created.model_dump_json(indent=2) + "\n")
     else:
-        sys.stdout.write(job.id + "\n")
+        sys.stdout.write(created.id + "\n")
         sys.stderr.write(
-            f"created {job.method} job {job.id} on {job.base_model} ({job.status}); "
-            f"follow it with: dn train jobs get {job.id}\n"
+            f"created {created.method} job {created.id} on {created.base_model} "
+            f"({created.status}); follow it with: dn train jobs get {created.id}\n"
         )
     return 0
 

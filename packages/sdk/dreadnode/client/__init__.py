@@ -33,6 +33,7 @@ from dreadnode.client._exceptions import (
     AuthenticationError,
     BadGatewayError,
     BadRequestError,
+    ConfigurationError,
     ConflictError,
     DreadnodeError,
     GatewayTimeoutError,
@@ -55,6 +56,7 @@ from dreadnode.client.types import (
     JobEvent,
     JobEvents,
     JobPage,
+    JobSpec,
     JobValidation,
 )
 
@@ -76,6 +78,7 @@ __all__ = [
     "CatalogModel",
     "CatalogPage",
     "Client",
+    "ConfigurationError",
     "ConflictError",
     "DreadnodeError",
     "ErrorItem",
@@ -86,6 +89,7 @@ __all__ = [
     "JobEvent",
     "JobEvents",
     "JobPage",
+    "JobSpec",
     "JobValidation",
     "NotFoundError",
     "PermissionDeniedError",

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import Any, Final, Self, TypeVar, Unpack
 from urllib.parse import quote
 
 import httpx
@@ -26,6 +26,7 @@ from dreadnode.client._exceptions import (
     APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
+    ConfigurationError,
     status_error,
 )
 from dreadnode.client._retry import RetryPolicy, parse_retry_after, retry_delay
@@ -37,6 +38,7 @@ from dreadnode.client.types import (
     JobCreate,
     JobEvents,
     JobPage,
+    JobSpec,
     JobValidation,
 )
 
@@ -74,11 +76,34 @@ AUTO: Final = _Auto()
 
 def normalize_base_url(server_url: str) -> str:
     """``http://host:8000``, ``http://host:8000/`` and ``http://host:8000/api/v1`` all mean the
-    same API root, ``http://host:8000/api/v1``; anything that is not an http(s) URL is refused."""
+    same API root, ``http://host:8000/api/v1``.
+
+    Anything that cannot be a server's root is refused here, before any request, with a
+    ``ConfigurationError`` saying why: a URL httpx cannot parse (``http://[::1``), a scheme other
+    than http(s), no host, a port outside 1-65535 (which would otherwise surface later as a
+    misleading "connection refused"), or a query or fragment (the paths are appended to it).
+    """
     url = server_url.strip().rstrip("/")
-    parsed = httpx.URL(url) if url else None
-    if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.host:
-        raise ValueError(f"server URL must look like http://127.0.0.1:8000, got {server_url!r}")
+    example = "http://127.0.0.1:8000"
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as err:
+        raise ConfigurationError(
+            f"server URL must look like {example}, got {server_url!r} ({err})"
+        ) from None
+    problem = None
+    if parsed.scheme not in {"http", "https"}:
+        problem = "the scheme must be http or https"
+    elif not parsed.host:
+        problem = "no host"
+    elif parsed.port is not None and not 1 <= parsed.port <= 65535:
+        problem = f"port {parsed.port} is not from 1 to 65535"
+    elif parsed.query or parsed.fragment:
+        problem = "it must not have a query or fragment"
+    if problem is not None:
+        raise ConfigurationError(
+            f"server URL must look like {example}, got {server_url!r} ({problem})"
+        )
     if not url.endswith(API_PREFIX):
         url += API_PREFIX
     return url
@@ -89,6 +114,28 @@ def _segment(name: str, value: str, *, safe: str = "") -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{name} must be a non-empty string, got {value!r}")
     return quote(value, safe=safe)
+
+
+def _job_segment(job_id: str) -> str:
+    """A job id as a path parameter. The API's ids are UUIDs; one with a "/" could only address
+    a route that does not exist, so it is refused here rather than answered "Not found"."""
+    if isinstance(job_id, str) and "/" in job_id:
+        raise ValueError(f"job_id must not contain '/', got {job_id!r}")
+    return _segment("job_id", job_id)
+
+
+def _job_body(job: JobSpec) -> dict[str, Any]:
+    """The JSON body for ``job``: its shape checked (unknown fields and hyperparameters are
+    refused before sending), unset fields left out so the server applies its defaults."""
+    knobs = job.get("hyperparameters")
+    if not isinstance(knobs, Hyperparameters):
+        knobs = Hyperparameters.model_validate(dict(knobs or {}))
+    request = JobCreate.model_validate(
+        {**job, "tags": list(job.get("tags") or []), "hyperparameters": knobs}
+    )
+    body = request.model_dump(mode="json", exclude_none=True)
+    body["hyperparameters"] = knobs.model_dump(mode="json", exclude_none=True)
+    return body
 
 
 def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -114,7 +161,9 @@ class Client:
     ) -> None:
         server_url = server_url or os.environ.get(SERVER_URL_ENV)
         if not server_url:
-            raise ValueError(f"no API server configured: pass server_url or set {SERVER_URL_ENV}")
+            raise ConfigurationError(
+                f"no API server configured: pass server_url or set {SERVER_URL_ENV}"
+            )
         self.base_url = normalize_base_url(server_url)
         self.api_key = api_key if api_key is not None else os.environ.get(API_KEY_ENV)
         self.timeout = timeout
@@ -176,29 +225,15 @@ class Client:
     # --- jobs -------------------------------------------------------------------------------
 
     def create_job(
-        self,
-        *,
-        base_model: str,
-        method: str,
-        dataset: str,
-        algorithm: str | None = None,
-        name: str | None = None,
-        tags: list[str] | None = None,
-        hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
-        idempotency_key: str | _Auto | None = AUTO,
+        self, *, idempotency_key: str | _Auto | None = AUTO, **job: Unpack[JobSpec]
     ) -> Job:
-        """Create a job. A fresh idempotency key is sent by default, which makes the request safe
-        to retry: a retry after a lost answer returns the same job instead of a second one.
-        Pass ``idempotency_key=None`` to send none (and then nothing is retried)."""
-        body = self._job_body(
-            base_model=base_model,
-            method=method,
-            dataset=dataset,
-            algorithm=algorithm,
-            name=name,
-            tags=tags,
-            hyperparameters=hyperparameters,
-        )
+        """Create the job described by ``job`` (``base_model``, ``method``, ``dataset``, and
+        optionally ``algorithm``, ``name``, ``tags``, ``hyperparameters``; see ``JobSpec``).
+
+        A fresh idempotency key is sent by default, which makes the request safe to retry: a
+        retry after a lost answer returns the same job instead of a second one. Pass
+        ``idempotency_key=None`` to send none (and then nothing is retried)."""
+        body = _job_body(job)
         key = str(uuid.uuid4()) if isinstance(idempotency_key, _Auto) else idempotency_key
         headers = {"Idempotency-Key": key} if key is not None else {}
         response = self._request(
@@ -206,28 +241,12 @@ class Client:
         )
         return self._parse(response, Job)
 
-    def validate_job(
-        self,
-        *,
-        base_model: str,
-        method: str,
-        dataset: str,
-        algorithm: str | None = None,
-        name: str | None = None,
-        tags: list[str] | None = None,
-        hyperparameters: Hyperparameters | Mapping[str, Any] | None = None,
-    ) -> JobValidation:
-        """Every reason the server would reject this job, without creating it (never writes)."""
-        body = self._job_body(
-            base_model=base_model,
-            method=method,
-            dataset=dataset,
-            algorithm=algorithm,
-            name=name,
-            tags=tags,
-            hyperparameters=hyperparameters,
+    def validate_job(self, **job: Unpack[JobSpec]) -> JobValidation:
+        """Every reason the server would reject ``job`` (the same arguments as ``create_job``),
+        without creating it (never writes)."""
+        response = self._request(
+            "POST", "/training/jobs/validate", json=_job_body(job), safe_to_repeat=True
         )
-        response = self._request("POST", "/training/jobs/validate", json=body, safe_to_repeat=True)
         return self._parse(response, JobValidation)
 
     def list_jobs(
@@ -238,49 +257,21 @@ class Client:
         return self._get("/training/jobs", JobPage, params=params)
 
     def get_job(self, job_id: str) -> Job:
-        return self._get("/training/jobs/" + _segment("job_id", job_id), Job)
+        return self._get("/training/jobs/" + _job_segment(job_id), Job)
 
     def cancel_job(self, job_id: str) -> Job:
         """Cancel a job; ``ConflictError`` when it is already cancelled, completed or failed.
 
         Not retried: a retry after a lost answer would report a conflict for a cancel that worked.
         """
-        path = "/training/jobs/" + _segment("job_id", job_id) + "/cancel"
+        path = "/training/jobs/" + _job_segment(job_id) + "/cancel"
         return self._parse(self._request("POST", path, safe_to_repeat=False), Job)
 
     def list_job_events(self, job_id: str) -> JobEvents:
         """A job's history, oldest first."""
-        return self._get("/training/jobs/" + _segment("job_id", job_id) + "/events", JobEvents)
+        return self._get("/training/jobs/" + _job_segment(job_id) + "/events", JobEvents)
 
     # --- plumbing ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _job_body(
-        *,
-        base_model: str,
-        method: str,
-        dataset: str,
-        algorithm: str | None,
-        name: str | None,
-        tags: list[str] | None,
-        hyperparameters: Hyperparameters | Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        if isinstance(hyperparameters, Hyperparameters):
-            knobs = hyperparameters
-        else:
-            knobs = Hyperparameters.model_validate(dict(hyperparameters or {}))
-        request = JobCreate(
-            base_model=base_model,
-            method=method,
-            algorithm=algorithm,
-            dataset=dataset,
-            name=name,
-            tags=list(tags or []),
-            hyperparameters=knobs,
-        )
-        body = request.model_dump(mode="json", exclude_none=True)
-        body["hyperparameters"] = knobs.model_dump(mode="json", exclude_none=True)
-        return body
 
     def _get(
         self, path: str, model: type[_Model], *, params: Mapping[str, Any] | None = None

@@ -2,6 +2,7 @@
 
 ```
 DreadnodeError                      anything this SDK raises on purpose
+├── ConfigurationError              the client cannot be built as configured (also a ValueError)
 └── APIError                        a call to the API did not give the expected answer
     ├── APIConnectionError          no HTTP answer at all (refused, DNS, reset)
     │   └── APITimeoutError         the API did not answer in time
@@ -39,6 +40,7 @@ __all__ = [
     "AuthenticationError",
     "BadGatewayError",
     "BadRequestError",
+    "ConfigurationError",
     "ConflictError",
     "DreadnodeError",
     "GatewayTimeoutError",
@@ -56,6 +58,12 @@ __all__ = [
 
 class DreadnodeError(Exception):
     """Base of every exception the SDK raises deliberately."""
+
+
+class ConfigurationError(DreadnodeError, ValueError):
+    """No server configured, or a server URL that cannot be one (``http://[::1``, ``ftp://x``,
+    port 99999). Raised before any request, so it is never mistaken for a network failure; a
+    ``ValueError`` too, as it was before it had a name of its own."""
 
 
 class APIError(DreadnodeError):

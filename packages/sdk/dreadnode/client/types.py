@@ -9,8 +9,9 @@ models hold enums as plain strings, accept fields they do not know (``extra="all
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Required, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -26,6 +27,7 @@ __all__ = [
     "JobEvent",
     "JobEvents",
     "JobPage",
+    "JobSpec",
     "JobValidation",
 ]
 
@@ -103,6 +105,23 @@ class JobCreate(BaseModel):
     name: str | None = None
     tags: list[str] = Field(default_factory=list)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+
+
+class JobSpec(TypedDict, total=False):
+    """What describes a job: the keyword arguments that ``Client.create_job`` and
+    ``Client.validate_job`` share, written once (``JobCreate`` is the body built from them).
+
+    A plain dict of these keys works too: ``client.validate_job(**spec)`` then
+    ``client.create_job(**spec)`` checks and submits the same job.
+    """
+
+    base_model: Required[str]
+    method: Required[str]
+    dataset: Required[str]
+    algorithm: str | None
+    name: str | None
+    tags: list[str] | None
+    hyperparameters: Hyperparameters | Mapping[str, Any] | None
 
 
 class Job(BaseModel):

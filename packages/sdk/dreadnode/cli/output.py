@@ -1,0 +1,61 @@
+"""How ``dn`` prints listings for people: one table style, one footer, one page-size limit.
+
+rich is imported inside ``write_table`` only, so ``dn train catalog --json`` never pays for it.
+The table is rendered to text and written with ``sys.stdout.write`` like every other line: a
+reader that went away (``dn ... | head -1``) then raises ``BrokenPipeError`` to ``main``, which
+exits 0 quietly, rather than reaching rich's own handler, which exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any, Final
+
+__all__ = ["MAX_LIMIT", "page_footer", "write_json", "write_table"]
+
+#: The largest page the API serves (docs/api.md: ``limit`` 1-100), so every ``--limit`` stops here.
+MAX_LIMIT: Final = 100
+
+
+def write_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[object]],
+    *,
+    no_wrap: Collection[str] = (),
+    right: Collection[str] = (),
+) -> None:
+    """A borderless table with a bold header; the columns named in ``no_wrap`` never wrap and
+    those in ``right`` are right-aligned. Cells are shown as text, never as rich markup: a
+    server's strings are data, and a "[" in one must not become styling."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    # On a terminal, long rows scroll rather than fold; in a pipe, a wide fixed width keeps each
+    # row on one line for grep and cut.
+    console = Console(soft_wrap=False) if sys.stdout.isatty() else Console(width=200)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for column in header:
+        table.add_column(
+            column, no_wrap=column in no_wrap, justify="right" if column in right else "left"
+        )
+    for row in rows:
+        table.add_row(*(Text(str(cell)) for cell in row))
+    with console.capture() as captured:
+        console.print(table)
+    sys.stdout.write(captured.get())
+
+
+def page_footer(shown: int, total: int) -> str:
+    """``showing 3 of 40 (raise --limit, up to 100, to see more)``; no advice when all are shown."""
+    footer = f"showing {shown} of {total}"
+    if shown < total:
+        footer += f" (raise --limit, up to {MAX_LIMIT}, to see more)"
+    return footer
+
+
+def write_json(payload: Any) -> None:
+    """``payload`` as indented JSON and nothing else, for scripts."""
+    sys.stdout.write(json.dumps(payload, indent=2) + "\n")
