@@ -6,7 +6,7 @@ import pytest
 
 from app.training import pages
 from app.training.catalog import TINKER_MODELS, TrainingModel, get_training_model
-from app.training.pages import PAGE_CACHE_SIZE, catalog_page
+from app.training.pages import PAGE_CACHE_SIZE, CatalogFilters, catalog_page
 
 from .conftest import Api, envelope
 
@@ -119,10 +119,7 @@ def test_list_catalog_accepts_longest_query_and_largest_offset(api: Api) -> None
 
 def test_list_catalog_page_cache_stays_bounded() -> None:
     for n in range(PAGE_CACHE_SIZE * 3):
-        catalog_page(
-            query=f"llama {n}", family=None, algorithm=None,
-            min_size_b=None, max_size_b=n / 7, limit=20, offset=0,
-        )  # fmt: skip
+        catalog_page(CatalogFilters(query=f"llama {n}", max_size_b=n / 7), limit=20, offset=0)
     assert pages._cached_page.cache_info().currsize <= PAGE_CACHE_SIZE
 
 

@@ -18,7 +18,7 @@ from app.training.catalog import (
     resolve_training_model,
 )
 
-__all__ = ["PAGE_CACHE_SIZE", "Rendered", "catalog_entry", "catalog_page"]
+__all__ = ["PAGE_CACHE_SIZE", "CatalogFilters", "Rendered", "catalog_entry", "catalog_page"]
 
 #: How many rendered pages are kept. Filters come from clients (free text, any float), so the key
 #: space is unbounded and the cache must not be: a page holds at most the whole catalog (about
@@ -45,48 +45,29 @@ _ENTRY_JSON: dict[str, bytes] = {model.tinker_id: _entry_json(model) for model i
 _ENTRIES: dict[str, Rendered] = {key: _render(body) for key, body in _ENTRY_JSON.items()}
 
 
-def catalog_page(
-    *,
-    query: str | None,
-    family: str | None,
-    algorithm: str | None,
-    min_size_b: float | None,
-    max_size_b: float | None,
-    limit: int,
-    offset: int,
-) -> Rendered:
+class CatalogFilters(NamedTuple):
+    """The catalog's filters as one hashable value: the page cache's key, and the arguments of
+    ``filter_training_models``."""
+
+    query: str | None = None
+    family: str | None = None
+    algorithm: str | None = None
+    min_size_b: float | None = None
+    max_size_b: float | None = None
+
+
+def catalog_page(filters: CatalogFilters, *, limit: int, offset: int) -> Rendered:
     """``{"models", "total", "limit", "offset"}`` for these filters; TrainingQueryError for bad
     ones. Queries differing only in whitespace share one cache entry (the catalog splits on it).
     """
-    return _cached_page(
-        query=None if query is None else " ".join(query.split()),
-        family=family,
-        algorithm=algorithm,
-        min_size_b=min_size_b,
-        max_size_b=max_size_b,
-        limit=limit,
-        offset=offset,
-    )
+    if filters.query is not None:
+        filters = filters._replace(query=" ".join(filters.query.split()))
+    return _cached_page(filters, limit, offset)
 
 
 @lru_cache(maxsize=PAGE_CACHE_SIZE)
-def _cached_page(
-    *,
-    query: str | None,
-    family: str | None,
-    algorithm: str | None,
-    min_size_b: float | None,
-    max_size_b: float | None,
-    limit: int,
-    offset: int,
-) -> Rendered:
-    matches = filter_training_models(
-        query=query,
-        family=family,
-        algorithm=algorithm,
-        min_size_b=min_size_b,
-        max_size_b=max_size_b,
-    )
+def _cached_page(filters: CatalogFilters, limit: int, offset: int) -> Rendered:
+    matches = filter_training_models(**filters._asdict())
     models = b",".join(_ENTRY_JSON[m.tinker_id] for m in matches[offset : offset + limit])
     tail = f'],"total":{len(matches)},"limit":{limit},"offset":{offset}}}'.encode()
     return _render(b'{"models":[' + models + tail)

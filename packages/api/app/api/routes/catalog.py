@@ -15,7 +15,7 @@ from app.training.catalog import (
     TrainingQueryError,
     describe_unknown_training_model,
 )
-from app.training.pages import Rendered, catalog_entry, catalog_page
+from app.training.pages import CatalogFilters, Rendered, catalog_entry, catalog_page
 
 __all__ = ["MAX_QUERY_LENGTH", "router"]
 
@@ -66,15 +66,8 @@ async def read_catalog(
     with a bounded query, well under a millisecond.
     """
     try:
-        rendered = catalog_page(
-            query=query,
-            family=family,
-            algorithm=algorithm,
-            min_size_b=min_size_b,
-            max_size_b=max_size_b,
-            limit=limit,
-            offset=offset,
-        )
+        filters = CatalogFilters(query, family, algorithm, min_size_b, max_size_b)
+        rendered = catalog_page(filters, limit=limit, offset=offset)
     except TrainingQueryError as err:
         raise ValidationFailedError(
             [error_item(("query", err.argument), str(err), "value_error")]
