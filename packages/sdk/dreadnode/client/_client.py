@@ -297,26 +297,12 @@ class Client:
                 response = self._http.request(
                     method, path, params=params, json=json, headers=headers
                 )
-            except httpx.TimeoutException as err:
-                delay = retry_delay(
-                    policy=self.retry, attempt=attempt, safe_to_repeat=safe_to_repeat, status=None
-                )
-                if delay is None:
-                    raise APITimeoutError(
-                        f"the API at {self.base_url} did not answer within {self.timeout:g} s",
-                        method=method,
-                        url=url,
-                    ) from err
             except httpx.TransportError as err:
                 delay = retry_delay(
                     policy=self.retry, attempt=attempt, safe_to_repeat=safe_to_repeat, status=None
                 )
                 if delay is None:
-                    raise APIConnectionError(
-                        f"cannot reach the API at {self.base_url} ({err or type(err).__name__})",
-                        method=method,
-                        url=url,
-                    ) from err
+                    raise self._transport_error(err, method, url) from err
             else:
                 if response.is_success:
                     return response
@@ -330,6 +316,16 @@ class Client:
                 if delay is None:
                     raise self._status_error(method, url, response)
             time.sleep(delay)
+
+    def _transport_error(
+        self, err: httpx.TransportError, method: str, url: str
+    ) -> APIConnectionError:
+        """A timeout or a failed connection, said in terms of the API the user configured."""
+        if isinstance(err, httpx.TimeoutException):
+            message = f"the API at {self.base_url} did not answer within {self.timeout:g} s"
+            return APITimeoutError(message, method=method, url=url)
+        message = f"cannot reach the API at {self.base_url} ({err or type(err).__name__})"
+        return APIConnectionError(message, method=method, url=url)
 
     @staticmethod
     def _status_error(method: str, url: str, response: httpx.Response) -> APIStatusError:
