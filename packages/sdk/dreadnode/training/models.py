@@ -1,9 +1,9 @@
 """Tinker's trainable base models: the SDK's catalog, and the source of truth for every copy.
 
 The API keeps a mirror of this module in ``packages/api/app/training/catalog.py`` so that it can
-validate a job's base model without importing SDK code; ``tools/catalog_sync`` fails CI whenever the
-two disagree in data, schema or behaviour, and ``python -m tools.catalog_sync sync`` rewrites the
-mirror's data block from this one.
+validate a job's base model without importing SDK code; ``python -m tools.catalog_sync sync``
+rewrites that mirror from this file (everything below its own docstring), and ``check`` fails CI
+whenever the two disagree in data, schema or behaviour.
 
 This module is deliberately self-contained (standard library, pydantic and rapidfuzz only): the
 checker loads it straight from its file, with neither package installed, and the CLI lists it
@@ -11,37 +11,55 @@ offline with no server and no credentials.
 
 Every figure comes from ``shared/reference/tinker-models.md``. Where a fact is not confirmed the
 field says so with ``None`` (pricing, for now, everywhere) rather than holding a guess.
+
+Tinker retires models every few weeks and announces each retirement two to four weeks ahead. A
+retirement is one record in ``TINKER_RETIREMENTS``, entered the day it is announced; its date, not
+a release, decides. Every function whose answer depends on the day takes it as ``on`` (default:
+today in UTC), so tests, the checker and the API's setting can pin it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
 from enum import StrEnum
+from functools import cache, lru_cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
 __all__ = [
+    "DEFAULT_LEARNING_RATE",
+    "DEFAULT_LORA_RANK",
     "EXTENDED_CONTEXT_SEPARATOR",
-    "RETIRED_TINKER_MODELS",
+    "MAX_KNOWN_LORA_RANK",
     "TINKER_MODELS",
+    "TINKER_RETIREMENTS",
     "TrainingAlgorithm",
     "TrainingModel",
     "TrainingModelFamily",
+    "TrainingModelKind",
     "TrainingModelPricing",
+    "TrainingModelRetirement",
+    "TrainingModelStatus",
     "TrainingModelType",
     "TrainingQueryError",
+    "describe_retiring_training_model",
     "describe_unknown_training_model",
     "filter_training_models",
     "get_training_model",
-    "resolve_training_model",
+    "get_training_model_retirement",
+    "retired_training_models",
     "suggest_training_models",
+    "training_day",
+    "training_model_status",
 ]
 
 
 class TrainingModelFamily(StrEnum):
-    """The model families Tinker serves; a closed set so that a typo in the data fails at import."""
+    """The model families Tinker serves or served; a closed set so that a typo in the data fails
+    at import. ``llama`` stays while retired records name it."""
 
     DEEPSEEK = "deepseek"
     GLM = "glm"
@@ -60,6 +78,13 @@ class TrainingModelType(StrEnum):
     MOE = "moe"
 
 
+class TrainingModelKind(StrEnum):
+    """A chat (instruction-tuned) model, or a base model to tune from raw text."""
+
+    CHAT = "chat"
+    BASE = "base"
+
+
 class TrainingAlgorithm(StrEnum):
     """Training objectives the platform submits; ``sft`` is the cross-entropy loss."""
 
@@ -68,10 +93,35 @@ class TrainingAlgorithm(StrEnum):
     PPO = "ppo"
 
 
+class TrainingModelStatus(StrEnum):
+    """Where a model stands on a given day: accepted, accepted with a warning, or refused."""
+
+    AVAILABLE = "available"
+    RETIRING = "retiring"
+    RETIRED = "retired"
+
+
 #: Tinker serves an extended-context variant of some models as ``<tinker_id>:peft:<tokens>``.
 EXTENDED_CONTEXT_SEPARATOR = ":peft:"
+#: Tinker's and the cookbook's default LoRA rank, used when a job names none.
+DEFAULT_LORA_RANK = 32
+#: Tinker's own default learning rate (``AdamParams``), for models with no calibrated one.
+DEFAULT_LEARNING_RATE = 1e-4
+#: The largest LoRA rank known to train on Tinker; the bound where a model publishes no maximum.
+MAX_KNOWN_LORA_RANK = 128
+#: The cookbook's ``get_lr`` for Qwen models: ``5e-4 * (2000 / hidden_size) ** 0.0775``. Other
+#: families are "not yet calibrated", so they have no recommended learning rate.
+_QWEN_LR_BASE, _QWEN_LR_HIDDEN, _QWEN_LR_EXPONENT = 5e-4, 2000, 0.0775
 
 Price = Annotated[float, Field(ge=0)]
+TinkerId = Annotated[
+    str, Field(min_length=3, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:peft:\d+)?$")
+]
+
+
+def training_day(on: date | None = None) -> date:
+    """The day a date-dependent answer is for: ``on`` when pinned, else today in UTC."""
+    return datetime.now(UTC).date() if on is None else on
 
 
 class TrainingModelPricing(BaseModel):
@@ -84,16 +134,51 @@ class TrainingModelPricing(BaseModel):
     train: Price | None = None
 
 
+class TrainingModelRetirement(BaseModel):
+    """A retirement Tinker announced: the day it takes effect, and the model Tinker recommends
+    instead where it names one (an id of ``TINKER_MODELS``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    tinker_id: TinkerId
+    retired_on: date
+    replacement: str | None = None
+    #: The day Tinker announced it, where a source gives it (the ``Deprecation`` header's date).
+    announced_on: date | None = None
+
+    @model_validator(mode="after")
+    def _check_dates(self) -> TrainingModelRetirement:
+        if self.announced_on is not None and self.announced_on > self.retired_on:
+            raise ValueError("announced_on must not come after retired_on")
+        return self
+
+    def status(self, on: date | None = None) -> TrainingModelStatus:
+        """Retiring before ``retired_on``, retired from that day on."""
+        retired = training_day(on) >= self.retired_on
+        return TrainingModelStatus.RETIRED if retired else TrainingModelStatus.RETIRING
+
+    def describe(self, on: date | None = None) -> str:
+        """One sentence a user sees, the same from the CLI and the API."""
+        if self.status(on) is TrainingModelStatus.RETIRED:
+            message = f"Training base model {self.tinker_id!r} was retired on {self.retired_on}"
+        else:
+            message = f"Training base model {self.tinker_id!r} retires on {self.retired_on}"
+        if self.replacement is not None:
+            message += f"; Tinker recommends {self.replacement} instead"
+        return message + "."
+
+
 class TrainingModel(BaseModel):
-    """One base model Tinker accepts for LoRA training.
+    """One base model Tinker accepts for LoRA training, or accepted until its retirement.
 
     ``size_b`` is the parameter count that drives cost: for a mixture-of-experts model that is the
-    active parameters per token, and ``total_size_b`` keeps the full count beside it.
+    active parameters per token, and ``total_size_b`` keeps the full count beside it. The training
+    facts (``kind`` to ``max_lora_rank``) are None wherever the reference has no source for them.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    tinker_id: str = Field(min_length=3, pattern=r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+(:peft:\d+)?$")
+    tinker_id: TinkerId
     display_name: str = Field(min_length=1)
     family: TrainingModelFamily
     type: TrainingModelType
@@ -103,6 +188,11 @@ class TrainingModel(BaseModel):
     extended_context_length: int | None = Field(default=None, ge=1)
     supported_algorithms: tuple[TrainingAlgorithm, ...] = Field(min_length=1)
     pricing: TrainingModelPricing | None = None
+    kind: TrainingModelKind | None = None
+    vision: bool | None = None
+    hidden_size: int | None = Field(default=None, ge=1)
+    lora_parameters_per_rank: int | None = Field(default=None, ge=1)
+    max_lora_rank: int | None = Field(default=None, ge=1)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -110,12 +200,75 @@ class TrainingModel(BaseModel):
         """Whether a ``:peft:`` variant with a longer context exists (derived, never stored)."""
         return self.extended_context_length is not None
 
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def recommended_learning_rate(self) -> float | None:
+        """The cookbook's calibrated LoRA learning rate; None where it has none for the family."""
+        if self.family is not TrainingModelFamily.QWEN or self.hidden_size is None:
+            return None
+        return _QWEN_LR_BASE * (_QWEN_LR_HIDDEN / self.hidden_size) ** _QWEN_LR_EXPONENT
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def retirement(self) -> TrainingModelRetirement | None:
+        """Tinker's announced retirement of this model (or of the model it is a variant of)."""
+        return get_training_model_retirement(self.tinker_id)
+
     @property
     def extended_context_id(self) -> str | None:
         """The id selecting the extended-context variant: ``Qwen/Qwen3.6-35B-A3B:peft:262144``."""
         if self.extended_context_length is None:
             return None
         return f"{self.tinker_id}{EXTENDED_CONTEXT_SEPARATOR}{self.extended_context_length}"
+
+    @property
+    def default_learning_rate(self) -> float:
+        """What a job that names no learning rate trains with."""
+        recommended = self.recommended_learning_rate
+        return DEFAULT_LEARNING_RATE if recommended is None else recommended
+
+    def status(self, on: date | None = None) -> TrainingModelStatus:
+        """Available, retiring (accepted with a warning) or retired (refused) on that day."""
+        retirement = self.retirement
+        return TrainingModelStatus.AVAILABLE if retirement is None else retirement.status(on)
+
+    def adapter_parameters(self, lora_rank: int) -> int | None:
+        """Parameters of a LoRA adapter of this rank (mlp, attention and unembedding, as Tinker
+        trains by default); None where the per-rank count is unknown."""
+        if self.lora_parameters_per_rank is None:
+            return None
+        return lora_rank * self.lora_parameters_per_rank
+
+    def lora_rank_problem(self, lora_rank: int) -> str | None:
+        """Why Tinker would refuse this rank for this model, or None when it is acceptable."""
+        if lora_rank < 1 or lora_rank & (lora_rank - 1):
+            return f"lora_rank must be a power of two (Tinker refuses others), got {lora_rank}"
+        if self.max_lora_rank is not None and lora_rank > self.max_lora_rank:
+            return (
+                f"lora_rank {lora_rank} exceeds the maximum of {self.tinker_id} "
+                f"({self.max_lora_rank})"
+            )
+        if lora_rank > MAX_KNOWN_LORA_RANK:
+            return (
+                f"lora_rank {lora_rank} exceeds {MAX_KNOWN_LORA_RANK}, the largest rank known to "
+                f"train on Tinker ({self.tinker_id} publishes no maximum)"
+            )
+        return None
+
+    def extended_variant(self) -> TrainingModel | None:
+        """This model as its ``:peft:`` id describes it: that id, and that id's context."""
+        variant_id = self.extended_context_id
+        if variant_id is None or self.extended_context_length is None:
+            return None
+        tokens = self.extended_context_length
+        return self.model_copy(
+            update={
+                "tinker_id": variant_id,
+                "display_name": f"{self.display_name} ({round(tokens / 1000)}K context)",
+                "context_length": tokens,
+                "extended_context_length": None,
+            }
+        )
 
     @model_validator(mode="after")
     def _check_consistency(self) -> TrainingModel:
@@ -132,16 +285,353 @@ class TrainingModel(BaseModel):
                 raise ValueError("extended_context_length must exceed context_length")
             if EXTENDED_CONTEXT_SEPARATOR in self.tinker_id:
                 raise ValueError("an id that already carries ':peft:' has no further variant")
+        if self.max_lora_rank is not None and self.max_lora_rank & (self.max_lora_rank - 1):
+            raise ValueError("max_lora_rank must be a power of two")
         return self
 
 
 # --- catalog data: begin ---------------------------------------------------------------------
 # Everything between the begin and end markers is data; `python -m tools.catalog_sync sync` copies
-# it verbatim into the API's mirror. Edit it here, never in the mirror.
+# the SDK's module into the API's mirror. Edit it here, never in the mirror. Each figure is the
+# reference's (shared/reference/tinker-models.md); None where it gives none.
 
 _ALL = (TrainingAlgorithm.SFT, TrainingAlgorithm.IMPORTANCE_SAMPLING, TrainingAlgorithm.PPO)
 
 TINKER_MODELS: tuple[TrainingModel, ...] = (
+    TrainingModel(
+        tinker_id="Qwen/Qwen3-8B",
+        display_name="Qwen3 8B",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.DENSE,
+        size_b=8,
+        total_size_b=8,
+        context_length=32768,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        hidden_size=4096,
+        lora_parameters_per_rank=1769472 + 958464 + 156032,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.5-4B",
+        display_name="Qwen3.5 4B",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.DENSE,
+        size_b=4,
+        total_size_b=4,
+        context_length=65536,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        hidden_size=2560,
+        lora_parameters_per_rank=1130496 + 897024 + 250880,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.5-9B",
+        display_name="Qwen3.5 9B",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.DENSE,
+        size_b=9,
+        total_size_b=9,
+        context_length=65536,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        hidden_size=4096,
+        lora_parameters_per_rank=1572864 + 1130496 + 252416,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.5-9B-Base",
+        display_name="Qwen3.5 9B Base",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.DENSE,
+        size_b=9,
+        total_size_b=9,
+        context_length=65536,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.BASE,
+        vision=True,
+        hidden_size=4096,
+        lora_parameters_per_rank=1572864 + 1130496 + 252416,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.5-35B-A3B-Base",
+        display_name="Qwen3.5 35B-A3B Base",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.MOE,
+        size_b=3,
+        total_size_b=35,
+        context_length=65536,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.BASE,
+        vision=True,
+        hidden_size=2048,
+        lora_parameters_per_rank=16281600 + 1013760 + 250368,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.5-397B-A17B",
+        display_name="Qwen3.5 397B-A17B",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.MOE,
+        size_b=17,
+        total_size_b=397,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        hidden_size=4096,
+        lora_parameters_per_rank=96030720 + 2841600 + 252416,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.6-35B-A3B",
+        display_name="Qwen3.6 35B-A3B",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.MOE,
+        size_b=3,
+        total_size_b=35,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        hidden_size=2048,
+        lora_parameters_per_rank=16281600 + 1013760 + 250368,
+    ),
+    TrainingModel(
+        tinker_id="Qwen/Qwen3.8-27B",
+        display_name="Qwen3.8 27B",
+        family=TrainingModelFamily.QWEN,
+        type=TrainingModelType.DENSE,
+        size_b=27,
+        total_size_b=27,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        hidden_size=5120,
+        lora_parameters_per_rank=4325376 + 2965504 + 253440,
+    ),
+    TrainingModel(
+        tinker_id="deepseek-ai/DeepSeek-V3.1",
+        display_name="DeepSeek V3.1",
+        family=TrainingModelFamily.DEEPSEEK,
+        type=TrainingModelType.MOE,
+        size_b=37,
+        total_size_b=671,
+        context_length=32768,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=94307328 + 2440000 + 136448,
+    ),
+    TrainingModel(
+        tinker_id="openai/gpt-oss-20b",
+        display_name="gpt-oss 20B",
+        family=TrainingModelFamily.GPT_OSS,
+        type=TrainingModelType.MOE,
+        size_b=3.6,
+        total_size_b=21,
+        context_length=32768,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=6842880 + 497664 + 203968,
+    ),
+    TrainingModel(
+        tinker_id="openai/gpt-oss-120b",
+        display_name="gpt-oss 120B",
+        family=TrainingModelFamily.GPT_OSS,
+        type=TrainingModelType.MOE,
+        size_b=5.1,
+        total_size_b=117,
+        context_length=32768,
+        extended_context_length=131072,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=40124160 + 746496 + 203968,
+    ),
+    TrainingModel(
+        tinker_id="moonshotai/Kimi-K2.6",
+        display_name="Kimi K2.6",
+        family=TrainingModelFamily.KIMI,
+        type=TrainingModelType.MOE,
+        size_b=32,
+        total_size_b=1000,
+        context_length=32768,
+        extended_context_length=131072,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        lora_parameters_per_rank=144583680 + 1940288 + 171008,
+    ),
+    TrainingModel(
+        tinker_id="nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
+        display_name="Nemotron 3 Nano 30B-A3B",
+        family=TrainingModelFamily.NEMOTRON,
+        type=TrainingModelType.MOE,
+        size_b=3,
+        total_size_b=30,
+        context_length=65536,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=11346176 + 584832 + 133760,
+    ),
+    TrainingModel(
+        tinker_id="nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16",
+        display_name="Nemotron 3 Super 120B-A12B",
+        family=TrainingModelFamily.NEMOTRON,
+        type=TrainingModelType.MOE,
+        size_b=12,
+        total_size_b=120,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=111349760 + 1675264 + 135168,
+    ),
+    TrainingModel(
+        tinker_id="nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16",
+        display_name="Nemotron 3 Ultra 550B-A55B",
+        family=TrainingModelFamily.NEMOTRON,
+        type=TrainingModelType.MOE,
+        size_b=55,
+        total_size_b=550,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=254529536 + 4134912 + 139264,
+    ),
+    TrainingModel(
+        tinker_id="nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16",
+        display_name="Nemotron 3.5 Lightning 30B-A3B",
+        family=TrainingModelFamily.NEMOTRON,
+        type=TrainingModelType.MOE,
+        size_b=3,
+        total_size_b=30,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=False,
+        lora_parameters_per_rank=11346176 + 584832 + 133760,
+    ),
+    TrainingModel(
+        tinker_id="nvidia/NVIDIA-Nemotron-3.5-Super-VL-120B-A12B-BF16",
+        display_name="Nemotron 3.5 Super VL 120B-A12B",
+        family=TrainingModelFamily.NEMOTRON,
+        type=TrainingModelType.MOE,
+        size_b=12,
+        total_size_b=120,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        lora_parameters_per_rank=111349760 + 1675264 + 135168,
+    ),
+    TrainingModel(
+        tinker_id="thinkingmachines/Inkling",
+        display_name="Inkling",
+        family=TrainingModelFamily.INKLING,
+        type=TrainingModelType.MOE,
+        size_b=41,
+        total_size_b=975,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        lora_parameters_per_rank=154705920 + 3424256 + 207168,
+    ),
+    TrainingModel(
+        tinker_id="thinkingmachines/Inkling-Small",
+        display_name="Inkling Small",
+        family=TrainingModelFamily.INKLING,
+        type=TrainingModelType.MOE,
+        size_b=12,
+        total_size_b=276,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        lora_parameters_per_rank=64503808 + 1311744 + 205120,
+    ),
+    TrainingModel(
+        tinker_id="thinkingmachines/Inkling-2-Small",
+        display_name="Inkling 2 Small",
+        family=TrainingModelFamily.INKLING,
+        type=TrainingModelType.MOE,
+        size_b=17,
+        total_size_b=594,
+        context_length=65536,
+        extended_context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=True,
+        lora_parameters_per_rank=128065536 + 2347008 + 205632,
+    ),
+    TrainingModel(
+        tinker_id="zai-org/GLM-5.3:peft:262144",
+        display_name="GLM-5.3 (262K context)",
+        family=TrainingModelFamily.GLM,
+        type=TrainingModelType.MOE,
+        size_b=40,
+        total_size_b=744,
+        context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=None,
+        lora_parameters_per_rank=121356288 + 2920320 + 161024,
+    ),
+    TrainingModel(
+        tinker_id="zai-org/GLM-5.3-Flash:peft:262144",
+        display_name="GLM-5.3 Flash (262K context)",
+        family=TrainingModelFamily.GLM,
+        type=TrainingModelType.MOE,
+        size_b=18,
+        total_size_b=320,
+        context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=None,
+        lora_parameters_per_rank=75755520 + 2009088 + 158976,
+    ),
+    TrainingModel(
+        tinker_id="deepseek-ai/DeepSeek-V4.1-Flash:peft:262144",
+        display_name="DeepSeek V4.1 Flash (262K context)",
+        family=TrainingModelFamily.DEEPSEEK,
+        type=TrainingModelType.MOE,
+        size_b=16,
+        total_size_b=552,
+        context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=None,
+        lora_parameters_per_rank=107673600 + 1013760 + 134400,
+    ),
+    TrainingModel(
+        tinker_id="deepseek-ai/DeepSeek-V4.1-Flash-1017:peft:262144",
+        display_name="DeepSeek V4.1 Flash 1017 (262K context)",
+        family=TrainingModelFamily.DEEPSEEK,
+        type=TrainingModelType.MOE,
+        size_b=16,
+        total_size_b=552,
+        context_length=262144,
+        supported_algorithms=_ALL,
+        kind=TrainingModelKind.CHAT,
+        vision=None,
+        lora_parameters_per_rank=107673600 + 1013760 + 134400,
+    ),
+    # Retired (see TINKER_RETIREMENTS): kept with the facts they had when Tinker served them, so
+    # that a day pinned before their retirement sees them as they were.
     TrainingModel(
         tinker_id="meta-llama/Llama-3.1-8B-Instruct",
         display_name="Llama 3.1 8B Instruct",
@@ -203,16 +693,6 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         supported_algorithms=_ALL,
     ),
     TrainingModel(
-        tinker_id="Qwen/Qwen3-8B",
-        display_name="Qwen3 8B",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.DENSE,
-        size_b=8,
-        total_size_b=8,
-        context_length=32768,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
         tinker_id="Qwen/Qwen3-8B-Base",
         display_name="Qwen3 8B Base",
         family=TrainingModelFamily.QWEN,
@@ -263,57 +743,6 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         supported_algorithms=_ALL,
     ),
     TrainingModel(
-        tinker_id="Qwen/Qwen3.5-4B",
-        display_name="Qwen3.5 4B",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.DENSE,
-        size_b=4,
-        total_size_b=4,
-        context_length=65536,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="Qwen/Qwen3.5-9B",
-        display_name="Qwen3.5 9B",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.DENSE,
-        size_b=9,
-        total_size_b=9,
-        context_length=65536,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="Qwen/Qwen3.5-9B-Base",
-        display_name="Qwen3.5 9B Base",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.DENSE,
-        size_b=9,
-        total_size_b=9,
-        context_length=65536,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="Qwen/Qwen3.5-35B-A3B-Base",
-        display_name="Qwen3.5 35B-A3B Base",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.MOE,
-        size_b=3,
-        total_size_b=35,
-        context_length=65536,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="Qwen/Qwen3.5-397B-A17B",
-        display_name="Qwen3.5 397B-A17B",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.MOE,
-        size_b=17,
-        total_size_b=397,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
         tinker_id="Qwen/Qwen3.6-27B",
         display_name="Qwen3.6 27B",
         family=TrainingModelFamily.QWEN,
@@ -321,38 +750,6 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         size_b=27,
         total_size_b=27,
         context_length=65536,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="Qwen/Qwen3.6-35B-A3B",
-        display_name="Qwen3.6 35B-A3B",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.MOE,
-        size_b=3,
-        total_size_b=35,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="Qwen/Qwen3.8-27B",
-        display_name="Qwen3.8 27B",
-        family=TrainingModelFamily.QWEN,
-        type=TrainingModelType.DENSE,
-        size_b=27,
-        total_size_b=27,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="deepseek-ai/DeepSeek-V3.1",
-        display_name="DeepSeek V3.1",
-        family=TrainingModelFamily.DEEPSEEK,
-        type=TrainingModelType.MOE,
-        size_b=37,
-        total_size_b=671,
-        context_length=32768,
         supported_algorithms=_ALL,
     ),
     TrainingModel(
@@ -366,37 +763,6 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         supported_algorithms=_ALL,
     ),
     TrainingModel(
-        tinker_id="deepseek-ai/DeepSeek-V4.1-Flash:peft:262144",
-        display_name="DeepSeek V4.1 Flash (262K context)",
-        family=TrainingModelFamily.DEEPSEEK,
-        type=TrainingModelType.MOE,
-        size_b=16,
-        total_size_b=552,
-        context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="openai/gpt-oss-20b",
-        display_name="gpt-oss 20B",
-        family=TrainingModelFamily.GPT_OSS,
-        type=TrainingModelType.MOE,
-        size_b=3.6,
-        total_size_b=21,
-        context_length=32768,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="openai/gpt-oss-120b",
-        display_name="gpt-oss 120B",
-        family=TrainingModelFamily.GPT_OSS,
-        type=TrainingModelType.MOE,
-        size_b=5.1,
-        total_size_b=117,
-        context_length=32768,
-        extended_context_length=131072,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
         tinker_id="moonshotai/Kimi-K2-Thinking",
         display_name="Kimi K2 Thinking",
         family=TrainingModelFamily.KIMI,
@@ -406,152 +772,231 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         context_length=32768,
         supported_algorithms=_ALL,
     ),
-    TrainingModel(
-        tinker_id="moonshotai/Kimi-K2.6",
-        display_name="Kimi K2.6",
-        family=TrainingModelFamily.KIMI,
-        type=TrainingModelType.MOE,
-        size_b=32,
-        total_size_b=1000,
-        context_length=32768,
-        extended_context_length=131072,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
-        display_name="Nemotron 3 Nano 30B-A3B",
-        family=TrainingModelFamily.NEMOTRON,
-        type=TrainingModelType.MOE,
-        size_b=3,
-        total_size_b=30,
-        context_length=65536,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16",
-        display_name="Nemotron 3 Super 120B-A12B",
-        family=TrainingModelFamily.NEMOTRON,
-        type=TrainingModelType.MOE,
-        size_b=12,
-        total_size_b=120,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16",
-        display_name="Nemotron 3 Ultra 550B-A55B",
-        family=TrainingModelFamily.NEMOTRON,
-        type=TrainingModelType.MOE,
-        size_b=55,
-        total_size_b=550,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16",
-        display_name="Nemotron 3.5 Lightning 30B-A3B",
-        family=TrainingModelFamily.NEMOTRON,
-        type=TrainingModelType.MOE,
-        size_b=3,
-        total_size_b=30,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="thinkingmachines/Inkling",
-        display_name="Inkling",
-        family=TrainingModelFamily.INKLING,
-        type=TrainingModelType.MOE,
-        size_b=41,
-        total_size_b=975,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="thinkingmachines/Inkling-Small",
-        display_name="Inkling Small",
-        family=TrainingModelFamily.INKLING,
-        type=TrainingModelType.MOE,
-        size_b=12,
-        total_size_b=276,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="thinkingmachines/Inkling-2-Small",
-        display_name="Inkling 2 Small",
-        family=TrainingModelFamily.INKLING,
-        type=TrainingModelType.MOE,
-        size_b=17,
-        total_size_b=594,
-        context_length=65536,
-        extended_context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="zai-org/GLM-5.3:peft:262144",
-        display_name="GLM-5.3 (262K context)",
-        family=TrainingModelFamily.GLM,
-        type=TrainingModelType.MOE,
-        size_b=40,
-        total_size_b=744,
-        context_length=262144,
-        supported_algorithms=_ALL,
-    ),
-    TrainingModel(
-        tinker_id="zai-org/GLM-5.3-Flash:peft:262144",
-        display_name="GLM-5.3 Flash (262K context)",
-        family=TrainingModelFamily.GLM,
-        type=TrainingModelType.MOE,
-        size_b=18,
-        total_size_b=320,
-        context_length=262144,
-        supported_algorithms=_ALL,
-    ),
 )
 
-#: Ids Tinker no longer accepts, with the day they were retired, so an error can say so plainly.
-RETIRED_TINKER_MODELS: dict[str, str] = {
-    "Qwen/Qwen3-4B-Instruct-2507": "2026-06-12",
-    "Qwen/Qwen3-30B-A3B": "2026-06-12",
-    "Qwen/Qwen3-30B-A3B-Instruct-2507": "2026-06-12",
-    "Qwen/Qwen3-VL-30B-A3B-Instruct": "2026-06-12",
-    "Qwen/Qwen3.5-27B": "2026-06-12",
-    "Qwen/Qwen3.5-35B-A3B": "2026-06-12",
-}
+#: R1: twenty models retired at once, announced 25 days ahead.
+_JUNE_2026, _MAY_18_2026 = date(2026, 6, 12), date(2026, 5, 18)
+
+#: Every retirement Tinker has announced, entered on the day of the announcement. The date decides:
+#: before it the model is accepted with a warning, from it on it is refused everywhere.
+TINKER_RETIREMENTS: tuple[TrainingModelRetirement, ...] = (
+    TrainingModelRetirement(
+        tinker_id="meta-llama/Llama-3.1-8B",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.5-9B-Base",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="meta-llama/Llama-3.1-70B",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.5-9B-Base",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="meta-llama/Llama-3.2-1B",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.5-9B-Base",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="meta-llama/Llama-3.2-3B",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.5-9B-Base",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="meta-llama/Llama-3.1-8B-Instruct",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="meta-llama/Llama-3.3-70B-Instruct",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-4B-Instruct-2507",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.5-4B",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-30B-A3B",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.6-35B-A3B",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-30B-A3B-Instruct-2507",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-30B-A3B-Base",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-VL-30B-A3B-Instruct",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-32B",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-8B-Base",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-235B-A22B-Instruct-2507",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3-VL-235B-A22B-Instruct",
+        retired_on=_JUNE_2026,
+        replacement="Qwen/Qwen3.5-397B-A17B",
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3.5-27B",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3.5-35B-A3B",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="deepseek-ai/DeepSeek-V3.1-Base",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="moonshotai/Kimi-K2-Thinking",
+        retired_on=_JUNE_2026,
+        replacement=None,
+        announced_on=_MAY_18_2026,
+    ),
+    TrainingModelRetirement(
+        tinker_id="moonshotai/Kimi-K2.5",
+        retired_on=date(2026, 7, 12),
+        replacement="moonshotai/Kimi-K2.6",
+    ),
+    TrainingModelRetirement(
+        tinker_id="Qwen/Qwen3.6-27B",
+        retired_on=date(2026, 9, 2),
+        replacement="Qwen/Qwen3.8-27B",
+        announced_on=date(2026, 8, 19),
+    ),
+)
 
 # --- catalog data: end -----------------------------------------------------------------------
 
 _BY_ID: dict[str, TrainingModel] = {model.tinker_id: model for model in TINKER_MODELS}
+_RETIREMENTS: dict[str, TrainingModelRetirement] = {r.tinker_id: r for r in TINKER_RETIREMENTS}
 
 
-def get_training_model(tinker_id: str) -> TrainingModel | None:
-    """The entry with exactly this id, or None (ids are case-sensitive, like Tinker's)."""
-    return _BY_ID.get(tinker_id)
+def _check_catalog() -> None:
+    """Fail at import, not in front of a user, when the data contradicts itself."""
+    for name, ids in (
+        ("TINKER_MODELS", [m.tinker_id for m in TINKER_MODELS]),
+        ("TINKER_RETIREMENTS", [r.tinker_id for r in TINKER_RETIREMENTS]),
+    ):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        if repeated:
+            raise ValueError(f"{name} repeats {', '.join(repeated)}")
+    for retirement in TINKER_RETIREMENTS:
+        if retirement.replacement is not None and retirement.replacement not in _BY_ID:
+            raise ValueError(
+                f"the replacement of {retirement.tinker_id} is not in TINKER_MODELS: "
+                f"{retirement.replacement}"
+            )
 
 
-def resolve_training_model(model_id: str) -> tuple[TrainingModel, int] | None:
-    """The entry a ``--model`` string selects and the context length it trains with.
+_check_catalog()
 
-    Accepts an exact id, or ``<id>:peft:<tokens>`` where that entry lists that extended context;
-    anything else is None. Why a separate function: only job creation needs the effective context.
-    """
-    model = _BY_ID.get(model_id)
+
+def get_training_model_retirement(tinker_id: str) -> TrainingModelRetirement | None:
+    """Tinker's announced retirement of this id, whatever the day; a ``:peft:`` id shares its
+    model's. None when none is announced."""
+    retirement = _RETIREMENTS.get(tinker_id)
+    if retirement is None and EXTENDED_CONTEXT_SEPARATOR in tinker_id:
+        retirement = _RETIREMENTS.get(tinker_id.rpartition(EXTENDED_CONTEXT_SEPARATOR)[0])
+    return retirement
+
+
+def training_model_status(tinker_id: str, *, on: date | None = None) -> TrainingModelStatus | None:
+    """Where an id stands on that day; None for an id Tinker never served under that name."""
+    model = _lookup(tinker_id)
     if model is not None:
-        return model, model.context_length
-    base_id, separator, tokens = model_id.rpartition(EXTENDED_CONTEXT_SEPARATOR)
-    model = _BY_ID.get(base_id) if separator else None
-    if model is None or model.extended_context_length is None:
-        return None
-    if tokens != str(model.extended_context_length):
-        return None
-    return model, model.extended_context_length
+        return model.status(on)
+    retirement = get_training_model_retirement(tinker_id)
+    return None if retirement is None else retirement.status(on)
 
+
+def _lookup(tinker_id: str) -> TrainingModel | None:
+    """The entry (or ``:peft:`` variant) with exactly this id, whatever the day."""
+    model = _BY_ID.get(tinker_id)
+    if model is not None:
+        return model
+    base_id, separator, _ = tinker_id.rpartition(EXTENDED_CONTEXT_SEPARATOR)
+    base = _BY_ID.get(base_id) if separator else None
+    if base is None or base.extended_context_id != tinker_id:
+        return None
+    return _variant(base.tinker_id)
+
+
+@cache
+def _variant(base_id: str) -> TrainingModel | None:
+    return _BY_ID[base_id].extended_variant()
+
+
+def get_training_model(tinker_id: str, *, on: date | None = None) -> TrainingModel | None:
+    """The model this exact id selects on that day, or None (ids are case-sensitive, like
+    Tinker's).
+
+    A served ``:peft:`` id is an id too: it answers that variant, with its own ``tinker_id`` and
+    its own (extended) context length. A retired model is None from its retirement day on.
+    """
+    model = _lookup(tinker_id)
+    if model is None or model.status(on) is TrainingModelStatus.RETIRED:
+        return None
+    return model
+
+
+def retired_training_models(*, on: date | None = None) -> list[TrainingModelRetirement]:
+    """Every retirement in effect on that day, in the order Tinker announced them."""
+    day = training_day(on)
+    return [r for r in TINKER_RETIREMENTS if r.retired_on <= day]
+
+
+def describe_retiring_training_model(tinker_id: str, *, on: date | None = None) -> str | None:
+    """The warning for an accepted model that Tinker retires later, or None when none is due:
+    "Training base model 'X' retires on D; Tinker recommends Y instead." """
+    retirement = get_training_model_retirement(tinker_id)
+    if retirement is None or retirement.status(on) is not TrainingModelStatus.RETIRING:
+        return None
+    return retirement.describe(on)
+
+
+_RETIRED = TrainingModelStatus.RETIRED
 
 # --- filtering ---------------------------------------------------------------------------------
 
@@ -567,14 +1012,14 @@ class TrainingQueryError(ValueError):
 
 def _tokens(text: str) -> list[str]:
     """Runs of letters or digits, lower-cased: "Qwen3.5-9B" is ["qwen", "3", "5", "9", "b"]."""
-    return re.findall(r"[a-z]+|[0-9]+", text.lower())
+    return re.findall(r"[^\W\d_]+|\d+", text.lower())
 
 
 def _term_pattern(term: str) -> re.Pattern[str] | None:
     """A pattern matching ``term`` as whole tokens in a ``_tokens`` haystack joined by spaces.
 
     A trailing word may be a prefix ("lla" finds "llama"); a trailing number may not, so that
-    "3.1" finds "Llama-3.1-8B" but not "Qwen3-14B"-like ids.
+    "3.5" finds "Qwen3.5-9B" but not "Qwen3.55"-like ids.
     """
     tokens = _tokens(term)
     if not tokens:
@@ -593,6 +1038,16 @@ def _choice(value: str | StrEnum, enum: type[StrEnum], name: str) -> StrEnum:
         ) from None
 
 
+def _check_size_bounds(min_size_b: float | None, max_size_b: float | None) -> None:
+    for bound, name in ((min_size_b, "min_size_b"), (max_size_b, "max_size_b")):
+        if bound is not None and not bound >= 0:
+            raise TrainingQueryError(name, f"{name} must be a number >= 0, got {bound}")
+    if min_size_b is not None and max_size_b is not None and min_size_b > max_size_b:
+        raise TrainingQueryError(
+            "min_size_b", f"min_size_b ({min_size_b}) must not exceed max_size_b ({max_size_b})"
+        )
+
+
 def filter_training_models(
     *,
     query: str | None = None,
@@ -600,13 +1055,16 @@ def filter_training_models(
     algorithm: str | TrainingAlgorithm | None = None,
     min_size_b: float | None = None,
     max_size_b: float | None = None,
+    kind: str | TrainingModelKind | None = None,
+    vision: bool | None = None,
+    on: date | None = None,
     models: Iterable[TrainingModel] = TINKER_MODELS,
 ) -> list[TrainingModel]:
-    """Every model matching all the given filters, in catalog order.
+    """Every model accepted on that day matching all the given filters, in catalog order.
 
     ``query`` matches when each of its words appears in the id or display name as whole tokens,
     ignoring case and punctuation ("llama 3.1", "8b instruct", "qwen3.5"). Sizes bound ``size_b``
-    (active parameters) inclusively.
+    (active parameters) inclusively. Retired models never match; retiring ones do.
     The CLI and the API's mirror both page over this one function, so their answers cannot differ.
     """
     patterns: list[re.Pattern[str]] = []
@@ -618,30 +1076,32 @@ def filter_training_models(
     wanted_algorithm = (
         None if algorithm is None else _choice(algorithm, TrainingAlgorithm, "algorithm")
     )
-    for bound, name in ((min_size_b, "min_size_b"), (max_size_b, "max_size_b")):
-        if bound is not None and not bound >= 0:
-            raise TrainingQueryError(name, f"{name} must be a number >= 0, got {bound}")
-    if min_size_b is not None and max_size_b is not None and min_size_b > max_size_b:
-        raise TrainingQueryError(
-            "min_size_b", f"min_size_b ({min_size_b}) must not exceed max_size_b ({max_size_b})"
-        )
+    wanted_kind = None if kind is None else _choice(kind, TrainingModelKind, "kind")
+    if vision is not None and not isinstance(vision, bool):
+        raise TrainingQueryError("vision", f"vision must be true or false, got {vision!r}")
+    _check_size_bounds(min_size_b, max_size_b)
 
-    matches = []
-    for model in models:
-        if wanted_family is not None and model.family != wanted_family:
-            continue
-        if wanted_algorithm is not None and wanted_algorithm not in model.supported_algorithms:
-            continue
-        if min_size_b is not None and model.size_b < min_size_b:
-            continue
-        if max_size_b is not None and model.size_b > max_size_b:
-            continue
-        if patterns:
-            haystack = " ".join(_tokens(f"{model.tinker_id} {model.display_name}"))
-            if not all(pattern.search(haystack) for pattern in patterns):
-                continue
-        matches.append(model)
-    return matches
+    day = training_day(on)
+    tests: list[Callable[[TrainingModel], bool]] = [lambda m: m.status(day) is not _RETIRED]
+    if wanted_family is not None:
+        tests.append(lambda m: m.family == wanted_family)
+    if wanted_algorithm is not None:
+        tests.append(lambda m: wanted_algorithm in m.supported_algorithms)
+    if wanted_kind is not None:
+        tests.append(lambda m: m.kind == wanted_kind)
+    if vision is not None:
+        tests.append(lambda m: m.vision is vision)
+    if min_size_b is not None:
+        tests.append(lambda m: m.size_b >= min_size_b)
+    if max_size_b is not None:
+        tests.append(lambda m: m.size_b <= max_size_b)
+    if patterns:
+        tests.append(
+            lambda m: all(
+                p.search(" ".join(_tokens(f"{m.tinker_id} {m.display_name}"))) for p in patterns
+            )
+        )
+    return [model for model in models if all(test(model) for test in tests)]
 
 
 # --- suggestions -------------------------------------------------------------------------------
@@ -651,6 +1111,10 @@ SUGGESTION_CUTOFF = 65.0
 #: Share of the score given to the version and size numbers: "Llama-3.1-8B-Instruc" is far nearer
 #: to "Llama-3.1-8B" than to "Llama-3.3-70B-Instruct", although the latter shares more letters.
 _NUMBER_WEIGHT = 0.15
+#: A query that is the start of an id (four characters at least) scores at least this, so that
+#: "Qwen/Qwen3.5-397B" ranks "Qwen/Qwen3.5-397B-A17B" first; longer prefixes score higher.
+_PREFIX_FLOOR = 90.0
+_PREFIX_MIN_LENGTH = 4
 
 
 def _key(text: str) -> str:
@@ -662,70 +1126,163 @@ def _numbers(text: str) -> str:
     return " ".join(re.findall(r"\d+", text))
 
 
-class _Candidate:
-    """A suggestable id with its precomputed comparison keys (built once, at import)."""
+class _Candidates:
+    """Suggestable ids with their comparison keys, precomputed once per day and candidate set."""
 
-    __slots__ = ("full", "name", "numbers", "tinker_id")
+    __slots__ = ("fulls", "ids", "names", "numbers")
 
-    def __init__(self, tinker_id: str) -> None:
-        name = tinker_id.partition("/")[2]
-        self.tinker_id = tinker_id
-        self.full = _key(tinker_id)
-        self.name = _key(name)
-        self.numbers = _numbers(name)
+    def __init__(self, ids: Sequence[str]) -> None:
+        self.ids = tuple(ids)
+        self.fulls = [_key(i) for i in ids]
+        self.names = [_key(i.partition("/")[2]) for i in ids]
+        self.numbers = [_numbers(i.partition("/")[2]) for i in ids]
 
-    def score(self, key: str, numbers: str, ratio: Callable[[str, str], float]) -> float:
-        text = max(ratio(key, self.full), ratio(key, self.name))
-        digits = 100.0 if numbers == self.numbers else ratio(numbers, self.numbers)
-        return (1 - _NUMBER_WEIGHT) * text + _NUMBER_WEIGHT * digits
+    def scores(self, query: str) -> list[float]:
+        """Each id's score for ``query`` (0-100), in ``ids`` order."""
+        # Imported here, not at module level: listing the catalog never needs it, and `dn`
+        # starts faster without it. rapidfuzz's own loops score every id at C speed.
+        from rapidfuzz.fuzz import ratio
+        from rapidfuzz.process import extract
+
+        key = _key(query)
+        numbers = _numbers(query.rpartition("/")[2])
+        text = [0.0] * len(self.ids)
+        for choices in (self.fulls, self.names):
+            for _, score, index in extract(key, choices, scorer=ratio, limit=None):
+                text[index] = max(text[index], score)
+        agree = [0.0] * len(self.ids)
+        for _, score, index in extract(numbers, self.numbers, scorer=ratio, limit=None):
+            agree[index] = 100.0 if numbers == self.numbers[index] else score
+        scores = [
+            (1 - _NUMBER_WEIGHT) * t + _NUMBER_WEIGHT * a for t, a in zip(text, agree, strict=True)
+        ]
+        if len(key) >= _PREFIX_MIN_LENGTH:
+            for index, (full, name) in enumerate(zip(self.fulls, self.names, strict=True)):
+                target = full if full.startswith(key) else name if name.startswith(key) else None
+                if target is not None:
+                    covered = _PREFIX_FLOOR + (100 - _PREFIX_FLOOR) * len(key) / len(target)
+                    scores[index] = max(scores[index], covered)
+        return scores
 
 
-_CANDIDATES = tuple(_Candidate(model.tinker_id) for model in TINKER_MODELS)
-_EXTENDED_CANDIDATES = tuple(
-    _Candidate(model.extended_context_id) for model in TINKER_MODELS if model.extended_context_id
-)
+@lru_cache(maxsize=8)
+def _candidates(day: date, extended: bool) -> tuple[_Candidates, dict[str, TrainingModel]]:
+    """The ids accepted on ``day`` (``:peft:`` ids only when ``extended``), and their models."""
+    models: dict[str, TrainingModel] = {}
+    for model in TINKER_MODELS:
+        if model.status(day) is TrainingModelStatus.RETIRED:
+            continue
+        models[model.tinker_id] = model
+        variant = _variant(model.tinker_id) if extended else None
+        if variant is not None:
+            models[variant.tinker_id] = variant
+    return _Candidates(list(models)), models
 
 
-def suggest_training_models(query: str, limit: int = 3) -> list[str]:
-    """Catalog ids the user plausibly meant by ``query``, best first; empty when nothing is close.
+@lru_cache(maxsize=8)
+def _retired_candidates(day: date) -> _Candidates:
+    return _Candidates([r.tinker_id for r in retired_training_models(on=day)])
 
-    The score compares the query with each id, and with the id without its organisation, ignoring
-    case and separators, then weighs in how well the numbers agree. Extended-context ids are
-    candidates only when the query itself asks for one (it mentions ``peft``).
-    """
+
+def _check_suggest_arguments(query: object, limit: object) -> None:
     if not isinstance(query, str) or not query.strip():
         raise TrainingQueryError("query", "query must be a non-empty string")
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise TrainingQueryError("limit", f"limit must be an integer >= 1, got {limit!r}")
-    # Imported here, not at module level: listing the catalog never needs it, and `dn` starts
-    # faster without it.
-    from rapidfuzz.fuzz import ratio
-
-    key = _key(query)
-    if not key:
-        return []
-    numbers = _numbers(query.rpartition("/")[2])
-    candidates = _CANDIDATES + _EXTENDED_CANDIDATES if "peft" in key else _CANDIDATES
-    scored = [(c.score(key, numbers, ratio), c.tinker_id) for c in candidates]
-    plausible = [item for item in scored if item[0] >= SUGGESTION_CUTOFF]
-    # Stable sort: equal scores keep catalog order, so answers are deterministic on both sides.
-    plausible.sort(key=lambda item: -item[0])
-    return [tinker_id for _, tinker_id in plausible[:limit]]
 
 
-def describe_unknown_training_model(model_id: str, limit: int = 2) -> str:
-    """What to tell a user whose ``--model`` the catalog does not accept, in one sentence or two.
+def suggest_training_models(
+    query: str, limit: int = 3, *, on: date | None = None
+) -> list[TrainingModel]:
+    """The models accepted on that day that the user plausibly meant by ``query``, best first;
+    empty when nothing is close.
 
-    "Unknown training base model 'X'. Did you mean one of: A, B?", or "... was retired on D."
-    for a retired id; the question is left out when nothing is near. The CLI (before sending) and
-    the API (when rejecting) both say exactly this, so a user sees the same words either way.
+    The score compares the query with each id, and with the id without its organisation, ignoring
+    case and separators, then weighs in how well the numbers agree; a query that starts an id
+    ranks it first. ``:peft:`` ids are candidates only when the query itself asks for one (it
+    mentions ``peft``). Retired models are never suggested.
     """
-    retired_on = RETIRED_TINKER_MODELS.get(model_id)
-    if retired_on is not None:
-        message = f"Training base model {model_id!r} was retired on {retired_on}."
-    else:
-        message = f"Unknown training base model {model_id!r}."
-    suggestions = suggest_training_models(model_id, limit) if model_id.strip() else []
+    _check_suggest_arguments(query, limit)
+    if not _key(query):
+        return []
+    candidates, models = _candidates(training_day(on), "peft" in _key(query))
+    scored = [
+        (score, tinker_id)
+        for score, tinker_id in zip(candidates.scores(query), candidates.ids, strict=True)
+        if score >= SUGGESTION_CUTOFF
+    ]
+    # Stable sort: equal scores keep catalog order, so answers are deterministic on both sides.
+    scored.sort(key=lambda item: -item[0])
+    return [models[tinker_id] for _, tinker_id in scored[:limit]]
+
+
+def _nearest_retired(query: str, day: date, than: float) -> TrainingModelRetirement | None:
+    """The retired id nearest to ``query`` if it is nearer than ``than`` (the best live score)."""
+    candidates = _retired_candidates(day)
+    if not candidates.ids or not _key(query):
+        return None
+    best, tinker_id = max(
+        zip(candidates.scores(query), candidates.ids, strict=True), key=lambda i: i[0]
+    )
+    if best < SUGGESTION_CUTOFF or best <= than:
+        return None
+    return _RETIREMENTS[tinker_id]
+
+
+def _suffix_problem(model_id: str, day: date) -> str | None:
+    """What is wrong with ``<id>:peft:<tokens>`` when ``<id>`` is a model accepted on that day."""
+    base_id, separator, tokens = model_id.rpartition(EXTENDED_CONTEXT_SEPARATOR)
+    base = get_training_model(base_id, on=day) if separator else None
+    if base is None:
+        return None
+    if base.extended_context_length is None:
+        return (
+            f"{base.tinker_id} has no extended-context variant; its context is "
+            f"{base.context_length:,} tokens"
+        )
+    return (
+        f"{base.tinker_id} offers {EXTENDED_CONTEXT_SEPARATOR}{base.extended_context_length}, "
+        f"not {EXTENDED_CONTEXT_SEPARATOR}{tokens}"
+    )
+
+
+def describe_unknown_training_model(
+    model_id: str, limit: int = 2, *, on: date | None = None
+) -> str:
+    """What to tell a user whose ``--model`` the catalog does not accept on that day.
+
+    - a retired id: "Training base model 'X' was retired on D; Tinker recommends Y instead."
+    - a suffix the model does not offer: "Unknown training base model 'X:peft:9': X offers
+      :peft:N, not :peft:9." (or that X has no extended-context variant at all)
+    - a typo: "Unknown training base model 'X'. Did you mean one of: A, B?", naming first the
+      retired id it is nearest to, with its date and replacement, when that is the nearest.
+
+    The CLI (before sending) and the API (when rejecting) both say exactly this, so a user sees
+    the same words either way.
+    """
+    day = training_day(on)
+    retirement = get_training_model_retirement(model_id)
+    if retirement is not None and retirement.status(day) is TrainingModelStatus.RETIRED:
+        return retirement.describe(day)
+    message = f"Unknown training base model {model_id!r}"
+    suffix = _suffix_problem(model_id, day)
+    if suffix is not None:
+        return f"{message}: {suffix}."
+    message += "."
+    if not model_id.strip():
+        return message
+    _check_suggest_arguments(model_id, limit)
+    suggestions = suggest_training_models(model_id, limit, on=day)
+    best = 0.0
     if suggestions:
-        message += f" Did you mean one of: {', '.join(suggestions)}?"
+        candidates, _ = _candidates(day, "peft" in _key(model_id))
+        best = max(candidates.scores(model_id))
+    nearest = _nearest_retired(model_id, day, best)
+    if nearest is not None:
+        message += f" The nearest id, {nearest.tinker_id}, was retired on {nearest.retired_on}"
+        if nearest.replacement is not None:
+            message += f"; Tinker recommends {nearest.replacement} instead"
+        message += "."
+    if suggestions:
+        message += f" Did you mean one of: {', '.join(m.tinker_id for m in suggestions)}?"
     return message
