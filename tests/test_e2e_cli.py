@@ -8,59 +8,59 @@ rejected request wrote nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from dreadnode.client import Client
 
 from .conftest import DnRun, LiveAPI, free_port, running_api
 
-LLAMA = "meta-llama/Llama-3.1-8B"
+MODEL = "Qwen/Qwen3.5-9B-Base"
 
 
 def _create(dn: DnRun, *args: str) -> str:
-    created = dn("train", "sft", "--model", LLAMA, "--dataset", "s3://bucket/train.jsonl", *args)
+    created = dn("train", "sft", "--model", MODEL, "--dataset", "s3://bucket/train.jsonl", *args)
     assert created.returncode == 0, created.stderr
     return created.stdout.strip()
 
 
 def test_catalog_lists_from_the_server_with_filters(dn: DnRun, live_api: LiveAPI) -> None:
-    filters = ("--family", "qwen", "--query", "base", "--max-size-b", "8")
+    filters = ("--family", "qwen", "--query", "base", "--max-size-b", "10", "--kind", "base")
     online = dn("train", "catalog", "--json", *filters)
     assert online.returncode == 0, online.stderr
     assert online.stderr == f"catalog: from {live_api.url}/api/v1 (server)\n"
     payload = json.loads(online.stdout)
     assert set(payload) == {"models", "total", "limit"}
     assert [m["tinker_id"] for m in payload["models"]] == [
-        "Qwen/Qwen3-8B-Base",
-        "Qwen/Qwen3-30B-A3B-Base",
+        "Qwen/Qwen3.5-9B-Base",
         "Qwen/Qwen3.5-35B-A3B-Base",
     ]
+    assert {m["lifecycle"] for m in payload["models"]} == {"available"}
     offline = dn("train", "catalog", "--json", "--offline", *filters)
     assert offline.stderr.startswith("catalog: embedded in dreadnode-training")
     assert json.loads(offline.stdout) == payload  # the server's mirror and the SDK agree
 
 
 def test_catalog_table_from_the_server_pages_with_limit(dn: DnRun) -> None:
-    result = dn("train", "catalog", "--family", "llama", "--limit", "2")
+    result = dn("train", "catalog", "--family", "nemotron", "--limit", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["tinker_id", "name", "family"]
-    assert lines[-1].startswith("showing 2 of 6")
+    assert lines[-1].startswith("showing 2 of 5")
 
 
 def test_submit_typo_shows_hint_exits_2_and_writes_nothing(dn: DnRun, live_api: LiveAPI) -> None:
     jobs_before = live_api.count_rows("jobs")
     listed_before = json.loads(dn("train", "jobs", "list", "--json").stdout)["total"]
-    result = dn(
-        "train", "sft", "--model", "meta-llama/Llama-3.1-8B-Instruc", "--dataset", "s3://b/t"
-    )
+    result = dn("train", "sft", "--model", "Qwen/Qwen3.5-9B-Bas", "--dataset", "s3://b/t")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.splitlines()[0].startswith(
-        "error: Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. "
-        "Did you mean one of: meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B"
+    assert result.stderr.splitlines()[0] == (
+        "error: Unknown training base model 'Qwen/Qwen3.5-9B-Bas'. "
+        "Did you mean one of: Qwen/Qwen3.5-9B-Base, Qwen/Qwen3.5-9B?"
     )
     assert live_api.count_rows("jobs") == jobs_before
     assert json.loads(dn("train", "jobs", "list", "--json").stdout)["total"] == listed_before
@@ -69,18 +69,20 @@ def test_submit_typo_shows_hint_exits_2_and_writes_nothing(dn: DnRun, live_api: 
 def test_dry_run_shows_every_violation_and_writes_nothing(dn: DnRun, live_api: LiveAPI) -> None:
     jobs_before = live_api.count_rows("jobs")
     result = dn(
-        "train", "sft", "--model", LLAMA, "--dataset", "s3://b/t", "--dry-run",
-        "--lora-rank", "64", "--learning-rate", "5", "--max-sequence-length", "999999",
+        "train", "sft", "--model", MODEL, "--dataset", "s3://b/t", "--dry-run",
+        "--learning-rate", "5", "--max-sequence-length", "999999", "--batch-size", "0",
     )  # fmt: skip
     assert result.returncode == 1
     lines = result.stderr.splitlines()
     assert lines[0] == "error: the API would reject this job (3 problems; dry run, nothing created)"
-    assert any("lora_rank" in line for line in lines[1:])
+    assert any("batch_size" in line for line in lines[1:])
     assert any("learning_rate" in line for line in lines[1:])
     assert any("exceeds the context length" in line for line in lines[1:])
     assert live_api.count_rows("jobs") == jobs_before
-    valid = dn("train", "sft", "--model", LLAMA, "--dataset", "s3://b/t", "--dry-run")
+    valid = dn("train", "sft", "--model", MODEL, "--dataset", "s3://b/t", "--dry-run")
     assert (valid.returncode, valid.stdout.split(":")[0]) == (0, "valid")
+    assert "adapter: 94,584,832 parameters (rank 32)" in valid.stdout
+    assert "(default)" in valid.stdout
     assert live_api.count_rows("jobs") == jobs_before
 
 
@@ -172,7 +174,7 @@ def test_another_owners_job_is_not_found(dn: DnRun, live_api: LiveAPI) -> None:
 def test_read_only_token_cannot_create(dn: DnRun, live_api: LiveAPI) -> None:
     reader = live_api.create_token("reader", "--read-only")
     result = dn(
-        "train", "sft", "--model", LLAMA, "--dataset", "s3://b/t",
+        "train", "sft", "--model", MODEL, "--dataset", "s3://b/t",
         env={"DREADNODE_API_KEY": reader},
     )  # fmt: skip
     assert result.returncode == 1
@@ -230,7 +232,16 @@ def test_sdk_older_than_the_server_minimum_is_told_to_upgrade(dn: DnRun, tmp_pat
 
 
 @pytest.mark.parametrize(
-    "model", ["meta-llama/Llama-3.1-8B-Instruc", "Qwen/Qwen3.5-27B", "banana/Nothing-Like-It"]
+    "model",
+    [
+        "Qwen/Qwen3.5-9B-Bas",  # a typo
+        "Qwen/Qwen3.5-27B",  # retired, no replacement, never an entry
+        "meta-llama/Llama-3.1-8B",  # retired, with a replacement
+        "meta-llama/Llama-3.1-8B-Instruc",  # a typo whose nearest id is retired
+        "Qwen/Qwen3-8B:peft:131072",  # a suffix the model does not offer
+        "Qwen/Qwen3.5-397B-A17B:peft:999",  # the wrong suffix
+        "banana/Nothing-Like-It",
+    ],
 )
 def test_local_model_check_says_what_the_api_would_say(
     dn: DnRun, live_api: LiveAPI, model: str
@@ -241,3 +252,118 @@ def test_local_model_check_says_what_the_api_would_say(
     local = dn("train", "sft", "--model", model, "--dataset", "s3://b/t")
     assert local.returncode == 2
     assert local.stderr.splitlines()[0] == f"error: {api_error.msg}"
+
+
+def test_defaults_are_visible_on_the_stored_job(dn: DnRun) -> None:
+    job_id = _create(dn)
+    job = json.loads(dn("train", "jobs", "get", job_id, "--json").stdout)
+    assert job["hyperparameters"]["lora_rank"] == 32
+    assert job["hyperparameters"]["learning_rate"] == pytest.approx(5e-4 * (2000 / 4096) ** 0.0775)
+    assert job["defaulted_hyperparameters"] == ["learning_rate", "lora_rank"]
+    assert job["adapter_parameters"] == 32 * (1572864 + 1130496 + 252416)
+    given = _create(dn, "--lora-rank", "64", "--learning-rate", "0.0003")
+    stored = json.loads(dn("train", "jobs", "get", given, "--json").stdout)
+    assert (stored["hyperparameters"]["lora_rank"], stored["defaulted_hyperparameters"]) == (64, [])
+
+
+def test_rank_64_is_accepted_and_48_refused(dn: DnRun, live_api: LiveAPI) -> None:
+    assert _create(dn, "--lora-rank", "64")
+    jobs_before = live_api.count_rows("jobs")
+    refused = dn("train", "sft", "--model", MODEL, "--dataset", "s3://b/t", "--lora-rank", "48")
+    assert refused.returncode == 2
+    assert "lora_rank must be a power of two (Tinker refuses others), got 48" in refused.stderr
+    too_large = dn("train", "sft", "--model", MODEL, "--dataset", "s3://b/t", "--lora-rank", "256")
+    assert too_large.returncode == 2
+    assert "exceeds 128, the largest rank known to train on Tinker" in too_large.stderr
+    assert live_api.count_rows("jobs") == jobs_before
+    with Client(server_url=live_api.url, api_key=live_api.token) as client:
+        verdict = client.validate_job(
+            base_model=MODEL, method="sft", dataset="s3://b/t", hyperparameters={"lora_rank": 48}
+        )
+    assert [e.type for e in verdict.errors] == ["invalid_lora_rank"]
+
+
+def test_peft_id_is_described_as_itself(dn: DnRun, live_api: LiveAPI) -> None:
+    peft = "Qwen/Qwen3.5-397B-A17B:peft:262144"
+    with Client(server_url=live_api.url, api_key=live_api.token) as client:
+        entry = client.get_catalog_model(peft)
+    assert (entry.tinker_id, entry.context_length) == (peft, 262144)
+    created = dn("train", "sft", "--model", peft, "--dataset", "s3://b/t", "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["base_model"] == peft
+
+
+def test_retired_listing_agrees_online_and_offline(dn: DnRun) -> None:
+    online = dn("train", "catalog", "--retired", "--json")
+    assert online.returncode == 0, online.stderr
+    payload = json.loads(online.stdout)
+    assert payload["total"] == 21
+    llama = {r["tinker_id"]: r for r in payload["retired"]}["meta-llama/Llama-3.1-8B"]
+    assert (llama["retired_on"], llama["replacement"]) == ("2026-06-12", "Qwen/Qwen3.5-9B-Base")
+    offline = dn("train", "catalog", "--retired", "--json", "--offline")
+    assert json.loads(offline.stdout) == payload
+
+
+BEFORE_JUNE = "2026-06-01"  # the June retirements were announced, not yet in effect
+RETIRING = "meta-llama/Llama-3.1-8B"
+RETIRING_WARNING = (
+    "warning: Training base model 'meta-llama/Llama-3.1-8B' retires on 2026-06-12; "
+    "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+)
+
+
+@pytest.fixture(scope="module")
+def api_before_june(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
+    """A server whose day is pinned before the June retirements."""
+    with running_api(
+        tmp_path_factory.mktemp("before-june"), DREADNODE_API_CATALOG_DAY=BEFORE_JUNE
+    ) as api:
+        yield api
+
+
+def _on(api: LiveAPI, day: str) -> dict[str, str]:
+    return {"DREADNODE_SERVER_URL": api.url, "DREADNODE_API_KEY": api.token,
+            "DREADNODE_CATALOG_DAY": day}  # fmt: skip
+
+
+def test_retiring_model_is_accepted_with_a_warning_and_headers(
+    dn: DnRun, api_before_june: LiveAPI
+) -> None:
+    jobs_before = api_before_june.count_rows("jobs")
+    on_day = _on(api_before_june, BEFORE_JUNE)
+    created = dn("train", "sft", "--model", RETIRING, "--dataset", "s3://b/t", env=on_day)
+    assert created.returncode == 0, created.stderr
+    assert created.stderr.splitlines().count(RETIRING_WARNING) == 1
+    assert api_before_june.count_rows("jobs") == jobs_before + 1
+    listed = dn("train", "catalog", "--family", "llama", env=on_day)
+    assert "retiring 2026-06-12" in listed.stdout
+    headers = {"Authorization": f"Bearer {api_before_june.token}"}
+    with httpx.Client(base_url=api_before_june.url + "/api/v1", headers=headers) as http:
+        entry = http.get(f"/training/catalog/{RETIRING}")
+        job = http.post(
+            "/training/jobs", json={"base_model": RETIRING, "method": "sft", "dataset": "s3://b/t"}
+        )
+    assert entry.status_code == 200
+    assert job.status_code == 201
+    for answer in (entry, job):
+        assert answer.headers["Deprecation"] == "@1779062400"  # 2026-05-18, the announcement
+        assert answer.headers["Sunset"] == "Fri, 12 Jun 2026 00:00:00 GMT"
+    assert job.json()["warnings"] == [
+        {"loc": ["body", "base_model"], "msg": RETIRING_WARNING.removeprefix("warning: "),
+         "type": "model_retiring"}
+    ]  # fmt: skip
+
+
+def test_retiring_model_is_refused_once_its_day_comes(dn: DnRun, tmp_path: Path) -> None:
+    retired = (
+        "Training base model 'meta-llama/Llama-3.1-8B' was retired on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+    )
+    with running_api(tmp_path, DREADNODE_API_CATALOG_DAY="2026-06-12") as api:
+        on_day = _on(api, "2026-06-12")
+        local = dn("train", "sft", "--model", RETIRING, "--dataset", "s3://b/t", env=on_day)
+        assert (local.returncode, local.stderr.splitlines()[0]) == (2, f"error: {retired}")
+        with Client(server_url=api.url, api_key=api.token) as client:
+            verdict = client.validate_job(base_model=RETIRING, method="sft", dataset="s3://b/t")
+        assert [(e.type, e.msg) for e in verdict.errors] == [("retired_base_model", retired)]
+        assert api.count_rows("jobs") == 0
