@@ -206,7 +206,8 @@ class TrainingModel(BaseModel):
         """The cookbook's calibrated LoRA learning rate; None where it has none for the family."""
         if self.family is not TrainingModelFamily.QWEN or self.hidden_size is None:
             return None
-        return _QWEN_LR_BASE * (_QWEN_LR_HIDDEN / self.hidden_size) ** _QWEN_LR_EXPONENT
+        rate: float = _QWEN_LR_BASE * (_QWEN_LR_HIDDEN / self.hidden_size) ** _QWEN_LR_EXPONENT
+        return rate
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -1203,17 +1204,22 @@ def suggest_training_models(
     mentions ``peft``). Retired models are never suggested.
     """
     _check_suggest_arguments(query, limit)
+    return [model for _, model in _ranked(query, training_day(on))[:limit]]
+
+
+def _ranked(query: str, day: date) -> list[tuple[float, TrainingModel]]:
+    """Every plausible model for ``query`` on ``day`` with its score, best first."""
     if not _key(query):
         return []
-    candidates, models = _candidates(training_day(on), "peft" in _key(query))
+    candidates, models = _candidates(day, "peft" in _key(query))
     scored = [
-        (score, tinker_id)
+        (score, models[tinker_id])
         for score, tinker_id in zip(candidates.scores(query), candidates.ids, strict=True)
         if score >= SUGGESTION_CUTOFF
     ]
     # Stable sort: equal scores keep catalog order, so answers are deterministic on both sides.
     scored.sort(key=lambda item: -item[0])
-    return [models[tinker_id] for _, tinker_id in scored[:limit]]
+    return scored
 
 
 def _nearest_retired(query: str, day: date, than: float) -> TrainingModelRetirement | None:
@@ -1272,12 +1278,9 @@ def describe_unknown_training_model(
     if not model_id.strip():
         return message
     _check_suggest_arguments(model_id, limit)
-    suggestions = suggest_training_models(model_id, limit, on=day)
-    best = 0.0
-    if suggestions:
-        candidates, _ = _candidates(day, "peft" in _key(model_id))
-        best = max(candidates.scores(model_id))
-    nearest = _nearest_retired(model_id, day, best)
+    ranked = _ranked(model_id, day)
+    suggestions = [model for _, model in ranked[:limit]]
+    nearest = _nearest_retired(model_id, day, ranked[0][0] if ranked else 0.0)
     if nearest is not None:
         message += f" The nearest id, {nearest.tinker_id}, was retired on {nearest.retired_on}"
         if nearest.replacement is not None:
