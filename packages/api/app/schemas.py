@@ -13,15 +13,22 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_serializer
 from pydantic_core import PydanticCustomError
 
-from app.training.catalog import TrainingAlgorithm, TrainingModel
+from app.training.catalog import (
+    TrainingAlgorithm,
+    TrainingModel,
+    TrainingModelRetirement,
+    TrainingModelStatus,
+)
 
 __all__ = [
     "MAX_OFFSET",
+    "CatalogEntryPublic",
     "CatalogPage",
     "ErrorEntry",
     "HealthPublic",
     "Hyperparameters",
     "JobCreate",
+    "JobCreated",
     "JobEventPublic",
     "JobEventsPublic",
     "JobMethod",
@@ -29,6 +36,7 @@ __all__ = [
     "JobStatus",
     "JobValidation",
     "JobsPublic",
+    "RetiredModelsPublic",
 ]
 
 #: The largest ``offset`` a list accepts: every backend's 32-bit signed integer, so a huge value
@@ -57,7 +65,8 @@ TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.
 
 
 class Hyperparameters(BaseModel):
-    """Every field optional; bounds from docs/api.md (LoRA rank: Tinker's maximum is 32)."""
+    """Every field optional; bounds from docs/api.md. The LoRA rank's further rules (a power of
+    two, within the model's bound) need the model, so ``app.training.validation`` checks them."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -66,7 +75,7 @@ class Hyperparameters(BaseModel):
     epochs: Annotated[int, Field(ge=1, le=100)] | None = None
     steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     max_sequence_length: Annotated[int, Field(ge=1)] | None = None
-    lora_rank: Annotated[int, Field(ge=1, le=32)] | None = None
+    lora_rank: Annotated[int, Field(ge=1)] | None = None
 
 
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
@@ -124,7 +133,12 @@ class JobPublic(BaseModel):
     algorithm: TrainingAlgorithm
     dataset: str
     tags: list[str]
+    #: Every effective value: the ones given, and the defaults filled in for the rest.
     hyperparameters: dict[str, Any]
+    #: The names in ``hyperparameters`` that the service filled in, sorted.
+    defaulted_hyperparameters: list[str]
+    #: Parameters of the LoRA adapter at the job's rank; None where the model's count is unknown.
+    adapter_parameters: int | None
     status: JobStatus
     created_at: datetime
     updated_at: datetime
@@ -172,20 +186,45 @@ class ErrorEntry(BaseModel):
     type: str
 
 
+class JobCreated(JobPublic):
+    """The answer of a job creation (and of its idempotent replay): the job, and what the user
+    should know before it runs (``model_retiring``)."""
+
+    warnings: list[ErrorEntry]
+
+
 class JobValidation(BaseModel):
-    """The answer of ``POST /training/jobs/validate``."""
+    """The answer of ``POST /training/jobs/validate``: every violation, every warning, and, for a
+    valid job, the hyperparameters it would train with."""
 
     valid: bool
     errors: list[ErrorEntry]
+    warnings: list[ErrorEntry]
+    hyperparameters: dict[str, Any] | None
+    defaulted_hyperparameters: list[str]
+    adapter_parameters: int | None
+
+
+class CatalogEntryPublic(TrainingModel):
+    """A catalog entry as the API answers it: its fields, and where it stands today."""
+
+    lifecycle: TrainingModelStatus
 
 
 class CatalogPage(BaseModel):
     """One page of catalog entries; ``total`` counts every match."""
 
-    models: list[TrainingModel]
+    models: list[CatalogEntryPublic]
     total: int
     limit: int
     offset: int
+
+
+class RetiredModelsPublic(BaseModel):
+    """Every retirement in effect today, in the order Tinker announced them."""
+
+    retired: list[TrainingModelRetirement]
+    total: int
 
 
 class HealthPublic(BaseModel):

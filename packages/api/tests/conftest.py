@@ -153,13 +153,12 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(scope="session", params=BACKENDS)
-def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The server for one backend, with tokens alice, bob (another owner) and a read-only one."""
-    backend: str = request.param
-    directory = tmp_path_factory.mktemp(backend)
+@contextmanager
+def running_api(backend: str, directory: Path, **settings: str) -> Iterator[Api]:
+    """A server on a fresh database of ``backend``, with tokens alice, bob (another owner) and a
+    read-only one; ``settings`` are extra ``DREADNODE_API_...`` environment variables."""
     with fresh_database(backend, directory) as url:
-        env = {"DATABASE_URL": url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0"}
+        env = {"DATABASE_URL": url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0", **settings}
         engine = create_engine(url)
         api = Api(backend=backend, url="", env=env, engine=engine)
         api.tokens["alice"] = create_token(env, "--name", "alice")
@@ -174,6 +173,27 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         finally:
             server.close()
             engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """The server for one backend, its catalog judged on today's date."""
+    backend: str = request.param
+    with running_api(backend, tmp_path_factory.mktemp(backend)) as api:
+        yield api
+
+
+#: A day the June 2026 retirements were announced (2026-05-18) but not yet in effect.
+BEFORE_JUNE = "2026-06-01"
+
+
+@pytest.fixture(scope="session")
+def api_before_june(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """A server (SQLite) whose catalog day is pinned before the June retirements, so 19 real
+    models are retiring: accepted with a warning and Deprecation/Sunset headers."""
+    directory = tmp_path_factory.mktemp("before-june")
+    with running_api("sqlite", directory, DREADNODE_API_CATALOG_DAY=BEFORE_JUNE) as api:
+        yield api
 
 
 def envelope(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:

@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from app.training import pages
-from app.training.catalog import TINKER_MODELS, TrainingModel, get_training_model
+from app.training.catalog import (
+    TINKER_RETIREMENTS,
+    TrainingModel,
+    filter_training_models,
+    get_training_model,
+)
 from app.training.pages import PAGE_CACHE_SIZE, CatalogFilters, catalog_page
 
 from .conftest import Api, envelope
 
-ALL_IDS = [model.tinker_id for model in TINKER_MODELS]
+#: The models served today, in catalog order (retired ones are never listed).
+SERVED = filter_training_models()
+ALL_IDS = [model.tinker_id for model in SERVED]
+RETIRING = "meta-llama/Llama-3.1-8B"
+
+
+def public(model: TrainingModel, lifecycle: str = "available") -> dict[str, object]:
+    """An entry as the API answers it."""
+    return {**model.model_dump(mode="json"), "lifecycle": lifecycle}
 
 
 def get_model(tinker_id: str) -> TrainingModel:
@@ -33,14 +48,14 @@ def test_list_catalog_defaults_to_first_page_of_twenty(api: Api) -> None:
     assert set(body) == {"models", "total", "limit", "offset"}
     assert (body["total"], body["limit"], body["offset"]) == (len(ALL_IDS), 20, 0)
     assert ids(body) == ALL_IDS[:20]
-    assert body["models"][0] == TINKER_MODELS[0].model_dump(mode="json")
+    assert body["models"][0] == public(SERVED[0])
 
 
 def test_list_catalog_pages_with_limit_and_offset(api: Api) -> None:
     with api.client() as client:
-        body = client.get("/training/catalog", params={"limit": 5, "offset": 30}).json()
+        body = client.get("/training/catalog", params={"limit": 5, "offset": 20}).json()
         beyond = client.get("/training/catalog", params={"offset": 1000}).json()
-    assert ids(body) == ALL_IDS[30:35]
+    assert ids(body) == ALL_IDS[20:25]
     assert body["total"] == len(ALL_IDS)
     assert beyond["models"] == []
     assert beyond["total"] == len(ALL_IDS)
@@ -49,18 +64,24 @@ def test_list_catalog_pages_with_limit_and_offset(api: Api) -> None:
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"query": "llama 3.1"}, [m for m in ALL_IDS if "Llama-3.1" in m]),
-        ({"family": "qwen"}, [m.tinker_id for m in TINKER_MODELS if m.family == "qwen"]),
+        ({"query": "qwen 3.5"}, [m for m in ALL_IDS if "Qwen3.5" in m]),
+        ({"family": "qwen"}, [m.tinker_id for m in SERVED if m.family == "qwen"]),
         (
             {"algorithm": "ppo"},
-            [m.tinker_id for m in TINKER_MODELS if "ppo" in m.supported_algorithms],
+            [m.tinker_id for m in SERVED if "ppo" in m.supported_algorithms],
         ),
-        ({"min_size_b": 30}, [m.tinker_id for m in TINKER_MODELS if m.size_b >= 30]),
-        ({"max_size_b": 3}, [m.tinker_id for m in TINKER_MODELS if m.size_b <= 3]),
+        ({"min_size_b": 30}, [m.tinker_id for m in SERVED if m.size_b >= 30]),
+        ({"max_size_b": 3}, [m.tinker_id for m in SERVED if m.size_b <= 3]),
         (
-            {"family": "llama", "min_size_b": 8, "max_size_b": 8},
-            ["meta-llama/Llama-3.1-8B-Instruct", "meta-llama/Llama-3.1-8B"],
+            {"family": "qwen", "min_size_b": 9, "max_size_b": 9},
+            ["Qwen/Qwen3.5-9B", "Qwen/Qwen3.5-9B-Base"],
         ),
+        ({"kind": "base"}, ["Qwen/Qwen3.5-9B-Base", "Qwen/Qwen3.5-35B-A3B-Base"]),
+        (
+            {"vision": "true", "family": "nemotron"},
+            ["nvidia/NVIDIA-Nemotron-3.5-Super-VL-120B-A12B-BF16"],
+        ),
+        ({"vision": "false"}, [m.tinker_id for m in SERVED if m.vision is False]),
     ],
 )
 def test_list_catalog_filters_combine(
@@ -78,6 +99,8 @@ def test_list_catalog_filters_combine(
     [
         ({"family": "mistral"}, "family"),
         ({"algorithm": "dpo"}, "algorithm"),
+        ({"kind": "instruct"}, "kind"),
+        ({"vision": "maybe"}, "vision"),
         ({"query": "--"}, "query"),
         ({"min_size_b": -1}, "min_size_b"),
         ({"min_size_b": 10, "max_size_b": 1}, "min_size_b"),
@@ -108,8 +131,8 @@ def test_list_catalog_rejects_out_of_range_paging(api: Api, params: dict[str, ob
 
 def test_list_catalog_accepts_longest_query_and_largest_offset(api: Api) -> None:
     with api.client() as client:
-        long_query = client.get("/training/catalog", params={"query": "llama " * 33 + "ll"})
-        short_query = client.get("/training/catalog", params={"query": "llama ll"})
+        long_query = client.get("/training/catalog", params={"query": "qwen " * 39 + "qw"})
+        short_query = client.get("/training/catalog", params={"query": "qwen qw"})
         far = client.get("/training/catalog", params={"offset": 2**31 - 1})
     assert long_query.status_code == 200
     assert long_query.json() == short_query.json()
@@ -119,7 +142,8 @@ def test_list_catalog_accepts_longest_query_and_largest_offset(api: Api) -> None
 
 def test_list_catalog_page_cache_stays_bounded() -> None:
     for n in range(PAGE_CACHE_SIZE * 3):
-        catalog_page(CatalogFilters(query=f"llama {n}", max_size_b=n / 7), limit=20, offset=0)
+        filters = CatalogFilters(query=f"qwen {n}", max_size_b=n / 7)
+        catalog_page(filters, limit=20, offset=0, day=date(2026, 12, 1))
     assert pages._cached_page.cache_info().currsize <= PAGE_CACHE_SIZE
 
 
@@ -137,37 +161,104 @@ def test_read_catalog_entry_returns_one_model(api: Api) -> None:
     with api.client() as client:
         response = client.get("/training/catalog/Qwen/Qwen3-8B")
     assert response.status_code == 200
-    assert response.json() == get_model("Qwen/Qwen3-8B").model_dump(mode="json")
+    assert response.json() == public(get_model("Qwen/Qwen3-8B"))
+    assert "Deprecation" not in response.headers
 
 
-def test_read_catalog_entry_accepts_listed_extended_context_id(api: Api) -> None:
+def test_read_catalog_entry_describes_a_peft_id_as_itself(api: Api) -> None:
     with api.client() as client:
         found = client.get("/training/catalog/Qwen/Qwen3.6-35B-A3B:peft:262144")
-        unlisted = client.get("/training/catalog/Qwen/Qwen3.6-35B-A3B:peft:1000")
     assert found.status_code == 200
-    assert found.json()["tinker_id"] == "Qwen/Qwen3.6-35B-A3B"
-    envelope(unlisted, 404, "not_found_error")
+    body = found.json()
+    assert (body["tinker_id"], body["context_length"]) == (
+        "Qwen/Qwen3.6-35B-A3B:peft:262144",
+        262144,
+    )
+    assert body["extended_context"] is False
+
+
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [
+        (
+            "Qwen/Qwen3-8B:peft:131072",
+            "Unknown training base model 'Qwen/Qwen3-8B:peft:131072': Qwen/Qwen3-8B has no "
+            "extended-context variant; its context is 32,768 tokens.",
+        ),
+        (
+            "Qwen/Qwen3.5-397B-A17B:peft:999",
+            "Unknown training base model 'Qwen/Qwen3.5-397B-A17B:peft:999': "
+            "Qwen/Qwen3.5-397B-A17B offers :peft:262144, not :peft:999.",
+        ),
+    ],
+)
+def test_read_catalog_entry_wrong_suffix_is_answered_specifically(
+    api: Api, path: str, detail: str
+) -> None:
+    with api.client() as client:
+        response = client.get(f"/training/catalog/{path}")
+    assert envelope(response, 404, "not_found_error")["detail"] == detail
 
 
 def test_read_catalog_entry_unknown_suggests_near_matches(api: Api) -> None:
     with api.client() as client:
-        typo = client.get("/training/catalog/meta-llama/Llama-3.1-8B-Instruc")
+        typo = client.get("/training/catalog/Qwen/Qwen3.5-9B-Bas")
         nothing = client.get("/training/catalog/acme/zzzz")
     assert envelope(typo, 404, "not_found_error")["detail"] == (
-        "Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one of: "
-        "meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B?"
+        "Unknown training base model 'Qwen/Qwen3.5-9B-Bas'. Did you mean one of: "
+        "Qwen/Qwen3.5-9B-Base, Qwen/Qwen3.5-9B?"
     )
     assert envelope(nothing, 404, "not_found_error")["detail"] == (
         "Unknown training base model 'acme/zzzz'."
     )
 
 
-def test_read_catalog_entry_retired_says_when(api: Api) -> None:
+def test_read_catalog_entry_retired_names_date_and_replacement(api: Api) -> None:
     with api.client() as client:
-        response = client.get("/training/catalog/Qwen/Qwen3.5-27B")
-    detail = envelope(response, 404, "not_found_error")["detail"]
-    assert detail.startswith("Training base model 'Qwen/Qwen3.5-27B' was retired on 2026-06-12.")
-    assert "Did you mean one of: " in detail
+        replaced = client.get(f"/training/catalog/{RETIRING}")
+        unreplaced = client.get("/training/catalog/Qwen/Qwen3.5-27B")
+    assert envelope(replaced, 404, "not_found_error")["detail"] == (
+        "Training base model 'meta-llama/Llama-3.1-8B' was retired on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+    )
+    assert envelope(unreplaced, 404, "not_found_error")["detail"] == (
+        "Training base model 'Qwen/Qwen3.5-27B' was retired on 2026-06-12."
+    )
+
+
+def test_list_retired_models_with_dates_and_replacements(api: Api) -> None:
+    with api.client() as client:
+        response = client.get("/training/catalog/retired")
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "retired": [r.model_dump(mode="json") for r in TINKER_RETIREMENTS],
+        "total": 21,
+    }
+    assert body["retired"][0] == {
+        "tinker_id": "meta-llama/Llama-3.1-8B",
+        "retired_on": "2026-06-12",
+        "replacement": "Qwen/Qwen3.5-9B-Base",
+        "announced_on": "2026-05-18",
+    }
+
+
+def test_retiring_model_is_listed_with_its_lifecycle_and_headers(api_before_june: Api) -> None:
+    with api_before_june.client() as client:
+        listed = client.get("/training/catalog", params={"family": "llama", "limit": 100})
+        entry = client.get(f"/training/catalog/{RETIRING}")
+        retired = client.get("/training/catalog/retired")
+    assert ids(listed.json())[:2] == ["meta-llama/Llama-3.1-8B-Instruct", RETIRING]
+    assert {m["lifecycle"] for m in listed.json()["models"]} == {"retiring"}
+    assert entry.status_code == 200
+    assert entry.json()["lifecycle"] == "retiring"
+    assert entry.json()["retirement"]["replacement"] == "Qwen/Qwen3.5-9B-Base"
+    assert entry.headers["Deprecation"] == "@1779062400"  # 2026-05-18 00:00 UTC
+    assert entry.headers["Sunset"] == "Fri, 12 Jun 2026 00:00:00 GMT"
+    assert entry.headers["Link"] == (
+        '</api/v1/training/catalog/Qwen/Qwen3.5-9B-Base>; rel="successor-version"'
+    )
+    assert retired.json() == {"retired": [], "total": 0}
 
 
 @pytest.mark.parametrize(

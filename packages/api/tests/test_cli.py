@@ -72,7 +72,7 @@ def test_migrate_applies_migrations_idempotently(
             )
         }
     engine.dispose()
-    assert version == "0001"
+    assert version == "0002"
     assert {"api_tokens", "jobs", "job_events", "idempotency_keys"} <= tables
 
 

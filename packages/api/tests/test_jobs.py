@@ -12,7 +12,7 @@ import pytest
 from .conftest import Api, envelope
 
 VALID: dict[str, Any] = {
-    "base_model": "meta-llama/Llama-3.1-8B",
+    "base_model": "Qwen/Qwen3-8B",
     "method": "sft",
     "algorithm": "sft",
     "dataset": "s3://bucket/train.jsonl",
@@ -50,12 +50,15 @@ def test_create_job_returns_queued_job(api: Api) -> None:
     created = response.json()
     assert set(created) == {
         "id", "name", "base_model", "method", "algorithm", "dataset", "tags",
-        "hyperparameters", "status", "created_at", "updated_at",
+        "hyperparameters", "defaulted_hyperparameters", "adapter_parameters", "status",
+        "created_at", "updated_at", "warnings",
     }  # fmt: skip
     assert created["status"] == "queued"
     assert created["hyperparameters"] == VALID["hyperparameters"]
+    assert (created["defaulted_hyperparameters"], created["warnings"]) == ([], [])
+    assert created["adapter_parameters"] == 32 * (1769472 + 958464 + 156032)
     assert (created["base_model"], created["name"], created["tags"]) == (
-        "meta-llama/Llama-3.1-8B", "my run", ["demo"],
+        "Qwen/Qwen3-8B", "my run", ["demo"],
     )  # fmt: skip
     assert created["created_at"].endswith("Z")
     assert api.count() == before + 1
@@ -80,7 +83,7 @@ def test_create_job_accepts_listed_extended_context_length(api: Api) -> None:
     assert response.json()["base_model"] == "Qwen/Qwen3.6-35B-A3B:peft:262144"
 
 
-TYPO = "meta-llama/Llama-3.1-8B-Instruc"
+TYPO = "Qwen/Qwen3.5-9B-Bas"
 
 
 @pytest.mark.parametrize(
@@ -131,7 +134,7 @@ TYPO = "meta-llama/Llama-3.1-8B-Instruc"
                     "epochs": 0,
                     "steps": 1_000_001,
                     "max_sequence_length": 0,
-                    "lora_rank": 33,
+                    "lora_rank": 0,
                     "warmup": 1,
                 },
             ),
@@ -144,12 +147,24 @@ TYPO = "meta-llama/Llama-3.1-8B-Instruc"
                 (["body", "hyperparameters", "epochs"], "greater_than_equal"),
                 (["body", "hyperparameters", "steps"], "less_than_equal"),
                 (["body", "hyperparameters", "max_sequence_length"], "greater_than_equal"),
-                (["body", "hyperparameters", "lora_rank"], "less_than_equal"),
+                (["body", "hyperparameters", "lora_rank"], "greater_than_equal"),
                 (["body", "hyperparameters", "warmup"], "extra_forbidden"),
                 (["body", "extra"], "extra_forbidden"),
                 (["body", "base_model"], "unknown_base_model"),
                 (["body", "algorithm"], "algorithm_method_mismatch"),
             ],
+        ),
+        (
+            job(hyperparameters=hyper(lora_rank=48)),
+            [(["body", "hyperparameters", "lora_rank"], "invalid_lora_rank")],
+        ),
+        (
+            job(hyperparameters=hyper(lora_rank=256)),
+            [(["body", "hyperparameters", "lora_rank"], "invalid_lora_rank")],
+        ),
+        (
+            job(base_model="Qwen/Qwen3-8B:peft:131072"),
+            [(["body", "base_model"], "unknown_base_model")],
         ),
         (job(tags=["t"] * 21), [(["body", "tags"], "too_long")]),
         (job(tags=["demo", "x", "demo"]), [(["body", "tags"], "duplicate_tag")]),
@@ -162,8 +177,8 @@ TYPO = "meta-llama/Llama-3.1-8B-Instruc"
     ],
     ids=[
         "unknown", "retired", "sft-ppo", "rl-sft", "context", "context-without-peft", "missing",
-        "everything-at-once", "too-many-tags", "duplicate-tags", "long-dataset", "bad-method",
-        "string-number",
+        "everything-at-once", "rank-48", "rank-256", "wrong-suffix", "too-many-tags",
+        "duplicate-tags", "long-dataset", "bad-method", "string-number",
     ],
 )  # fmt: skip
 def test_create_job_rejects_every_violation_and_writes_nothing(
@@ -176,7 +191,14 @@ def test_create_job_rejects_every_violation_and_writes_nothing(
     errors = envelope(response, 422, "validation_error")["errors"]
     assert sorted((e["loc"], e["type"]) for e in errors) == sorted(expected)
     assert validated.status_code == 200
-    assert validated.json() == {"valid": False, "errors": errors}
+    assert validated.json() == {
+        "valid": False,
+        "errors": errors,
+        "warnings": [],
+        "hyperparameters": None,
+        "defaulted_hyperparameters": [],
+        "adapter_parameters": None,
+    }
     assert (api.count("jobs"), api.count("job_events")) == before
 
 
@@ -184,15 +206,119 @@ def test_create_job_unknown_model_detail_suggests_near_matches(api: Api) -> None
     with api.client() as client:
         response = create(client, job(base_model=TYPO))
     assert envelope(response, 422, "validation_error")["detail"] == (
-        "Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one of: "
-        "meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B?"
+        "Unknown training base model 'Qwen/Qwen3.5-9B-Bas'. Did you mean one of: "
+        "Qwen/Qwen3.5-9B-Base, Qwen/Qwen3.5-9B?"
     )
 
 
-def test_create_job_retired_model_names_retirement_date(api: Api) -> None:
+def test_create_job_retired_model_names_date_and_replacement(api: Api) -> None:
+    before = api.count()
     with api.client() as client:
         response = create(client, job(base_model="Qwen/Qwen3-30B-A3B"))
-    assert "retired on 2026-06-12" in envelope(response, 422, "validation_error")["detail"]
+    assert envelope(response, 422, "validation_error")["detail"] == (
+        "Training base model 'Qwen/Qwen3-30B-A3B' was retired on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.6-35B-A3B instead."
+    )
+    assert api.count() == before
+
+
+def test_create_job_accepts_power_of_two_ranks_above_32(api: Api) -> None:
+    with api.client() as client:
+        for rank in (64, 128):
+            response = create(client, job(hyperparameters=hyper(lora_rank=rank)))
+            assert response.status_code == 201, response.text
+            assert response.json()["hyperparameters"]["lora_rank"] == rank
+
+
+@pytest.mark.parametrize(
+    ("rank", "message"),
+    [
+        (48, "lora_rank must be a power of two (Tinker refuses others), got 48"),
+        (
+            256,
+            "lora_rank 256 exceeds 128, the largest rank known to train on Tinker "
+            "(Qwen/Qwen3-8B publishes no maximum)",
+        ),
+    ],
+)
+def test_create_job_rank_error_says_why(api: Api, rank: int, message: str) -> None:
+    with api.client() as client:
+        response = create(client, job(hyperparameters=hyper(lora_rank=rank)))
+    assert envelope(response, 422, "validation_error")["detail"] == message
+
+
+def test_create_job_fills_the_models_defaults_and_says_so(api: Api) -> None:
+    body = job(hyperparameters={"epochs": 2})
+    with api.client() as client:
+        created = create(client, body).json()
+        stored = client.get(f"/training/jobs/{created['id']}").json()
+        other = create(client, job(base_model="openai/gpt-oss-20b", hyperparameters={})).json()
+    assert stored["hyperparameters"]["learning_rate"] == pytest.approx(
+        5e-4 * (2000 / 4096) ** 0.0775  # the cookbook's get_lr for Qwen3-8B's hidden size
+    )
+    assert (stored["hyperparameters"]["lora_rank"], stored["hyperparameters"]["epochs"]) == (32, 2)
+    assert stored["defaulted_hyperparameters"] == ["learning_rate", "lora_rank"]
+    assert stored["adapter_parameters"] == 32 * (1769472 + 958464 + 156032)
+    assert other["hyperparameters"]["learning_rate"] == 1e-4  # not calibrated: Tinker's default
+    assert other["adapter_parameters"] == 32 * (6842880 + 497664 + 203968)
+
+
+def test_validate_job_shows_effective_hyperparameters_and_adapter_size(api: Api) -> None:
+    body = job(hyperparameters={"lora_rank": 64})
+    with api.client() as client:
+        response = client.post("/training/jobs/validate", json=body)
+    assert response.json() == {
+        "valid": True,
+        "errors": [],
+        "warnings": [],
+        "hyperparameters": {
+            "learning_rate": pytest.approx(4.7298e-4, rel=1e-4),
+            "batch_size": None,
+            "epochs": None,
+            "steps": None,
+            "max_sequence_length": None,
+            "lora_rank": 64,
+        },
+        "defaulted_hyperparameters": ["learning_rate"],
+        "adapter_parameters": 64 * (1769472 + 958464 + 156032),
+    }
+
+
+RETIRING = "meta-llama/Llama-3.1-8B"
+RETIRING_WARNING = {
+    "loc": ["body", "base_model"],
+    "msg": "Training base model 'meta-llama/Llama-3.1-8B' retires on 2026-06-12; "
+    "Tinker recommends Qwen/Qwen3.5-9B-Base instead.",
+    "type": "model_retiring",
+}
+
+
+def _assert_retiring_headers(response: httpx.Response) -> None:
+    assert response.headers["Deprecation"] == "@1779062400"  # 2026-05-18, the announcement
+    assert response.headers["Sunset"] == "Fri, 12 Jun 2026 00:00:00 GMT"
+
+
+def test_create_job_on_retiring_model_succeeds_with_warning_and_headers(
+    api_before_june: Api,
+) -> None:
+    before = api_before_june.count()
+    body = job(base_model=RETIRING, hyperparameters={})
+    with api_before_june.client() as client:
+        validated = client.post("/training/jobs/validate", json=body)
+        created = create(client, body, **{"Idempotency-Key": "retiring"})
+        replayed = create(client, body, **{"Idempotency-Key": "retiring"})
+        read = client.get(f"/training/jobs/{created.json()['id']}")
+        ordinary = create(client, job())
+    assert (validated.json()["valid"], validated.json()["warnings"]) == (True, [RETIRING_WARNING])
+    assert created.status_code == 201
+    assert created.json()["warnings"] == [RETIRING_WARNING]
+    assert replayed.json()["warnings"] == [RETIRING_WARNING]
+    assert created.json()["adapter_parameters"] is None  # a retired record's figure is unknown
+    for response in (validated, created, replayed, read):
+        _assert_retiring_headers(response)
+    assert api_before_june.count() == before + 2
+    assert "Deprecation" not in ordinary.headers
+    assert ordinary.json()["warnings"] == []
 
 
 @pytest.mark.parametrize("content", [b"{bad", b"", b"\xff\xfe", b'{"a": }'])
@@ -282,7 +408,9 @@ def test_validate_job_accepts_valid_body_without_writing(api: Api) -> None:
     before = api.count()
     with api.client("reader") as client:
         response = client.post("/training/jobs/validate", json=VALID)
-    assert (response.status_code, response.json()) == (200, {"valid": True, "errors": []})
+    verdict = response.json()
+    assert (response.status_code, verdict["valid"], verdict["errors"]) == (200, True, [])
+    assert verdict["hyperparameters"] == VALID["hyperparameters"]
     assert api.count() == before
 
 
@@ -402,6 +530,7 @@ def test_read_job_returns_own_job(api: Api) -> None:
     with api.client() as client:
         created = create(client, VALID).json()
         response = client.get(f"/training/jobs/{created['id']}")
+    assert created.pop("warnings") == []  # what to know at creation, not part of the job
     assert (response.status_code, response.json()) == (200, created)
 
 

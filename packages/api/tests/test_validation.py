@@ -4,16 +4,18 @@ that does not support the requested algorithm (every current entry supports all 
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
 from app.training import validation
 from app.training.catalog import TrainingAlgorithm, TrainingModel, TrainingModelFamily
 
+DAY = date(2026, 12, 1)
 SFT_ONLY = TrainingModel(
     tinker_id="acme/Sft-Only-8B",
     display_name="SFT only 8B",
-    family=TrainingModelFamily.LLAMA,
+    family=TrainingModelFamily.QWEN,
     type="dense",
     size_b=8,
     total_size_b=8,
@@ -24,16 +26,16 @@ SFT_ONLY = TrainingModel(
 
 @pytest.fixture
 def sft_only_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
-    def resolve(model_id: str) -> tuple[TrainingModel, int] | None:
-        return (SFT_ONLY, SFT_ONLY.context_length) if model_id == SFT_ONLY.tinker_id else None
+    def lookup(model_id: str, *, on: date | None = None) -> TrainingModel | None:
+        return SFT_ONLY if model_id == SFT_ONLY.tinker_id else None
 
-    monkeypatch.setattr(validation, "resolve_training_model", resolve)
+    monkeypatch.setattr(validation, "get_training_model", lookup)
 
 
 @pytest.mark.usefixtures("sft_only_catalog")
 def test_check_job_rejects_algorithm_the_model_does_not_support() -> None:
     body = {"base_model": SFT_ONLY.tinker_id, "method": "rl", "algorithm": "ppo", "dataset": "d"}
-    check = validation.check_job(json.dumps(body).encode())
+    check = validation.check_job(json.dumps(body).encode(), DAY)
     assert check.job is None
     assert [(e["loc"], e["type"]) for e in check.errors] == [
         (["body", "algorithm"], "unsupported_algorithm")
@@ -49,7 +51,7 @@ def test_check_job_reports_unsupported_algorithm_beside_field_errors() -> None:
         "dataset": "d",
         "hyperparameters": {"lora_rank": 0, "max_sequence_length": 5000},
     }
-    check = validation.check_job(json.dumps(body).encode())
+    check = validation.check_job(json.dumps(body).encode(), DAY)
     assert sorted(e["type"] for e in check.errors) == [
         "context_length_exceeded",
         "greater_than_equal",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -24,8 +25,10 @@ from app.errors import (
     UpgradeRequiredError,
 )
 from app.storage.tokens import find_token
+from app.training.catalog import training_day
 
 __all__ = [
+    "CatalogDay",
     "CurrentUser",
     "DatabaseDep",
     "JsonBody",
@@ -64,6 +67,14 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_catalog_day(settings: SettingsDep) -> date:
+    """The day this request's catalog answers are for: the pinned setting, else today (UTC)."""
+    return training_day(settings.catalog_day)
+
+
+CatalogDay = Annotated[date, Depends(get_catalog_day)]
 
 
 def is_json_media_type(content_type: str | None) -> bool:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,9 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     #: Seconds a verified token is trusted without asking the database again; 0 always asks.
     token_cache_seconds: float = Field(default=30.0, ge=0)
+    #: The day the catalog's lifecycle is judged on (``YYYY-MM-DD``); unset means today in UTC,
+    #: read per request. Pin it to preview a coming retirement, or in tests.
+    catalog_day: date | None = None
 
     @field_validator("min_sdk_version")
     @classmethod

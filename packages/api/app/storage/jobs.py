@@ -56,9 +56,15 @@ def create_job(
     owner: str,
     job: JobCreate,
     algorithm: TrainingAlgorithm,
+    hyperparameters: dict[str, Any],
+    defaulted: list[str],
+    adapter_parameters: int | None,
     idempotency: tuple[str, str] | None = None,
 ) -> Job:
     """Insert a queued job, its ``created`` event and its ``(key, request hash)`` in one commit.
+
+    ``hyperparameters`` are the effective values (``defaulted`` names those filled in), so the
+    stored job says exactly what it trains with.
 
     Prebuilt Core INSERTs rather than the unit of work: creation is the hot write path, and the
     ORM's flush bookkeeping would cost more than the statements themselves.
@@ -73,7 +79,9 @@ def create_job(
         "algorithm": algorithm.value,
         "dataset": job.dataset,
         "tags": list(job.tags),
-        "hyperparameters": job.hyperparameters.model_dump(mode="json"),
+        "hyperparameters": hyperparameters,
+        "defaulted_hyperparameters": defaulted,
+        "adapter_parameters": adapter_parameters,
         "status": JobStatus.QUEUED.value,
         "created_at": now,
         "updated_at": now,

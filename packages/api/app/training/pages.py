@@ -1,28 +1,37 @@
-"""Serialized catalog answers, built once: the catalog is immutable for a process's lifetime.
+"""Serialized catalog answers, memoised: the catalog changes only with the day.
 
-Each entry's JSON is rendered at import, and the most recently asked pages are memoised with
-their ETags, so listing usually costs a dictionary lookup instead of pydantic serialization.
+Each entry's JSON depends on the day only through its ``lifecycle``, and the pages clients ask for
+are memoised with their ETags per day, so listing usually costs a dictionary lookup instead of
+pydantic serialization.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from functools import lru_cache
 from typing import NamedTuple
 
 from app.training.catalog import (
-    TINKER_MODELS,
     TrainingModel,
     filter_training_models,
-    resolve_training_model,
+    get_training_model,
+    retired_training_models,
 )
 
-__all__ = ["PAGE_CACHE_SIZE", "CatalogFilters", "Rendered", "catalog_entry", "catalog_page"]
+__all__ = [
+    "PAGE_CACHE_SIZE",
+    "CatalogFilters",
+    "Rendered",
+    "catalog_entry",
+    "catalog_page",
+    "retired_page",
+]
 
 #: How many rendered pages are kept. Filters come from clients (free text, any float), so the key
 #: space is unbounded and the cache must not be: a page holds at most the whole catalog (about
-#: 11 KB today), so this bounds it near 3 MB, while the pages clients really repeat stay cached.
+#: 30 KB), so this bounds it near 8 MB, while the pages clients really repeat stay cached.
 PAGE_CACHE_SIZE = 256
 
 
@@ -37,12 +46,11 @@ def _render(body: bytes) -> Rendered:
     return Rendered(body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
 
 
-def _entry_json(model: TrainingModel) -> bytes:
-    return json.dumps(model.model_dump(mode="json"), separators=(",", ":")).encode()
-
-
-_ENTRY_JSON: dict[str, bytes] = {model.tinker_id: _entry_json(model) for model in TINKER_MODELS}
-_ENTRIES: dict[str, Rendered] = {key: _render(body) for key, body in _ENTRY_JSON.items()}
+@lru_cache(maxsize=512)
+def _entry_json(model: TrainingModel, day: date) -> bytes:
+    """The entry as clients see it: its fields and its ``lifecycle`` on ``day``."""
+    entry = {**model.model_dump(mode="json"), "lifecycle": model.status(day).value}
+    return json.dumps(entry, separators=(",", ":")).encode()
 
 
 class CatalogFilters(NamedTuple):
@@ -54,26 +62,37 @@ class CatalogFilters(NamedTuple):
     algorithm: str | None = None
     min_size_b: float | None = None
     max_size_b: float | None = None
+    kind: str | None = None
+    vision: bool | None = None
 
 
-def catalog_page(filters: CatalogFilters, *, limit: int, offset: int) -> Rendered:
-    """``{"models", "total", "limit", "offset"}`` for these filters; TrainingQueryError for bad
-    ones. Queries differing only in whitespace share one cache entry (the catalog splits on it).
+def catalog_page(filters: CatalogFilters, *, limit: int, offset: int, day: date) -> Rendered:
+    """``{"models", "total", "limit", "offset"}`` for these filters on ``day``; TrainingQueryError
+    for bad ones. Queries differing only in whitespace share one cache entry (the catalog splits
+    on it).
     """
     if filters.query is not None:
         filters = filters._replace(query=" ".join(filters.query.split()))
-    return _cached_page(filters, limit, offset)
+    return _cached_page(filters, limit, offset, day)
 
 
 @lru_cache(maxsize=PAGE_CACHE_SIZE)
-def _cached_page(filters: CatalogFilters, limit: int, offset: int) -> Rendered:
-    matches = filter_training_models(**filters._asdict())
-    models = b",".join(_ENTRY_JSON[m.tinker_id] for m in matches[offset : offset + limit])
+def _cached_page(filters: CatalogFilters, limit: int, offset: int, day: date) -> Rendered:
+    matches = filter_training_models(**filters._asdict(), on=day)
+    models = b",".join(_entry_json(m, day) for m in matches[offset : offset + limit])
     tail = f'],"total":{len(matches)},"limit":{limit},"offset":{offset}}}'.encode()
     return _render(b'{"models":[' + models + tail)
 
 
-def catalog_entry(model_id: str) -> Rendered | None:
-    """The entry an id selects (exact, or ``base:peft:N`` that the entry lists), or None."""
-    resolved = resolve_training_model(model_id)
-    return None if resolved is None else _ENTRIES[resolved[0].tinker_id]
+def catalog_entry(model_id: str, day: date) -> Rendered | None:
+    """The entry this id selects on ``day`` (a served ``:peft:`` id as itself), or None."""
+    model = get_training_model(model_id, on=day)
+    return None if model is None else _render(_entry_json(model, day))
+
+
+@lru_cache(maxsize=8)
+def retired_page(day: date) -> Rendered:
+    """``{"retired": [...], "total": N}``: every retirement in effect on ``day``."""
+    retired = [r.model_dump(mode="json") for r in retired_training_models(on=day)]
+    body = json.dumps({"retired": retired, "total": len(retired)}, separators=(",", ":"))
+    return _render(body.encode())

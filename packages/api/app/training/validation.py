@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import pydantic_core
@@ -17,13 +18,17 @@ from pydantic import ValidationError
 from app.errors import BadRequestError, ErrorItem, error_item, pydantic_error_items
 from app.schemas import JobCreate, JobMethod
 from app.training.catalog import (
-    RETIRED_TINKER_MODELS,
+    DEFAULT_LORA_RANK,
     TrainingAlgorithm,
+    TrainingModel,
+    TrainingModelStatus,
+    describe_retiring_training_model,
     describe_unknown_training_model,
-    resolve_training_model,
+    get_training_model,
+    training_model_status,
 )
 
-__all__ = ["JobCheck", "check_job", "parse_json_body"]
+__all__ = ["JobCheck", "check_job", "effective_hyperparameters", "parse_json_body"]
 
 #: The algorithms each method may use; the first is the default.
 METHOD_ALGORITHMS: Mapping[JobMethod, tuple[TrainingAlgorithm, ...]] = {
@@ -34,11 +39,31 @@ METHOD_ALGORITHMS: Mapping[JobMethod, tuple[TrainingAlgorithm, ...]] = {
 
 @dataclass(frozen=True)
 class JobCheck:
-    """The outcome: the parsed job with its effective algorithm, or every violation."""
+    """The outcome: the parsed job with what it will train with, or every violation.
+
+    ``hyperparameters`` holds every effective value (the given ones and the model's defaults),
+    ``defaulted`` names the ones filled in; ``warnings`` are worth telling but refuse nothing.
+    """
 
     job: JobCreate | None
     algorithm: TrainingAlgorithm | None
     errors: list[ErrorItem] = field(default_factory=list)
+    warnings: list[ErrorItem] = field(default_factory=list)
+    hyperparameters: dict[str, Any] | None = None
+    defaulted: list[str] = field(default_factory=list)
+    adapter_parameters: int | None = None
+
+
+def effective_hyperparameters(
+    given: dict[str, Any], model: TrainingModel
+) -> tuple[dict[str, Any], list[str]]:
+    """The values a job trains with, and the sorted names of those filled in from defaults:
+    the model's recommended learning rate (Tinker's own where none is calibrated) and rank 32."""
+    effective = dict(given)
+    defaults = {"learning_rate": model.default_learning_rate, "lora_rank": DEFAULT_LORA_RANK}
+    defaulted = sorted(name for name in defaults if effective.get(name) is None)
+    effective.update({name: defaults[name] for name in defaulted})
+    return effective, defaulted
 
 
 def parse_json_body(body: bytes) -> Any:
@@ -54,8 +79,9 @@ def parse_json_body(body: bytes) -> Any:
         raise BadRequestError(f"Malformed JSON in the request body: {err}") from None
 
 
-def check_job(body: bytes) -> JobCheck:
-    """Validate a job request body completely; raises ``BadRequestError`` for malformed JSON.
+def check_job(body: bytes, day: date) -> JobCheck:
+    """Validate a job request body completely, with the catalog as it stands on ``day``; raises
+    ``BadRequestError`` for malformed JSON.
 
     The body is parsed once; the model validates the decoded object (see ``JobCreate`` for how
     it stays as strict as validating JSON), and the cross-field checks read the same object.
@@ -81,12 +107,17 @@ def check_job(body: bytes) -> JobCheck:
             value = value.get(part) if isinstance(value, dict) else None
         return True, value
 
-    resolved = None
+    model: TrainingModel | None = None
+    warnings: list[ErrorItem] = []
     _, base_model = clean("base_model")
     if isinstance(base_model, str):
-        resolved = resolve_training_model(base_model)
-        if resolved is None:
-            errors.append(_base_model_error(base_model))
+        model = get_training_model(base_model, on=day)
+        if model is None:
+            errors.append(_base_model_error(base_model, day))
+        else:
+            retiring = describe_retiring_training_model(base_model, on=day)
+            if retiring is not None:
+                warnings.append(error_item(("body", "base_model"), retiring, "model_retiring"))
 
     _, method = clean("method")
     algorithm_ok, given = clean("algorithm")
@@ -103,43 +134,68 @@ def check_job(body: bytes) -> JobCheck:
                     "algorithm_method_mismatch",
                 )
             )
-        elif algorithm is not None and resolved is not None:
-            model = resolved[0]
-            if algorithm not in model.supported_algorithms:
-                supported = ", ".join(a.value for a in model.supported_algorithms)
-                errors.append(
-                    error_item(
-                        ("body", "algorithm"),
-                        f"Training base model {base_model!r} does not support algorithm "
-                        f"{algorithm.value!r}; it supports: {supported}",
-                        "unsupported_algorithm",
-                    )
-                )
+        elif algorithm is not None and model is not None:
+            errors.extend(_model_algorithm_errors(model, algorithm))
 
-    _, length = clean("hyperparameters", "max_sequence_length")
-    if resolved is not None and isinstance(length, int) and length > resolved[1]:
-        model, context = resolved
+    if model is not None:
+        _, length = clean("hyperparameters", "max_sequence_length")
+        _, rank = clean("hyperparameters", "lora_rank")
+        errors.extend(_model_hyperparameter_errors(model, length, rank))
+
+    if errors or job is None or model is None:
+        return JobCheck(job=None, algorithm=None, errors=errors, warnings=warnings)
+    effective, defaulted = effective_hyperparameters(job.hyperparameters.model_dump(), model)
+    return JobCheck(
+        job=job,
+        algorithm=algorithm,
+        warnings=warnings,
+        hyperparameters=effective,
+        defaulted=defaulted,
+        adapter_parameters=model.adapter_parameters(effective["lora_rank"]),
+    )
+
+
+def _base_model_error(model_id: str, day: date) -> ErrorItem:
+    retired = training_model_status(model_id, on=day) is TrainingModelStatus.RETIRED
+    return error_item(
+        ("body", "base_model"),
+        describe_unknown_training_model(model_id, on=day),
+        "retired_base_model" if retired else "unknown_base_model",
+    )
+
+
+def _model_algorithm_errors(model: TrainingModel, algorithm: TrainingAlgorithm) -> list[ErrorItem]:
+    if algorithm in model.supported_algorithms:
+        return []
+    supported = ", ".join(a.value for a in model.supported_algorithms)
+    return [
+        error_item(
+            ("body", "algorithm"),
+            f"Training base model {model.tinker_id!r} does not support algorithm "
+            f"{algorithm.value!r}; it supports: {supported}",
+            "unsupported_algorithm",
+        )
+    ]
+
+
+def _model_hyperparameter_errors(model: TrainingModel, length: Any, rank: Any) -> list[ErrorItem]:
+    """What the chosen model refuses among the (already well-formed) hyperparameters."""
+    errors: list[ErrorItem] = []
+    if isinstance(length, int) and length > model.context_length:
         hint = ""
-        if model.extended_context_id and model.extended_context_id != base_model:
+        if model.extended_context_id:
             hint = f"; {model.extended_context_id!r} trains with {model.extended_context_length}"
         errors.append(
             error_item(
                 ("body", "hyperparameters", "max_sequence_length"),
-                f"max_sequence_length {length} exceeds the context length of {base_model!r} "
-                f"({context} tokens){hint}",
+                f"max_sequence_length {length} exceeds the context length of {model.tinker_id!r} "
+                f"({model.context_length} tokens){hint}",
                 "context_length_exceeded",
             )
         )
-
-    if errors:
-        return JobCheck(job=None, algorithm=None, errors=errors)
-    return JobCheck(job=job, algorithm=algorithm, errors=[])
-
-
-def _base_model_error(model_id: str) -> ErrorItem:
-    retired = model_id in RETIRED_TINKER_MODELS
-    return error_item(
-        ("body", "base_model"),
-        describe_unknown_training_model(model_id),
-        "retired_base_model" if retired else "unknown_base_model",
-    )
+    problem = model.lora_rank_problem(rank) if isinstance(rank, int) else None
+    if problem is not None:
+        errors.append(
+            error_item(("body", "hyperparameters", "lora_rank"), problem, "invalid_lora_rank")
+        )
+    return errors

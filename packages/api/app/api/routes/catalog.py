@@ -7,15 +7,21 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from starlette.convertors import PathConvertor, register_url_convertor
 
-from app.api.deps import CurrentUser
+from app.api.deps import CatalogDay, CurrentUser
 from app.errors import NotFoundError, ValidationFailedError, error_item
-from app.schemas import MAX_OFFSET, CatalogPage
+from app.schemas import MAX_OFFSET, CatalogEntryPublic, CatalogPage, RetiredModelsPublic
 from app.training.catalog import (
-    TrainingModel,
     TrainingQueryError,
     describe_unknown_training_model,
 )
-from app.training.pages import CatalogFilters, Rendered, catalog_entry, catalog_page
+from app.training.lifecycle import retirement_headers
+from app.training.pages import (
+    CatalogFilters,
+    Rendered,
+    catalog_entry,
+    catalog_page,
+    retired_page,
+)
 
 __all__ = ["MAX_QUERY_LENGTH", "router"]
 
@@ -38,8 +44,10 @@ class _IdConvertor(PathConvertor):
 register_url_convertor("catalog_id", _IdConvertor())
 
 
-def _conditional(rendered: Rendered, if_none_match: str | None) -> Response:
-    headers = {"ETag": rendered.etag}
+def _conditional(
+    rendered: Rendered, if_none_match: str | None, extra: dict[str, str] | None = None
+) -> Response:
+    headers = {"ETag": rendered.etag, **(extra or {})}
     if if_none_match is not None:
         candidates = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
         if rendered.etag in candidates or "*" in candidates:
@@ -56,18 +64,21 @@ async def read_catalog(
     algorithm: str | None = None,
     min_size_b: SizeBound = None,
     max_size_b: SizeBound = None,
+    kind: str | None = None,
+    vision: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     if_none_match: Annotated[str | None, Header()] = None,
+    day: CatalogDay,
 ) -> Response:
-    """List catalog entries matching every filter, one page at a time.
+    """List the models accepted today matching every filter, one page at a time.
 
     Async: a cached page is a dictionary lookup, and an uncached one filters a few dozen entries
     with a bounded query, well under a millisecond.
     """
     try:
-        filters = CatalogFilters(query, family, algorithm, min_size_b, max_size_b)
-        rendered = catalog_page(filters, limit=limit, offset=offset)
+        filters = CatalogFilters(query, family, algorithm, min_size_b, max_size_b, kind, vision)
+        rendered = catalog_page(filters, limit=limit, offset=offset, day=day)
     except TrainingQueryError as err:
         raise ValidationFailedError(
             [error_item(("query", err.argument), str(err), "value_error")]
@@ -75,15 +86,27 @@ async def read_catalog(
     return _conditional(rendered, if_none_match)
 
 
-@router.get("/{tinker_id:catalog_id}", response_model=TrainingModel)
+@router.get("/retired", response_model=RetiredModelsPublic)
+async def read_retired_models(
+    *,
+    _user: CurrentUser,
+    if_none_match: Annotated[str | None, Header()] = None,
+    day: CatalogDay,
+) -> Response:
+    """Every model Tinker has retired by today, with the date and the replacement it names."""
+    return _conditional(retired_page(day), if_none_match)
+
+
+@router.get("/{tinker_id:catalog_id}", response_model=CatalogEntryPublic)
 async def read_catalog_entry(
     *,
     _user: CurrentUser,
     tinker_id: str,
     if_none_match: Annotated[str | None, Header()] = None,
+    day: CatalogDay,
 ) -> Response:
-    """One catalog entry by id (``base:peft:N`` selects its extended-context variant)."""
-    rendered = catalog_entry(tinker_id)
+    """One model by id; a ``:peft:`` id answers as its extended-context variant."""
+    rendered = catalog_entry(tinker_id, day)
     if rendered is None:
-        raise NotFoundError(describe_unknown_training_model(tinker_id))
-    return _conditional(rendered, if_none_match)
+        raise NotFoundError(describe_unknown_training_model(tinker_id, on=day))
+    return _conditional(rendered, if_none_match, retirement_headers(tinker_id, day))

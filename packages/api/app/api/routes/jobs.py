@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import CurrentUser, JsonBody, SessionDep, WriterUser
+from app.api.deps import CatalogDay, CurrentUser, JsonBody, SessionDep, WriterUser
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.models import Job
 from app.schemas import (
     MAX_OFFSET,
     ErrorEntry,
     JobCreate,
+    JobCreated,
     JobEventPublic,
     JobEventsPublic,
     JobPublic,
@@ -25,7 +27,8 @@ from app.schemas import (
 )
 from app.storage import jobs as store
 from app.training.catalog import TrainingAlgorithm
-from app.training.validation import check_job
+from app.training.lifecycle import retirement_headers
+from app.training.validation import JobCheck, check_job
 
 __all__ = ["JOB_BODY_SCHEMA", "router"]
 
@@ -53,9 +56,14 @@ def _idempotency_key(value: str | None) -> str | None:
     return value
 
 
-def _job_response(job: Job, *, status_code: int, replayed: bool = False) -> JSONResponse:
-    headers = {"Idempotent-Replayed": "true"} if replayed else None
-    body = JobPublic.model_validate(job).model_dump(mode="json")
+def _job_response(
+    job: Job, check: JobCheck, day: date, *, status_code: int, replayed: bool = False
+) -> JSONResponse:
+    headers = retirement_headers(job.base_model, day)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    public = JobPublic.model_validate(job).model_dump()
+    body = JobCreated.model_validate({**public, "warnings": check.warnings}).model_dump(mode="json")
     return JSONResponse(body, status_code=status_code, headers=headers)
 
 
@@ -67,54 +75,69 @@ def _request_hash(job: JobCreate, algorithm: TrainingAlgorithm) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _replay(existing: tuple[str, Job], request_hash: str, key: str) -> JSONResponse:
+def _replay(
+    existing: tuple[str, Job], request_hash: str, key: str, check: JobCheck, day: date
+) -> JSONResponse:
     stored_hash, job = existing
     if stored_hash != request_hash:
         raise ConflictError(f"Idempotency-Key {key!r} was already used with a different body")
-    return _job_response(job, status_code=200, replayed=True)
+    return _job_response(job, check, day, status_code=200, replayed=True)
 
 
-@router.post("", response_model=JobPublic, status_code=201, openapi_extra=JOB_BODY_SCHEMA)
+@router.post("", response_model=JobCreated, status_code=201, openapi_extra=JOB_BODY_SCHEMA)
 def create_job(
     *,
     user: WriterUser,
     body: JsonBody,
     session: SessionDep,
+    day: CatalogDay,
     idempotency_key: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Create a training job after every check has passed; a rejected request writes nothing."""
     key = _idempotency_key(idempotency_key)
-    check = check_job(body)
-    if check.job is None or check.algorithm is None:
+    check = check_job(body, day)
+    if check.job is None or check.algorithm is None or check.hyperparameters is None:
         raise ValidationFailedError(check.errors)
     request_hash = ""
     if key is not None:
         request_hash = _request_hash(check.job, check.algorithm)
         existing = store.find_idempotent_job(session, owner=user.owner, key=key)
         if existing is not None:
-            return _replay(existing, request_hash, key)
+            return _replay(existing, request_hash, key, check, day)
     try:
         job = store.create_job(
             session,
             owner=user.owner,
             job=check.job,
             algorithm=check.algorithm,
+            hyperparameters=check.hyperparameters,
+            defaulted=check.defaulted,
+            adapter_parameters=check.adapter_parameters,
             idempotency=None if key is None else (key, request_hash),
         )
     except store.DuplicateIdempotencyKeyError:
         existing = store.find_idempotent_job(session, owner=user.owner, key=key or "")
         if existing is None:
             raise
-        return _replay(existing, request_hash, key or "")
-    return _job_response(job, status_code=201)
+        return _replay(existing, request_hash, key or "", check, day)
+    return _job_response(job, check, day, status_code=201)
 
 
 @router.post("/validate", response_model=JobValidation, openapi_extra=JOB_BODY_SCHEMA)
-def validate_job(*, _user: CurrentUser, body: JsonBody) -> JobValidation:
+def validate_job(*, _user: CurrentUser, body: JsonBody, day: CatalogDay) -> Response:
     """Run every creation check without writing anything (sync: parsing a body is CPU work)."""
-    check = check_job(body)
-    errors = [ErrorEntry.model_validate(item) for item in check.errors]
-    return JobValidation(valid=not errors, errors=errors)
+    check = check_job(body, day)
+    verdict = JobValidation(
+        valid=not check.errors,
+        errors=[ErrorEntry.model_validate(item) for item in check.errors],
+        warnings=[ErrorEntry.model_validate(item) for item in check.warnings],
+        hyperparameters=check.hyperparameters,
+        defaulted_hyperparameters=check.defaulted,
+        adapter_parameters=check.adapter_parameters,
+    )
+    base_model = check.job.base_model if check.job is not None else None
+    headers = retirement_headers(base_model, day) if base_model else None
+    return JSONResponse(verdict.model_dump(mode="json"), headers=headers)
 
 
 @router.get("", response_model=JobsPublic)
@@ -137,12 +160,13 @@ def read_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def read_job(*, job_id: str, session: SessionDep, user: CurrentUser) -> JobPublic:
-    """One of the caller's jobs."""
+def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: CatalogDay) -> Response:
+    """One of the caller's jobs (with ``Deprecation``/``Sunset`` when its model is retiring)."""
     job = store.get_job(session, owner=user.owner, job_id=job_id)
     if job is None:
         raise _job_not_found(job_id)
-    return JobPublic.model_validate(job)
+    body = JobPublic.model_validate(job).model_dump(mode="json")
+    return JSONResponse(body, headers=retirement_headers(job.base_model, day))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
