@@ -12,18 +12,23 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any, Final
 
 from dreadnode import __version__
 from dreadnode.cli.api import add_server_arguments, api_client, configured_server_url
+from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import UsageError
 from dreadnode.cli.output import MAX_LIMIT, page_footer, write_json, write_table
 from dreadnode.cli.parsing import bounded_int, non_negative_float
 from dreadnode.training.models import (
     TrainingAlgorithm,
+    TrainingModel,
     TrainingModelFamily,
+    TrainingModelKind,
     TrainingQueryError,
     filter_training_models,
+    retired_training_models,
     suggest_training_models,
 )
 
@@ -38,6 +43,8 @@ FILTER_FLAGS: Final = {
     "algorithm": "--algorithm",
     "min_size_b": "--min-size-b",
     "max_size_b": "--max-size-b",
+    "kind": "--kind",
+    "vision": "--vision",
 }
 
 #: A catalog entry as JSON (``TrainingModel.model_dump(mode="json")`` or the API's answer).
@@ -68,16 +75,35 @@ def add_catalog_parser(commands: Any) -> None:
         help=f"one of {', '.join(TrainingAlgorithm)} (a newer server may know more)",
     )
     parser.add_argument(
-        "--min-size-b", type=non_negative_float, help="smallest size, in billions of parameters"
+        "--kind", choices=[k.value for k in TrainingModelKind], help="chat or base models only"
+    )
+    vision = parser.add_mutually_exclusive_group()
+    vision.add_argument(
+        "--vision", dest="vision", action="store_const", const=True, help="models that take images"
+    )
+    vision.add_argument(
+        "--no-vision", dest="vision", action="store_const", const=False, help="text-only models"
     )
     parser.add_argument(
-        "--max-size-b", type=non_negative_float, help="largest size, in billions of parameters"
+        "--min-size-b",
+        type=non_negative_float,
+        help="smallest size, in billions of active parameters",
+    )
+    parser.add_argument(
+        "--max-size-b",
+        type=non_negative_float,
+        help="largest size, in billions of active parameters",
     )
     parser.add_argument(
         "--limit",
         type=bounded_int(1, MAX_LIMIT),
         default=DEFAULT_LIMIT,
         help=f"how many models to show, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})",
+    )
+    parser.add_argument(
+        "--retired",
+        action="store_true",
+        help="list the models Tinker has retired, with the date and the replacement it names",
     )
     parser.add_argument("--json", action="store_true", help="print JSON and nothing else")
     parser.add_argument(
@@ -89,22 +115,30 @@ def add_catalog_parser(commands: Any) -> None:
     parser.set_defaults(handler=run_catalog)
 
 
+def entry_json(model: TrainingModel, day: date) -> dict[str, Any]:
+    """An embedded entry exactly as the API serves it: its fields and its lifecycle on ``day``."""
+    return {**model.model_dump(mode="json"), "lifecycle": model.status(day).value}
+
+
 def run_catalog(args: argparse.Namespace) -> int:
     """List the catalog (the API's or the embedded one) with the filters in ``args``."""
-    filters = {name: getattr(args, name) for name in FILTER_FLAGS}
     server_url = None if args.offline else configured_server_url(args)
+    day = catalog_day()
+    if args.retired:
+        return _run_retired(args, server_url, day)
+    filters = {name: getattr(args, name) for name in FILTER_FLAGS}
     # Checked locally either way, so a bad query or size range is the same usage error (exit 2)
     # online and offline; online, family and algorithm are left to the server, which may know
     # values this SDK does not (its 422 is then a one-line error).
     local = filters if server_url is None else {**filters, "family": None, "algorithm": None}
     try:
-        matches = filter_training_models(**local)
+        matches = filter_training_models(**local, on=day)
     except TrainingQueryError as err:
         flag = FILTER_FLAGS.get(err.argument, err.argument)
         raise UsageError(f"dn train catalog: {flag}: {err}") from None
     if server_url is None:
         source = f"embedded in dreadnode-training {__version__} (offline)"
-        shown: list[Entry] = [model.model_dump(mode="json") for model in matches[: args.limit]]
+        shown: list[Entry] = [entry_json(model, day) for model in matches[: args.limit]]
         total = len(matches)
     else:
         with api_client(args) as client:
@@ -119,9 +153,32 @@ def run_catalog(args: argparse.Namespace) -> int:
     else:
         print_table(shown, total=total)
         if not shown and args.query:
-            suggestions = suggest_training_models(args.query)
+            suggestions = suggest_training_models(args.query, on=day)
             if suggestions:
-                sys.stdout.write(f"Did you mean: {', '.join(suggestions)}?\n")
+                names = ", ".join(model.tinker_id for model in suggestions)
+                sys.stdout.write(f"Did you mean: {names}?\n")
+    return 0
+
+
+def _run_retired(args: argparse.Namespace, server_url: str | None, day: date) -> int:
+    """``--retired``: what Tinker retired, when, and what it recommends instead."""
+    if server_url is None:
+        source = f"embedded in dreadnode-training {__version__} (offline)"
+        retired = [r.model_dump(mode="json") for r in retired_training_models(on=day)]
+    else:
+        with api_client(args) as client:
+            answer = client.list_retired_models()
+            source = f"from {client.base_url} (server)"
+        retired = [r.model_dump(mode="json") for r in answer.retired]
+    sys.stderr.write(f"catalog: {source}\n")
+    if args.json:
+        write_json({"retired": retired, "total": len(retired)})
+        return 0
+    if not retired:
+        sys.stdout.write("No model has been retired.\n")
+        return 0
+    rows = [(r["tinker_id"], r["retired_on"], r["replacement"] or "-") for r in retired]
+    write_table(("tinker_id", "retired on", "replacement"), rows, no_wrap={"tinker_id"})
     return 0
 
 
@@ -153,6 +210,17 @@ def format_context(entry: Entry) -> str:
     return text
 
 
+def format_lifecycle(entry: Entry) -> str:
+    """ "available", or "retiring 2026-06-12 -> Qwen/Qwen3.5-9B-Base" (the replacement if any)."""
+    retirement = entry.get("retirement")
+    if entry.get("lifecycle") != "retiring" or not isinstance(retirement, Mapping):
+        return str(entry.get("lifecycle", "available"))
+    text = f"retiring {retirement.get('retired_on')}"
+    if retirement.get("replacement"):
+        text += f" -> {retirement['replacement']}"
+    return text
+
+
 def print_table(entries: Sequence[Entry], *, total: int) -> None:
     """The entries as a table, then "showing N of M"."""
     if not entries:
@@ -167,11 +235,12 @@ def print_table(entries: Sequence[Entry], *, total: int) -> None:
             format_size(entry),
             format_context(entry),
             ", ".join(entry["supported_algorithms"]),
+            format_lifecycle(entry),
         )
         for entry in entries
     ]
     write_table(
-        ("tinker_id", "name", "family", "type", "size", "context", "algorithms"),
+        ("tinker_id", "name", "family", "type", "size", "context", "algorithms", "lifecycle"),
         rows,
         no_wrap={"tinker_id"},
         right={"size", "context"},

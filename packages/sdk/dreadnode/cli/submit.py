@@ -1,9 +1,11 @@
 """``dn train sft`` and ``dn train rl``: check the model locally, then validate or create the job.
 
-The model is checked against the embedded catalog before anything is sent, so a typo fails in
-milliseconds with a "did you mean" hint and exit 2, even with no server configured. Everything
-else (hyperparameter bounds, context length) is the API's to check: ``--dry-run`` asks it for every
-violation at once without creating anything.
+The model (and the LoRA rank it is asked to train with) is checked against the embedded catalog
+before anything is sent, so a typo or a retired model fails in milliseconds with the API's own
+words and exit 2, even with no server configured. A model Tinker retires soon is a warning on
+stderr, and the job is still submitted. Everything else (hyperparameter bounds, context length)
+is the API's to check: ``--dry-run`` asks it for every violation at once without creating
+anything, and shows the values the job would train with and its adapter's size.
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
+from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.parsing import finite_float, whole_number
 from dreadnode.training.models import (
     TrainingAlgorithm,
+    TrainingModel,
+    describe_retiring_training_model,
     describe_unknown_training_model,
-    resolve_training_model,
+    get_training_model,
 )
 
 if TYPE_CHECKING:
-    from dreadnode.client import JobSpec, JobValidation
+    from dreadnode.client import ErrorItem, JobSpec, JobValidation
 
 __all__ = ["add_submit_parsers", "check_model", "run_submit"]
 
@@ -35,7 +40,7 @@ _HYPERPARAMETERS = (
     ("--epochs", "epochs", whole_number, "1-100"),
     ("--steps", "steps", whole_number, "1-1,000,000"),
     ("--max-sequence-length", "max_sequence_length", whole_number, "up to the model's context"),
-    ("--lora-rank", "lora_rank", whole_number, "1-32"),
+    ("--lora-rank", "lora_rank", whole_number, "a power of two, up to 128 (default 32)"),
 )
 
 
@@ -67,7 +72,7 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model",
         required=True,
-        help="base model id from `dn train catalog`, e.g. meta-llama/Llama-3.1-8B",
+        help="base model id from `dn train catalog`, e.g. Qwen/Qwen3.5-9B-Base",
     )
     parser.add_argument("--dataset", required=True, help="where the training data is")
     parser.add_argument("--name", help="a name for the job")
@@ -86,32 +91,44 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     add_server_arguments(parser)
 
 
-def check_model(model_id: str, algorithm: str) -> None:
-    """Refuse, with exit 2, a model the embedded catalog does not list or that lacks ``algorithm``.
+def check_model(model_id: str, algorithm: str, lora_rank: int | None = None) -> TrainingModel:
+    """The model ``--model`` selects; exit 2 for one the embedded catalog does not accept today
+    (unknown, retired, a suffix it does not offer), that lacks ``algorithm``, or that Tinker would
+    refuse ``lora_rank`` for.
 
-    ``resolve_training_model`` accepts exact ids and listed ``base:peft:N`` variants only. The
-    message comes from ``describe_unknown_training_model``, as the API's does, so it is word for
-    word what the API would answer for the same model (an e2e test holds them equal).
+    The messages come from the catalog's functions, as the API's do, so they are word for word
+    what the API would answer for the same model (an e2e test holds them equal).
     """
     if not model_id.strip():
         raise UsageError("--model must not be empty", hints=("list the models: dn train catalog",))
-    resolved = resolve_training_model(model_id)
-    if resolved is None:
+    model = get_training_model(model_id, on=catalog_day())
+    if model is None:
         raise UsageError(
-            describe_unknown_training_model(model_id),
+            describe_unknown_training_model(model_id, on=catalog_day()),
             hints=("list the models: dn train catalog",),
         )
-    model, _context = resolved
+    problem = None if lora_rank is None else model.lora_rank_problem(lora_rank)
+    if problem is not None:
+        raise UsageError(f"--lora-rank: {problem}")
     if algorithm not in {a.value for a in model.supported_algorithms}:
         supported = ", ".join(a.value for a in model.supported_algorithms)
         raise UsageError(
             f"{model.tinker_id} does not support the {algorithm} algorithm (supported: {supported})"
         )
+    return model
+
+
+def _warn(warnings: list[ErrorItem] | None, local: str | None) -> None:
+    """Each warning once on stderr: the server's when it answered any, else the local one."""
+    lines = [item.msg for item in warnings] if warnings else ([local] if local else [])
+    for line in lines:
+        sys.stderr.write(f"warning: {line}\n")
 
 
 def run_submit(args: argparse.Namespace) -> int:
     """Validate (``--dry-run``) or create the job described by ``args``."""
-    check_model(args.model, args.algorithm)
+    check_model(args.model, args.algorithm, args.lora_rank)
+    retiring = describe_retiring_training_model(args.model, on=catalog_day())
     job: JobSpec = {
         "base_model": args.model,
         "method": args.method,
@@ -127,8 +144,11 @@ def run_submit(args: argparse.Namespace) -> int:
     }
     with api_client(args) as client:
         if args.dry_run:
-            return _report_validation(client.validate_job(**job), as_json=args.json)
+            validation = client.validate_job(**job)
+            _warn(validation.warnings, retiring)
+            return _report_validation(validation, as_json=args.json)
         created = client.create_job(**job)
+    _warn(created.warnings, retiring)
     if args.json:
         sys.stdout.write(created.model_dump_json(indent=2) + "\n")
     else:
@@ -146,6 +166,7 @@ def _report_validation(validation: JobValidation, *, as_json: bool) -> int:
         sys.stdout.write(validation.model_dump_json(indent=2) + "\n")
     elif validation.valid:
         sys.stdout.write("valid: the API would accept this job (dry run, nothing created)\n")
+        _write_effective(validation)
     if validation.valid:
         return 0
     count = len(validation.errors)
@@ -154,3 +175,19 @@ def _report_validation(validation: JobValidation, *, as_json: bool) -> int:
         "dry run, nothing created)",
         hints=tuple(format_error_item(item) for item in validation.errors),
     )
+
+
+def _write_effective(validation: JobValidation) -> None:
+    """The values the job would train with, defaults marked, and its adapter's size."""
+    hyperparameters = validation.hyperparameters or {}
+    for name, value in hyperparameters.items():
+        if value is None:
+            continue
+        mark = " (default)" if name in validation.defaulted_hyperparameters else ""
+        sys.stdout.write(f"  {name:<20} {value:g}{mark}\n")
+    rank = hyperparameters.get("lora_rank")
+    if rank is None:
+        return
+    size = validation.adapter_parameters
+    described = "unknown size" if size is None else f"{size:,} parameters"
+    sys.stdout.write(f"adapter: {described} (rank {rank})\n")

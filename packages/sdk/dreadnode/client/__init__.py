@@ -58,6 +58,8 @@ from dreadnode.client.types import (
     JobPage,
     JobSpec,
     JobValidation,
+    RetiredModel,
+    RetiredModels,
 )
 
 __all__ = [
@@ -94,6 +96,8 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RetiredModel",
+    "RetiredModels",
     "RetryPolicy",
     "ServiceUnavailableError",
     "UnprocessableEntityError",

@@ -40,6 +40,7 @@ from dreadnode.client.types import (
     JobPage,
     JobSpec,
     JobValidation,
+    RetiredModels,
 )
 
 __all__ = [
@@ -200,10 +201,13 @@ class Client:
         algorithm: str | None = None,
         min_size_b: float | None = None,
         max_size_b: float | None = None,
+        kind: str | None = None,
+        vision: bool | None = None,
         limit: int | None = None,
         offset: int | None = None,
     ) -> CatalogPage:
-        """One page of the server's catalog; filters combine with AND, as offline."""
+        """One page of the models the server accepts today; filters combine with AND, as
+        offline."""
         params = _drop_none(
             {
                 "query": query,
@@ -211,14 +215,20 @@ class Client:
                 "algorithm": algorithm,
                 "min_size_b": min_size_b,
                 "max_size_b": max_size_b,
+                "kind": kind,
+                "vision": None if vision is None else str(vision).lower(),
                 "limit": limit,
                 "offset": offset,
             }
         )
         return self._get("/training/catalog", CatalogPage, params=params)
 
+    def list_retired_models(self) -> RetiredModels:
+        """Every model Tinker has retired by the server's day, with date and replacement."""
+        return self._get("/training/catalog/retired", RetiredModels)
+
     def get_catalog_model(self, tinker_id: str) -> CatalogModel:
-        """One entry by exact id (``org/name`` or a listed ``org/name:peft:N``)."""
+        """One entry by exact id; a served ``org/name:peft:N`` answers as that variant."""
         path = "/training/catalog/" + _segment("tinker_id", tinker_id, safe="/:")
         return self._get(path, CatalogModel)
 

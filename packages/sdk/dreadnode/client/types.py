@@ -10,12 +10,18 @@ models hold enums as plain strings, accept fields they do not know (``extra="all
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Required, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from dreadnode.training.models import TrainingAlgorithm, TrainingModelFamily, TrainingModelType
+from dreadnode.training.models import (
+    TrainingAlgorithm,
+    TrainingModelFamily,
+    TrainingModelKind,
+    TrainingModelStatus,
+    TrainingModelType,
+)
 
 __all__ = [
     "CatalogModel",
@@ -29,13 +35,36 @@ __all__ = [
     "JobPage",
     "JobSpec",
     "JobValidation",
+    "RetiredModel",
+    "RetiredModels",
 ]
 
 _LENIENT = ConfigDict(extra="allow", frozen=True)
 
 
+class RetiredModel(BaseModel):
+    """A retirement Tinker announced: the day and the replacement it names (if any)."""
+
+    model_config = _LENIENT
+
+    tinker_id: str
+    retired_on: date
+    replacement: str | None = None
+    announced_on: date | None = None
+
+
+class RetiredModels(BaseModel):
+    """``GET /training/catalog/retired``: every retirement in effect on the server's day."""
+
+    model_config = _LENIENT
+
+    retired: list[RetiredModel]
+    total: int
+
+
 class CatalogModel(BaseModel):
-    """One catalog entry as the API sent it (see ``TrainingModel`` for what each field means)."""
+    """One catalog entry as the API sent it (see ``TrainingModel`` for what each field means);
+    ``lifecycle`` is ``available`` or ``retiring`` on the server's day."""
 
     model_config = _LENIENT
 
@@ -49,7 +78,15 @@ class CatalogModel(BaseModel):
     extended_context_length: int | None = None
     supported_algorithms: list[str] = Field(default_factory=list)
     pricing: dict[str, Any] | None = None
+    kind: str | None = None
+    vision: bool | None = None
+    hidden_size: int | None = None
+    lora_parameters_per_rank: int | None = None
+    max_lora_rank: int | None = None
     extended_context: bool = False
+    recommended_learning_rate: float | None = None
+    retirement: RetiredModel | None = None
+    lifecycle: str = TrainingModelStatus.AVAILABLE.value
 
     def unknown_values(self) -> list[str]:
         """Values this SDK's enums do not know, e.g. ``["family 'mistral'"]``; empty when none."""
@@ -58,6 +95,10 @@ class CatalogModel(BaseModel):
             unknown.append(f"family {self.family!r}")
         if self.type not in {t.value for t in TrainingModelType}:
             unknown.append(f"type {self.type!r}")
+        if self.kind is not None and self.kind not in {k.value for k in TrainingModelKind}:
+            unknown.append(f"kind {self.kind!r}")
+        if self.lifecycle not in {s.value for s in TrainingModelStatus}:
+            unknown.append(f"lifecycle {self.lifecycle!r}")
         known_algorithms = {a.value for a in TrainingAlgorithm}
         unknown += [
             f"algorithm {a!r}" for a in self.supported_algorithms if a not in known_algorithms
@@ -124,8 +165,22 @@ class JobSpec(TypedDict, total=False):
     hyperparameters: Hyperparameters | Mapping[str, Any] | None
 
 
+class ErrorItem(BaseModel):
+    """One violation or warning: where (``loc``), what (``msg``), and a stable ``type``."""
+
+    model_config = _LENIENT
+
+    loc: list[str | int] = Field(default_factory=list)
+    msg: str
+    type: str = ""
+
+
 class Job(BaseModel):
-    """A training job; ``status`` is queued, running, completed, failed or cancelled."""
+    """A training job; ``status`` is queued, running, completed, failed or cancelled.
+
+    ``hyperparameters`` are the effective values, ``defaulted_hyperparameters`` the names the
+    server filled in; ``warnings`` come with a creation only (``model_retiring``, ...).
+    """
 
     model_config = _LENIENT
 
@@ -137,9 +192,12 @@ class Job(BaseModel):
     dataset: str
     tags: list[str] = Field(default_factory=list)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
+    defaulted_hyperparameters: list[str] = Field(default_factory=list)
+    adapter_parameters: int | None = None
     status: str
     created_at: datetime
     updated_at: datetime
+    warnings: list[ErrorItem] = Field(default_factory=list)
 
 
 class JobPage(BaseModel):
@@ -172,20 +230,15 @@ class JobEvents(BaseModel):
     events: list[JobEvent]
 
 
-class ErrorItem(BaseModel):
-    """One violation: where (``loc``), what (``msg``), and a stable ``type`` to branch on."""
-
-    model_config = _LENIENT
-
-    loc: list[str | int] = Field(default_factory=list)
-    msg: str
-    type: str = ""
-
-
 class JobValidation(BaseModel):
-    """``POST /training/jobs/validate``: whether the job would be accepted, and every reason not."""
+    """``POST /training/jobs/validate``: whether the job would be accepted, every reason not,
+    every warning, and for a valid job what it would train with."""
 
     model_config = _LENIENT
 
     valid: bool
     errors: list[ErrorItem] = Field(default_factory=list)
+    warnings: list[ErrorItem] = Field(default_factory=list)
+    hyperparameters: dict[str, Any] | None = None
+    defaulted_hyperparameters: list[str] = Field(default_factory=list)
+    adapter_parameters: int | None = None
