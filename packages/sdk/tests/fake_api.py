@@ -51,7 +51,7 @@ def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> d
     job: dict[str, Any] = {
         "id": job_id,
         "name": "demo",
-        "base_model": "meta-llama/Llama-3.1-8B",
+        "base_model": "Qwen/Qwen3-8B",
         "method": "sft",
         "algorithm": "sft",
         "dataset": "s3://bucket/train.jsonl",

@@ -13,7 +13,7 @@ from dreadnode.cli import api as cli_api
 
 from .conftest import DnRunner
 from .fake_api import FakeAPI, Reply, envelope, job_json
-from .test_client_requests import FROM_THE_FUTURE, LLAMA
+from .test_client_requests import FROM_THE_FUTURE, QWEN
 
 JOBS = "/api/v1/training/jobs"
 CATALOG = "/api/v1/training/catalog"
@@ -24,14 +24,14 @@ def _env(api: FakeAPI, **extra: str) -> dict[str, str]:
 
 
 def test_catalog_reads_the_server_when_one_is_configured(dn: DnRunner, fake_api: FakeAPI) -> None:
-    page = {"models": [LLAMA], "total": 3, "limit": 1, "offset": 0}
+    page = {"models": [QWEN], "total": 3, "limit": 1, "offset": 0}
     fake_api.script("GET", CATALOG, Reply(200, page))
     result = dn(
         "train", "catalog", "--json", "--family", "llama", "--limit", "1", env=_env(fake_api)
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
-    assert json.loads(result.stdout) == {"models": [LLAMA], "total": 3, "limit": 1}
+    assert json.loads(result.stdout) == {"models": [QWEN], "total": 3, "limit": 1}
     assert fake_api.requests[0].query == {"family": ["llama"], "limit": ["1"]}
     assert fake_api.requests[0].headers["x-api-key"] == "t0ken"
 
@@ -80,7 +80,7 @@ def test_catalog_offline_refuses_a_family_it_does_not_know(dn: DnRunner, fake_ap
 def test_catalog_from_a_newer_server_shows_unknown_family_with_upgrade_hint(
     dn: DnRunner, fake_api: FakeAPI
 ) -> None:
-    page = {"models": [LLAMA, FROM_THE_FUTURE], "total": 2, "limit": 20, "offset": 0}
+    page = {"models": [QWEN, FROM_THE_FUTURE], "total": 2, "limit": 20, "offset": 0}
     fake_api.script("GET", CATALOG, Reply(200, page))
     result = dn("train", "catalog", env=_env(fake_api))
     assert result.returncode == 0, result.stderr
@@ -129,15 +129,15 @@ def test_sft_typo_is_refused_locally_without_a_request(dn: DnRunner, fake_api: F
         "train",
         "sft",
         "--model",
-        "meta-llama/Llama-3.1-8B-Instruc",
+        "Qwen/Qwen3.5-9B-Bas",
         "--dataset",
         "d",
         env=_env(fake_api),
     )
     assert result.returncode == 2
     assert result.stderr.splitlines()[0] == (
-        "error: Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. Did you mean one "
-        "of: meta-llama/Llama-3.1-8B-Instruct, meta-llama/Llama-3.1-8B?"
+        "error: Unknown training base model 'Qwen/Qwen3.5-9B-Bas'. Did you mean one "
+        "of: Qwen/Qwen3.5-9B-Base, Qwen/Qwen3.5-9B?"
     )
     assert fake_api.requests == []
 
@@ -156,7 +156,7 @@ def test_sft_retired_model_says_it_was_retired(dn: DnRunner, fake_api: FakeAPI) 
 
 
 def test_sft_without_server_names_the_variable(dn: DnRunner) -> None:
-    result = dn("train", "sft", "--model", "meta-llama/Llama-3.1-8B", "--dataset", "d")
+    result = dn("train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d")
     assert result.returncode == 2
     assert "DREADNODE_SERVER_URL" in result.stderr
     assert "--server-url" in result.stderr
@@ -168,7 +168,7 @@ def test_sft_creates_the_job_and_prints_its_id(dn: DnRunner, fake_api: FakeAPI) 
         "train",
         "sft",
         "--model",
-        "meta-llama/Llama-3.1-8B",
+        "Qwen/Qwen3-8B",
         "--dataset",
         "s3://b/t.jsonl",
         "--name",
@@ -186,7 +186,7 @@ def test_sft_creates_the_job_and_prints_its_id(dn: DnRunner, fake_api: FakeAPI) 
     assert result.returncode == 0, result.stderr
     assert result.stdout == "job-9\n"
     assert fake_api.requests[0].body == {
-        "base_model": "meta-llama/Llama-3.1-8B",
+        "base_model": "Qwen/Qwen3-8B",
         "method": "sft",
         "algorithm": "sft",
         "dataset": "s3://b/t.jsonl",
@@ -202,7 +202,7 @@ def test_sft_json_prints_the_whole_job(dn: DnRunner, fake_api: FakeAPI) -> None:
         "train",
         "sft",
         "--model",
-        "meta-llama/Llama-3.1-8B",
+        "Qwen/Qwen3-8B",
         "--dataset",
         "d",
         "--json",
@@ -233,8 +233,8 @@ def test_dry_run_prints_every_violation_and_creates_nothing(
         "valid": False,
         "errors": [
             {
-                "loc": ["body", "hyperparameters", "lora_rank"],
-                "msg": "must be at most 32",
+                "loc": ["body", "hyperparameters", "batch_size"],
+                "msg": "must be at most 4096",
                 "type": "le",
             },
             {
@@ -249,12 +249,12 @@ def test_dry_run_prints_every_violation_and_creates_nothing(
         "train",
         "sft",
         "--model",
-        "meta-llama/Llama-3.1-8B",
+        "Qwen/Qwen3-8B",
         "--dataset",
         "d",
         "--dry-run",
-        "--lora-rank",
-        "64",
+        "--batch-size",
+        "5000",
         "--learning-rate",
         "5",
         env=_env(fake_api),
@@ -262,26 +262,121 @@ def test_dry_run_prints_every_violation_and_creates_nothing(
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "error: the API would reject this job (2 problems; dry run, nothing created)",
-        "  hyperparameters.lora_rank: must be at most 32",
+        "  hyperparameters.batch_size: must be at most 4096",
         "  hyperparameters.learning_rate: must be at most 1",
     ]
     assert fake_api.seen("POST", JOBS) == []
 
 
-def test_dry_run_of_a_valid_job_says_so(dn: DnRunner, fake_api: FakeAPI) -> None:
-    fake_api.script("POST", JOBS + "/validate", Reply(200, {"valid": True, "errors": []}))
+def test_dry_run_of_a_valid_job_shows_effective_values_and_adapter_size(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    answer = {
+        "valid": True,
+        "errors": [],
+        "warnings": [],
+        "hyperparameters": {"learning_rate": 0.000473, "epochs": 2, "lora_rank": 32},
+        "defaulted_hyperparameters": ["learning_rate", "lora_rank"],
+        "adapter_parameters": 92286976,
+    }
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
     result = dn(
-        "train",
-        "sft",
-        "--model",
-        "meta-llama/Llama-3.1-8B",
-        "--dataset",
-        "d",
-        "--dry-run",
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--epochs", "2",
+        "--dry-run", env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert [line.split() for line in result.stdout.splitlines()] == [
+        ["valid:", "the", "API", "would", "accept", "this", "job", "(dry", "run,", "nothing", "created)"],
+        ["learning_rate", "0.000473", "(default)"],
+        ["epochs", "2"],
+        ["lora_rank", "32", "(default)"],
+        ["adapter:", "92,286,976", "parameters", "(rank", "32)"],
+    ]
+
+
+def test_dry_run_says_when_the_adapter_size_is_unknown(dn: DnRunner, fake_api: FakeAPI) -> None:
+    answer = {"valid": True, "errors": [], "hyperparameters": {"lora_rank": 64}}
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    result = dn(
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--dry-run",
         env=_env(fake_api),
+    )  # fmt: skip
+    assert result.stdout.splitlines()[-1] == "adapter: unknown size (rank 64)"
+
+
+RETIRING = "meta-llama/Llama-3.1-8B"
+RETIRING_WARNING = (
+    "Training base model 'meta-llama/Llama-3.1-8B' retires on 2026-06-12; "
+    "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+)
+BEFORE_JUNE = {"DREADNODE_CATALOG_DAY": "2026-06-01"}
+
+
+@pytest.mark.parametrize("server_warns", [True, False])
+def test_sft_on_a_retiring_model_warns_once_and_still_submits(
+    dn: DnRunner, fake_api: FakeAPI, server_warns: bool
+) -> None:
+    warnings = [{"loc": ["body", "base_model"], "msg": RETIRING_WARNING, "type": "model_retiring"}]
+    created = job_json("job-7", base_model=RETIRING, warnings=warnings if server_warns else [])
+    fake_api.script("POST", JOBS, Reply(201, created))
+    result = dn(
+        "train", "sft", "--model", RETIRING, "--dataset", "d", env=_env(fake_api, **BEFORE_JUNE)
     )
-    assert result.returncode == 0
-    assert result.stdout.startswith("valid:")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "job-7\n"
+    assert result.stderr.splitlines()[0] == f"warning: {RETIRING_WARNING}"
+    assert result.stderr.count("warning:") == 1
+    assert len(fake_api.seen("POST", JOBS)) == 1
+
+
+def test_sft_on_a_retired_model_names_date_and_replacement(dn: DnRunner, fake_api: FakeAPI) -> None:
+    result = dn("train", "sft", "--model", RETIRING, "--dataset", "d", env=_env(fake_api))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: Training base model 'meta-llama/Llama-3.1-8B' was retired on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+    )
+    assert fake_api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "Qwen/Qwen3-8B:peft:131072",
+            "Qwen/Qwen3-8B has no extended-context variant; its context is 32,768 tokens.",
+        ),
+        (
+            "Qwen/Qwen3.5-397B-A17B:peft:999",
+            "Qwen/Qwen3.5-397B-A17B offers :peft:262144, not :peft:999.",
+        ),
+    ],
+)
+def test_sft_wrong_suffix_is_answered_specifically(
+    dn: DnRunner, fake_api: FakeAPI, model: str, message: str
+) -> None:
+    result = dn("train", "sft", "--model", model, "--dataset", "d", env=_env(fake_api))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0].endswith(message)
+    assert fake_api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("rank", "accepted"), [("64", True), ("128", True), ("48", False), ("256", False)]
+)
+def test_sft_lora_rank_must_be_a_power_of_two_up_to_128(
+    dn: DnRunner, fake_api: FakeAPI, rank: str, accepted: bool
+) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-8")))
+    result = dn(
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--lora-rank", rank,
+        env=_env(fake_api),
+    )  # fmt: skip
+    assert (result.returncode == 0) is accepted, result.stderr
+    if not accepted:
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: --lora-rank: lora_rank ")
+        assert fake_api.requests == []
 
 
 def test_jobs_list_shows_a_table(dn: DnRunner, fake_api: FakeAPI) -> None:

@@ -8,9 +8,12 @@ import subprocess
 
 import pytest
 
-from dreadnode.training import TINKER_MODELS
+from dreadnode.training import filter_training_models
 
 from .conftest import DnRunner, console_script
+
+#: What `dn` lists today: the served models, in catalog order (retired ones never appear).
+SERVED = filter_training_models()
 
 
 def test_catalog_json_prints_models_total_and_limit_only(dn: DnRunner) -> None:
@@ -18,38 +21,38 @@ def test_catalog_json_prints_models_total_and_limit_only(dn: DnRunner) -> None:
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)  # nothing but JSON on stdout
     assert set(payload) == {"models", "total", "limit"}
-    assert payload["total"] == len(TINKER_MODELS)
+    assert payload["total"] == len(SERVED) == 24
     assert payload["limit"] == 20
     assert len(payload["models"]) == 20
     first = payload["models"][0]
-    assert first["tinker_id"] == TINKER_MODELS[0].tinker_id
+    assert first == {**SERVED[0].model_dump(mode="json"), "lifecycle": "available"}
     assert first["supported_algorithms"] == ["sft", "importance_sampling", "ppo"]
-    assert first["pricing"] is None
+    assert (first["pricing"], first["kind"], first["retirement"]) == (None, "chat", None)
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (
-            ["--query", "llama 3.1"],
-            [
-                "meta-llama/Llama-3.1-8B-Instruct",
-                "meta-llama/Llama-3.1-8B",
-                "meta-llama/Llama-3.1-70B",
-            ],
-        ),
+        (["--query", "qwen 3.5 9b"], ["Qwen/Qwen3.5-9B", "Qwen/Qwen3.5-9B-Base"]),
         (["--family", "gpt-oss"], ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
         (
-            ["--family", "qwen", "--query", "base", "--max-size-b", "8"],
-            ["Qwen/Qwen3-8B-Base", "Qwen/Qwen3-30B-A3B-Base", "Qwen/Qwen3.5-35B-A3B-Base"],
+            ["--family", "qwen", "--query", "base", "--max-size-b", "9"],
+            ["Qwen/Qwen3.5-9B-Base", "Qwen/Qwen3.5-35B-A3B-Base"],
         ),
+        (["--kind", "base"], ["Qwen/Qwen3.5-9B-Base", "Qwen/Qwen3.5-35B-A3B-Base"]),
+        (
+            ["--vision", "--family", "nemotron"],
+            ["nvidia/NVIDIA-Nemotron-3.5-Super-VL-120B-A12B-BF16"],
+        ),
+        (["--no-vision", "--family", "gpt-oss"], ["openai/gpt-oss-20b", "openai/gpt-oss-120b"]),
+        (["--query", "llama"], []),  # every Llama model is retired
         (
             ["--min-size-b", "50", "--family", "nemotron"],
             ["nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16"],
         ),
         (
             ["--algorithm", "ppo", "--family", "kimi"],
-            ["moonshotai/Kimi-K2-Thinking", "moonshotai/Kimi-K2.6"],
+            ["moonshotai/Kimi-K2.6"],
         ),
     ],
 )
@@ -65,7 +68,7 @@ def test_catalog_limit_caps_models_but_total_counts_all(dn: DnRunner) -> None:
     result = dn("train", "catalog", "--json", "--family", "qwen", "--limit", "2")
     payload = json.loads(result.stdout)
     assert len(payload["models"]) == 2
-    assert payload["total"] == 14
+    assert payload["total"] == 8
     assert payload["limit"] == 2
 
 
@@ -73,7 +76,7 @@ def test_catalog_table_shows_columns_and_footer(dn: DnRunner) -> None:
     result = dn("train", "catalog", "--family", "gpt-oss")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    header = ["tinker_id", "name", "family", "type", "size", "context", "algorithms"]
+    header = ["tinker_id", "name", "family", "type", "size", "context", "algorithms", "lifecycle"]
     assert lines[0].split() == header
     assert "openai/gpt-oss-120b" in result.stdout
     assert "5.1B of 117B" in result.stdout  # active of total, for a mixture of experts
@@ -83,15 +86,59 @@ def test_catalog_table_shows_columns_and_footer(dn: DnRunner) -> None:
 
 def test_catalog_table_footer_says_how_to_see_more(dn: DnRunner) -> None:
     result = dn("train", "catalog", "--limit", "3")
-    assert f"showing 3 of {len(TINKER_MODELS)}" in result.stdout.splitlines()[-1]
+    assert f"showing 3 of {len(SERVED)}" in result.stdout.splitlines()[-1]
     assert "--limit" in result.stdout.splitlines()[-1]
 
 
 def test_catalog_no_match_says_so_and_suggests(dn: DnRunner) -> None:
-    result = dn("train", "catalog", "--query", "Llama-3.1-9B-Instruct")
+    result = dn("train", "catalog", "--query", "Qwen3.5-9B-Instruct")
     assert result.returncode == 0
     assert "No models match these filters." in result.stdout
-    assert "Did you mean: meta-llama/Llama-3.1-8B-Instruct" in result.stdout
+    assert "Did you mean: Qwen/Qwen3.5-9B" in result.stdout
+
+
+def test_catalog_shows_retiring_models_on_a_pinned_day(dn: DnRunner) -> None:
+    result = dn(
+        "train", "catalog", "--family", "llama", env={"DREADNODE_CATALOG_DAY": "2026-06-01"}
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[1:-1]}
+    assert (
+        rows["meta-llama/Llama-3.1-8B"]
+        .rstrip()
+        .endswith("retiring 2026-06-12 -> Qwen/Qwen3.5-9B-Base")
+    )
+    assert rows["meta-llama/Llama-3.1-8B-Instruct"].rstrip().endswith("retiring 2026-06-12")
+    assert result.stdout.splitlines()[-1] == "showing 6 of 6"
+    later = dn("train", "catalog", "--family", "llama", env={"DREADNODE_CATALOG_DAY": "2026-06-12"})
+    assert later.stdout == "No models match these filters.\n"
+
+
+def test_catalog_malformed_day_is_a_usage_error(dn: DnRunner) -> None:
+    result = dn("train", "catalog", env={"DREADNODE_CATALOG_DAY": "June"})
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: DREADNODE_CATALOG_DAY must be a date like 2026-06-01, got 'June'\n"
+    )
+
+
+def test_catalog_retired_lists_dates_and_replacements(dn: DnRunner) -> None:
+    table = dn("train", "catalog", "--retired")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["tinker_id", "retired", "on", "replacement"]
+    assert lines[1].split() == ["meta-llama/Llama-3.1-8B", "2026-06-12", "Qwen/Qwen3.5-9B-Base"]
+    assert lines[5].split() == ["meta-llama/Llama-3.1-8B-Instruct", "2026-06-12", "-"]
+    payload = json.loads(dn("train", "catalog", "--retired", "--json").stdout)
+    assert payload["total"] == len(payload["retired"]) == 21
+    assert payload["retired"][-1] == {
+        "tinker_id": "Qwen/Qwen3.6-27B",
+        "retired_on": "2026-09-02",
+        "replacement": "Qwen/Qwen3.8-27B",
+        "announced_on": "2026-08-19",
+    }
+    before = dn("train", "catalog", "--retired", env={"DREADNODE_CATALOG_DAY": "2026-06-01"})
+    assert before.stdout == "No model has been retired.\n"
 
 
 def test_catalog_json_with_no_match_is_empty_list(dn: DnRunner) -> None:

@@ -19,21 +19,30 @@ from dreadnode.client.types import CatalogModel
 from .fake_api import FakeAPI, Reply, job_json
 
 CATALOG = "/api/v1/training/catalog"
-LLAMA = {
-    "tinker_id": "meta-llama/Llama-3.1-8B",
-    "display_name": "Llama 3.1 8B",
-    "family": "llama",
+#: An entry exactly as the API serves it (every field, ``lifecycle`` included).
+QWEN = {
+    "tinker_id": "Qwen/Qwen3-8B",
+    "display_name": "Qwen3 8B",
+    "family": "qwen",
     "type": "dense",
-    "size_b": 8,
-    "total_size_b": 8,
+    "size_b": 8.0,
+    "total_size_b": 8.0,
     "context_length": 32768,
     "extended_context_length": None,
     "supported_algorithms": ["sft", "importance_sampling", "ppo"],
     "pricing": None,
+    "kind": "chat",
+    "vision": False,
+    "hidden_size": 4096,
+    "lora_parameters_per_rank": 2883968,
+    "max_lora_rank": None,
     "extended_context": False,
+    "recommended_learning_rate": 0.00047297908091376354,
+    "retirement": None,
+    "lifecycle": "available",
 }
 FROM_THE_FUTURE = {
-    **LLAMA,
+    **QWEN,
     "tinker_id": "mistralai/Mistral-9-Large",
     "display_name": "Mistral 9 Large",
     "family": "mistral",
@@ -135,11 +144,11 @@ def test_job_id_with_slash_is_refused_before_any_request(fake_api: FakeAPI, meth
 
 def test_catalog_filters_become_query_parameters(fake_api: FakeAPI) -> None:
     fake_api.script(
-        "GET", CATALOG, Reply(200, {"models": [LLAMA], "total": 1, "limit": 5, "offset": 0})
+        "GET", CATALOG, Reply(200, {"models": [QWEN], "total": 1, "limit": 5, "offset": 0})
     )
     with Client(server_url=fake_api.url) as client:
         page = client.list_catalog(query="llama 3.1", family="llama", max_size_b=10, limit=5)
-    assert [m.tinker_id for m in page.models] == ["meta-llama/Llama-3.1-8B"]
+    assert [m.tinker_id for m in page.models] == ["Qwen/Qwen3-8B"]
     assert fake_api.requests[0].query == {
         "query": ["llama 3.1"],
         "family": ["llama"],
@@ -149,17 +158,17 @@ def test_catalog_filters_become_query_parameters(fake_api: FakeAPI) -> None:
 
 
 def test_get_catalog_model_keeps_the_slash_of_the_id(fake_api: FakeAPI) -> None:
-    fake_api.script("GET", CATALOG + "/meta-llama/Llama-3.1-8B", Reply(200, LLAMA))
+    fake_api.script("GET", CATALOG + "/Qwen/Qwen3-8B", Reply(200, QWEN))
     with Client(server_url=fake_api.url) as client:
-        assert client.get_catalog_model("meta-llama/Llama-3.1-8B").context_length == 32768
+        assert client.get_catalog_model("Qwen/Qwen3-8B").context_length == 32768
 
 
 def test_catalog_from_a_newer_api_lists_unknown_family_as_is(fake_api: FakeAPI) -> None:
-    page = {"models": [LLAMA, FROM_THE_FUTURE], "total": 2, "limit": 20, "offset": 0}
+    page = {"models": [QWEN, FROM_THE_FUTURE], "total": 2, "limit": 20, "offset": 0}
     fake_api.script("GET", CATALOG, Reply(200, page))
     with Client(server_url=fake_api.url) as client:
         models = client.list_catalog().models
-    assert [m.family for m in models] == ["llama", "mistral"]
+    assert [m.family for m in models] == ["qwen", "mistral"]
     assert models[0].unknown_values() == []
     assert models[1].unknown_values() == [
         "family 'mistral'",
@@ -173,7 +182,7 @@ def test_create_job_sends_only_given_fields(fake_api: FakeAPI) -> None:
     fake_api.script("POST", "/api/v1/training/jobs", Reply(201, job_json()))
     with Client(server_url=fake_api.url) as client:
         job = client.create_job(
-            base_model="meta-llama/Llama-3.1-8B",
+            base_model="Qwen/Qwen3-8B",
             method="sft",
             dataset="s3://bucket/train.jsonl",
             tags=["demo"],
@@ -181,7 +190,7 @@ def test_create_job_sends_only_given_fields(fake_api: FakeAPI) -> None:
         )
     assert job.status == "queued"
     assert fake_api.requests[0].body == {
-        "base_model": "meta-llama/Llama-3.1-8B",
+        "base_model": "Qwen/Qwen3-8B",
         "method": "sft",
         "dataset": "s3://bucket/train.jsonl",
         "tags": ["demo"],
@@ -201,7 +210,7 @@ def test_validate_then_create_one_spec_sends_the_same_body(fake_api: FakeAPI) ->
     fake_api.script("POST", "/api/v1/training/jobs/validate", Reply(200, {"valid": True}))
     fake_api.script("POST", "/api/v1/training/jobs", Reply(201, job_json()))
     spec: JobSpec = {
-        "base_model": "meta-llama/Llama-3.1-8B",
+        "base_model": "Qwen/Qwen3-8B",
         "method": "sft",
         "dataset": "s3://bucket/train.jsonl",
         "name": None,
@@ -215,7 +224,7 @@ def test_validate_then_create_one_spec_sends_the_same_body(fake_api: FakeAPI) ->
         validated
         == created
         == {
-            "base_model": "meta-llama/Llama-3.1-8B",
+            "base_model": "Qwen/Qwen3-8B",
             "method": "sft",
             "dataset": "s3://bucket/train.jsonl",
             "tags": [],
@@ -271,4 +280,4 @@ def test_events_and_job_pages_parse(fake_api: FakeAPI) -> None:
 
 def test_catalog_model_is_lenient_but_still_typed() -> None:
     with pytest.raises(ValueError, match="context_length"):
-        CatalogModel.model_validate({**LLAMA, "context_length": "lots"})
+        CatalogModel.model_validate({**QWEN, "context_length": "lots"})

@@ -55,7 +55,7 @@ def test_create_job_sends_idempotency_key_and_retries_with_the_same_key(
 ) -> None:
     fake_api.script("POST", JOBS, UNAVAILABLE, Reply(201, job_json()))
     with _client(fake_api) as client:
-        job = client.create_job(base_model="meta-llama/Llama-3.1-8B", method="sft", dataset="d")
+        job = client.create_job(base_model="Qwen/Qwen3-8B", method="sft", dataset="d")
     assert job.id == "job-1"
     attempts = fake_api.seen("POST", JOBS)
     assert len(attempts) == 2
