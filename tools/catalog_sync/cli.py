@@ -17,10 +17,10 @@ from typing import TextIO
 from tools.catalog_sync.compare_behaviour import compare_behaviour
 from tools.catalog_sync.compare_data import compare_data
 from tools.catalog_sync.compare_schema import compare_schema
-from tools.catalog_sync.findings import Finding
+from tools.catalog_sync.findings import KNOWN_CODES, Finding
 from tools.catalog_sync.loader import Catalog, LoadError, load_catalog
 from tools.catalog_sync.report import FORMATS, render
-from tools.catalog_sync.sync import SyncError, synced_text, unified_diff
+from tools.catalog_sync.sync import SyncError, synced_text, unified_diff, write_atomically
 
 __all__ = ["API_CATALOG", "REPO_ROOT", "SDK_CATALOG", "check", "main"]
 
@@ -57,6 +57,10 @@ def _print(lines: Sequence[str], stream: TextIO) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
+    unknown = [p for p in args.ignore if not fnmatch.filter(sorted(KNOWN_CODES), p)]
+    if unknown:
+        codes = ", ".join(sorted(KNOWN_CODES))
+        return _error(f"--ignore {unknown[0]!r} matches no finding code; codes: {codes}")
     try:
         findings = check(args.sdk, args.api)
     except LoadError as error:
@@ -85,14 +89,13 @@ def _run_sync(args: argparse.Namespace) -> int:
             sys.stdout.write(diff)
             print(f"catalog_sync: {api_display} is out of sync; run `{PROG} sync`")
             return 1
-        print(f"catalog_sync: {api_display} data block is in sync")
+        print(f"catalog_sync: {api_display} is in sync")
         return 0
     if after == before:
-        print(f"catalog_sync: {api_display} data block is already in sync")
+        print(f"catalog_sync: {api_display} is already in sync")
         return 0
-    with args.api.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(after)
-    print(f"catalog_sync: rewrote the data block of {api_display} from {sdk_display}")
+    write_atomically(args.api, after)
+    print(f"catalog_sync: rewrote {api_display} below its docstring from {sdk_display}")
     return 0
 
 
@@ -161,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
 
     sync_command = commands.add_parser(
-        "sync", help="rewrite the mirror's data block from the SDK's copy"
+        "sync", help="rewrite the mirror (below its docstring) from the SDK's copy"
     )
     add_paths(sync_command)
     sync_command.add_argument(

@@ -2,10 +2,12 @@
 
 Equal data and equal types still let the code drift (a changed suggestion cutoff, a filter that
 stops raising). Each function is asked a corpus of questions on both sides: every id, generated
-typos, strings that are no model, ``:peft:`` variants, a grid of filter arguments including ones
-that must raise ValueError (the error, its message and the argument it blames are compared
-too), and the message for an unknown or retired model. One finding per function shows
-the first question answered differently and how many were.
+typos, prefixes, strings that are no model, ``:peft:`` variants, retired ids, a grid of filter
+arguments including ones that must raise ValueError (the error, its message and the argument it
+blames are compared too), and the messages for an unknown, retired or retiring model. Answers
+that depend on the day are asked again on the day before, the day of and the day after every
+retirement date either copy records, so a changed date or a changed rule shows. One finding per
+function shows the first question answered differently and how many were.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import math
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from types import ModuleType
 from typing import Any
 
 from tools.catalog_sync.corpus import NON_MODEL_STRINGS, make_typos
 from tools.catalog_sync.findings import MISSING, Finding, Location
-from tools.catalog_sync.loader import Catalog
+from tools.catalog_sync.loader import Catalog, LoadError
 
 __all__ = ["Question", "build_questions", "compare_behaviour"]
 
@@ -62,8 +65,12 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
     """The corpus, built from the union of both sides' ids, families and algorithms."""
     ids = list(dict.fromkeys(e.tinker_id for c in (sdk, api) for e in c.entries))
     retired: dict[str, None] = {}
+    dates: set[date] = set()
     for catalog in (sdk, api):
-        retired.update(dict.fromkeys(getattr(catalog.module, "RETIRED_TINKER_MODELS", {})))
+        for record in getattr(catalog.module, "TINKER_RETIREMENTS", ()):
+            retired[str(getattr(record, "tinker_id", ""))] = None
+            if isinstance(getattr(record, "retired_on", None), date):
+                dates.add(record.retired_on)
     extended = [
         f"{e.tinker_id}:peft:{e.values.get('extended_context_length')}"
         for c in (sdk, api)
@@ -75,7 +82,6 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
     names = list(dict.fromkeys([*ids, *retired, *extended, *peft, *typos, *NON_MODEL_STRINGS]))
 
     questions = [Question("get_training_model", (name,)) for name in names]
-    questions += [Question("resolve_training_model", (name,)) for name in names]
     # Suggestions cost ~0.1 ms per call per side: every third typo (all kinds still appear)
     # keeps `check` within its time budget while still probing the cutoff from both sides.
     suggest = list(dict.fromkeys([*ids, *extended, *typos[::3], *NON_MODEL_STRINGS]))
@@ -96,6 +102,8 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
     grid += [{"family": f, "algorithm": a} for f in families for a in algorithms]
     grid += [{"min_size_b": low, "max_size_b": high} for low in _SIZES for high in _SIZES]
     grid += [{"family": f, "query": "b", "max_size_b": 30} for f in families]
+    kinds = [None, *_enum_values((sdk, api), "TrainingModelKind"), "bogus"]
+    grid += [{"kind": k, "vision": v} for k in kinds for v in (None, True, False, "yes")]
     questions += [
         Question(
             "filter_training_models",
@@ -104,6 +112,32 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
         )
         for arguments in grid
     ]
+    prefixes = list(dict.fromkeys(i[: max(4, len(i) * 3 // 5)] for i in [*ids, *retired]))
+    questions += [Question("suggest_training_models", (prefix,)) for prefix in prefixes]
+    questions += _dated_questions(sorted(dates), ids, list(retired), typos, families)
+    return questions
+
+
+def _dated_questions(
+    dates: list[date], ids: list[str], retired: list[str], typos: list[str], families: list[Any]
+) -> list[Question]:
+    """The day-dependent functions, on the days around every retirement date."""
+    days = sorted({day + timedelta(days=shift) for day in dates for shift in (-1, 0, 1)})
+    names = list(dict.fromkeys([*retired, *ids]))
+    near = list(dict.fromkeys([*retired, *typos[::9], "llama3", "Qwen3-VL-235B"]))
+    questions = []
+    for day in days:
+        on = (("on", day),)
+        questions += [Question("get_training_model", (name,), on) for name in names]
+        questions += [Question("training_model_status", (name,), on) for name in names]
+        questions += [Question("describe_retiring_training_model", (name,), on) for name in names]
+        questions += [Question("describe_unknown_training_model", (name,), on) for name in near]
+        questions += [Question("suggest_training_models", (name,), on) for name in near]
+        questions += [Question("retired_training_models", (), on)]
+        questions += [
+            Question("filter_training_models", (), tuple(({"family": f} if f else {}).items()) + on)
+            for f in families[:3]
+        ]
     return questions
 
 
@@ -131,6 +165,11 @@ def _ask(module: ModuleType, question: Question) -> Any:
     function: Callable[..., Any] = getattr(module, question.function)
     try:
         answer = _answer(function(*question.args, **dict(question.kwargs)))
+    except ImportError as error:
+        # Not an answer: this environment cannot run the catalog at all (rapidfuzz missing, say).
+        # Both copies would fail alike and look equal, so the check cannot be trusted: exit 2.
+        where = getattr(module, "__file__", None) or module.__name__
+        raise LoadError(where, f"{question.function} cannot run here: {error}") from error
     except Exception as error:  # noqa: BLE001 -- the error is the answer to compare
         # Which argument a query error blames is behaviour too: the API puts it in `loc`.
         blamed = getattr(error, "argument", None)

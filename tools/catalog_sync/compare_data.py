@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from tools.catalog_sync.findings import MISSING, Finding, Location
-from tools.catalog_sync.loader import Catalog, Entry
+from tools.catalog_sync.loader import Catalog, Entry, plain
 from tools.catalog_sync.values import same
 
 __all__ = ["compare_data", "entry_location"]
@@ -163,41 +163,85 @@ def _order(sdk: Catalog, api: Catalog, common: set[str]) -> list[Finding]:
     ]
 
 
+def _retirements(catalog: Catalog) -> dict[str, tuple[int, dict[str, Any]]] | None:
+    """Each retirement record's position and plain values by id; None when the name is absent."""
+    records = getattr(catalog.module, "TINKER_RETIREMENTS", MISSING)
+    if records is MISSING:
+        return None
+    found: dict[str, tuple[int, dict[str, Any]]] = {}
+    for index, record in enumerate(records if isinstance(records, tuple | list) else ()):
+        values = plain(record)
+        tinker_id = values.get("tinker_id") if isinstance(values, dict) else None
+        if isinstance(tinker_id, str):
+            found.setdefault(tinker_id, (index, values))
+    return found
+
+
+def _retirement_line(catalog: Catalog, tinker_id: str, field: str | None = None) -> Location:
+    for call in catalog.source_map.retirements:
+        if call.tinker_id == tinker_id:
+            return Location(catalog.display, call.keyword_line(field) if field else call.line)
+    return Location(catalog.display, catalog.source_map.retired_line)
+
+
 def _retired(sdk: Catalog, api: Catalog) -> list[Finding]:
-    sdk_retired = getattr(sdk.module, "RETIRED_TINKER_MODELS", MISSING)
-    api_retired = getattr(api.module, "RETIRED_TINKER_MODELS", MISSING)
-    if not isinstance(sdk_retired, dict) or not isinstance(api_retired, dict):
-        if sdk_retired is MISSING and api_retired is MISSING:
+    """Every difference in the retirement records: missing, a field, or their order."""
+    sdk_records, api_records = _retirements(sdk), _retirements(api)
+    if sdk_records is None or api_records is None:
+        if sdk_records is None and api_records is None:
             return []
         return [
             Finding(
-                "retired-value-differs",
-                "RETIRED_TINKER_MODELS",
-                sdk_retired,
-                api_retired,
+                f"retirements-missing-in-{'sdk' if sdk_records is None else 'api'}",
+                "TINKER_RETIREMENTS",
+                MISSING if sdk_records is None else "defined",
+                MISSING if api_records is None else "defined",
                 Location(sdk.display, sdk.source_map.retired_line),
                 Location(api.display, api.source_map.retired_line),
             )
         ]
     findings = []
-    for key in list(dict.fromkeys([*sdk_retired, *api_retired])):
-        sdk_value = sdk_retired.get(key, MISSING)
-        api_value = api_retired.get(key, MISSING)
-        if same(sdk_value, api_value):
+    for tinker_id in list(dict.fromkeys([*sdk_records, *api_records])):
+        left, right = sdk_records.get(tinker_id), api_records.get(tinker_id)
+        if left is None or right is None:
+            findings.append(
+                Finding(
+                    f"retirement-missing-in-{'sdk' if left is None else 'api'}",
+                    f"TINKER_RETIREMENTS[{tinker_id}]",
+                    MISSING if left is None else left[1],
+                    MISSING if right is None else right[1],
+                    None if left is None else _retirement_line(sdk, tinker_id),
+                    None if right is None else _retirement_line(api, tinker_id),
+                )
+            )
             continue
-        code = "retired-value-differs"
-        if sdk_value is MISSING:
-            code = "retired-missing-in-sdk"
-        elif api_value is MISSING:
-            code = "retired-missing-in-api"
+        for field in list(dict.fromkeys([*left[1], *right[1]])):
+            sdk_value, api_value = left[1].get(field, MISSING), right[1].get(field, MISSING)
+            if not same(sdk_value, api_value):
+                findings.append(
+                    Finding(
+                        "retirement-field-differs",
+                        f"TINKER_RETIREMENTS[{tinker_id}].{field}",
+                        sdk_value,
+                        api_value,
+                        _retirement_line(sdk, tinker_id, field),
+                        _retirement_line(api, tinker_id, field),
+                    )
+                )
+    shared = [i for i in sdk_records if i in api_records]
+    sdk_order = sorted(shared, key=lambda i: sdk_records[i][0])
+    api_order = sorted(shared, key=lambda i: api_records[i][0])
+    if sdk_order != api_order:
+        first = next(i for i, (a, b) in enumerate(zip(sdk_order, api_order, strict=True)) if a != b)
         findings.append(
             Finding(
-                code,
-                f"RETIRED_TINKER_MODELS[{key}]",
-                sdk_value,
-                api_value,
-                Location(sdk.display, sdk.source_map.retired.get(key, sdk.source_map.retired_line)),
-                Location(api.display, api.source_map.retired.get(key, api.source_map.retired_line)),
+                "retirement-order-differs",
+                f"TINKER_RETIREMENTS[{sdk_order[first]}]",
+                first + 1,
+                api_order.index(sdk_order[first]) + 1,
+                _retirement_line(sdk, sdk_order[first]),
+                _retirement_line(api, sdk_order[first]),
+                "position among the retirements both copies share",
             )
         )
     return findings

@@ -191,11 +191,17 @@ def _enum_findings(sdk: Catalog, api: Catalog) -> tuple[list[Finding], set[str]]
 
 
 def _constants(catalog: Catalog) -> dict[str, Any]:
-    return {
-        name: value
-        for name, value in vars(catalog.module).items()
-        if not name.startswith("__") and isinstance(value, bool | int | float | str)
-    }
+    """Module-level scalars; an enum member is named by its class and member (``_RETIRED`` is
+    ``TrainingModelStatus.RETIRED`` on both sides, although each side has its own enum)."""
+    constants: dict[str, Any] = {}
+    for name, value in vars(catalog.module).items():
+        if name.startswith("__"):
+            continue
+        if isinstance(value, enum.Enum):
+            constants[name] = f"{type(value).__name__}.{value.name}"
+        elif isinstance(value, bool | int | float | str):
+            constants[name] = value
+    return constants
 
 
 def _surface_findings(sdk: Catalog, api: Catalog) -> list[Finding]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["MISSING", "Finding", "Location", "Missing"]
+__all__ = ["KNOWN_CODES", "MISSING", "Finding", "Location", "Missing"]
 
 
 class Missing:
@@ -30,6 +30,50 @@ class Missing:
 
 
 MISSING: Final = Missing()
+
+_SIDES = ("sdk", "api")
+#: Every code a finding can carry. ``--ignore`` patterns must match at least one, so a typo in a
+#: pattern is a usage error rather than a filter that silently hides nothing (or everything).
+KNOWN_CODES: Final = frozenset(
+    {
+        "behaviour-differs",
+        "constant-differs",
+        "data-statement-invalid",
+        "entry-duplicate",
+        "entry-id-differs",
+        "entry-invalid",
+        "entry-order-differs",
+        "enum-members-differ",
+        "field-value-differs",
+        "public-names-differ",
+        "retirement-field-differs",
+        "retirement-order-differs",
+        "schema-bound-differs",
+        "schema-default-differs",
+        "schema-description-differs",
+        "schema-required-differs",
+        "schema-type-differs",
+        "schema-unavailable",
+        "upstream-context-differs",
+        "upstream-missing-in-catalog",
+        "upstream-not-served",
+        "upstream-not-trainable",
+        "upstream-retired-but-listed",
+        *(
+            f"{kind}-missing-in-{side}"
+            for kind in (
+                "constant",
+                "entry",
+                "function",
+                "retirement",
+                "retirements",
+                "schema-field",
+                "schema-type",
+            )
+            for side in _SIDES
+        ),
+    }
+)
 
 
 @dataclass(frozen=True, order=True)

@@ -21,12 +21,12 @@ __all__ = [
 BEGIN_MARKER = "# --- catalog data: begin"
 END_MARKER = "# --- catalog data: end"
 ENTRIES_NAME = "TINKER_MODELS"
-RETIRED_NAME = "RETIRED_TINKER_MODELS"
+RETIRED_NAME = "TINKER_RETIREMENTS"
 
 
 @dataclass(frozen=True)
 class EntryCall:
-    """One element of the ``TINKER_MODELS`` tuple literal, as written."""
+    """One element of the ``TINKER_MODELS`` (or ``TINKER_RETIREMENTS``) tuple literal."""
 
     index: int
     tinker_id: str | None
@@ -45,7 +45,8 @@ class SourceMap:
 
     entries: list[EntryCall] = field(default_factory=list)
     entries_line: int = 1
-    retired: dict[str, int] = field(default_factory=dict)
+    #: the elements of ``TINKER_RETIREMENTS``, as written (``tinker_id`` keyword and lines)
+    retirements: list[EntryCall] = field(default_factory=list)
     retired_line: int = 1
     #: top-level names (``TrainingModel``, ``SUGGESTION_CUTOFF``) and class members
     #: (``TrainingModel.size_b``)
@@ -94,11 +95,9 @@ def read_source_map(tree: ast.Module) -> SourceMap:
         if name == ENTRIES_NAME and value is not None:
             source_map.entries = _entry_calls(value)
             source_map.entries_line = node.lineno
-        elif name == RETIRED_NAME and isinstance(value, ast.Dict):
+        elif name == RETIRED_NAME and value is not None:
             source_map.retired_line = node.lineno
-            for key in value.keys:
-                if isinstance(key, ast.Constant) and isinstance(key.value, str):
-                    source_map.retired.setdefault(key.value, key.lineno)
+            source_map.retirements = _entry_calls(value)
         elif isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef):
             source_map.definitions.setdefault(node.name, node.lineno)
             if isinstance(node, ast.ClassDef):

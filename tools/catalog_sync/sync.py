@@ -1,22 +1,24 @@
-"""Rewrites the API mirror's data block from the SDK's, leaving the rest of the mirror alone.
+"""Rewrites the API's mirror from the SDK's catalog: one edit, made once, in the SDK.
 
-Only the data is copied: the lines from the ``# --- catalog data: begin`` marker to the ``end``
-marker, verbatim. Types and functions stay hand-written in both copies (the mirror has its own
-docstring), and ``check`` reports any difference in them; copying code is not sync's job.
+The mirror keeps its own module docstring (it says what the file is and where its source of truth
+lives); everything after that docstring is the SDK module's text after *its* docstring, verbatim:
+types, functions and data alike. ``check`` still compares the two field by field, schema and
+behaviour, so a hand edit of the mirror is caught even when nobody runs ``sync``.
 """
 
 from __future__ import annotations
 
+import ast
 import difflib
+import os
+import tempfile
 from pathlib import Path
 
-from tools.catalog_sync.source import data_block_lines
-
-__all__ = ["SyncError", "synced_text", "unified_diff"]
+__all__ = ["SyncError", "synced_text", "unified_diff", "write_atomically"]
 
 
 class SyncError(Exception):
-    """A copy cannot be synced (unreadable, or its data block markers are missing or repeated)."""
+    """A copy cannot be synced (unreadable, not Python, or without a module docstring)."""
 
 
 def _read(path: Path, display: str) -> str:
@@ -27,23 +29,42 @@ def _read(path: Path, display: str) -> str:
         raise SyncError(f"{display}: cannot read: {error}") from error
 
 
-def _block(lines: list[str], display: str) -> tuple[int, int]:
+def _split_after_docstring(text: str, display: str) -> tuple[str, str]:
+    """The text up to the end of the module docstring's line, and the rest."""
     try:
-        return data_block_lines(lines)
-    except ValueError as error:
-        raise SyncError(f"{display}: {error}") from error
+        tree = ast.parse(text)
+    except SyntaxError as error:
+        raise SyncError(f"{display}: not valid Python: {error}") from error
+    first = tree.body[0] if tree.body else None
+    if not (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+        and first.end_lineno is not None
+    ):
+        raise SyncError(f"{display}: has no module docstring to keep")
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[: first.end_lineno]), "".join(lines[first.end_lineno :])
 
 
 def synced_text(sdk_path: Path, api_path: Path, sdk_display: str, api_display: str) -> str:
-    """The mirror's text with its data block replaced by the SDK's (the same text when in sync)."""
-    sdk_lines = _read(sdk_path, sdk_display).splitlines(keepends=True)
-    api_lines = _read(api_path, api_display).splitlines(keepends=True)
-    sdk_begin, sdk_end = _block(sdk_lines, sdk_display)
-    api_begin, api_end = _block(api_lines, api_display)
-    block = sdk_lines[sdk_begin : sdk_end + 1]
-    if block and not block[-1].endswith(("\n", "\r")) and api_end + 1 < len(api_lines):
-        block[-1] += "\n"
-    return "".join(api_lines[:api_begin] + block + api_lines[api_end + 1 :])
+    """The mirror's docstring followed by the SDK module below its docstring (the same text
+    when already in sync)."""
+    _, body = _split_after_docstring(_read(sdk_path, sdk_display), sdk_display)
+    docstring, _ = _split_after_docstring(_read(api_path, api_display), api_display)
+    return docstring + body
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one rename, so a crash never leaves half a mirror."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as output:
+            output.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def unified_diff(before: str, after: str, display: str) -> str:
