@@ -182,6 +182,21 @@ def _field_edit(field: str, call: ast.Call, text: str) -> str | None:  # noqa: P
         return "(TrainingAlgorithm.SFT, TrainingAlgorithm.PPO)"
     if field == "pricing":
         return "TrainingModelPricing(prefill=1.0)"
+    return _training_fact_edit(field, value)
+
+
+def _training_fact_edit(field: str, value: str | None) -> str | None:
+    """A different value for one of the training facts (most are None on retired entries)."""
+    if field == "kind":
+        return "TrainingModelKind." + ("BASE" if value and value.endswith("CHAT") else "CHAT")
+    if field == "vision":
+        return "False" if value == "True" else "True"
+    if field == "hidden_size":
+        return "1024" if value is None else f"{value} + 1"
+    if field == "lora_parameters_per_rank":
+        return "1000" if value is None else f"{value} + 1"
+    if field == "max_lora_rank":
+        return "64" if value is None else f"2 * {value}"
     return None
 
 
@@ -247,21 +262,63 @@ def entry_presence_mutations() -> list[Mutation]:
     return mutations
 
 
+def _retirement_calls(text: str) -> list[ast.Call]:
+    for node in ast.parse(text).body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(target, ast.Name) and target.id == "TINKER_RETIREMENTS":
+            assert isinstance(node.value, ast.Tuple)
+            return [call for call in node.value.elts if isinstance(call, ast.Call)]
+    raise AssertionError("TINKER_RETIREMENTS not found")
+
+
+def _edit_retirement(text: str, index: int, change: Callable[[str], str]) -> str:
+    """Retirement ``index``'s source replaced by ``change(source)``."""
+    call = _retirement_calls(text)[index]
+    lines = text.splitlines(keepends=True)
+    start, end = _lines_of(call)
+    block = "".join(lines[start:end])
+    return "".join(lines[:start]) + change(block) + "".join(lines[end:])
+
+
 def retired_mutations() -> list[Mutation]:
-    """For every retired id: removed from the mirror, and its date changed."""
-    block = MIRROR_TEXT[MIRROR_TEXT.index("RETIRED_TINKER_MODELS: dict") :]
-    retired = ast.literal_eval(block[block.index("{") : block.index("}") + 1])
-    assert isinstance(retired, dict)
+    """For every retirement record: removed, its date and its replacement changed, moved."""
     mutations = []
-    for key, date in retired.items():
-        line = f'    "{key}": "{date}",\n'
-        path = f"RETIRED_TINKER_MODELS[{key}]"
+    calls = _retirement_calls(MIRROR_TEXT)
+    for index, call in enumerate(calls):
+        key = ast.literal_eval(next(kw.value for kw in call.keywords if kw.arg == "tinker_id"))
+        path = f"TINKER_RETIREMENTS[{key}]"
+        source = ast.get_source_segment(MIRROR_TEXT, call) or ""
+        given = {kw.arg: ast.get_source_segment(MIRROR_TEXT, kw.value) for kw in call.keywords}
+        other = '"Qwen/Qwen3-8B"' if given.get("replacement") != '"Qwen/Qwen3-8B"' else "None"
+
+        def date_edit(block: str, old: str = f"retired_on={given['retired_on']}") -> str:
+            return block.replace(old, "retired_on=date(2099, 1, 1)")
+
+        def replacement_edit(
+            block: str, old: str = f"replacement={given.get('replacement')}", new: str = other
+        ) -> str:
+            return block.replace(old, f"replacement={new}")
+
         mutations += [
-            Mutation(f"retire-remove {key}", "retired-missing-in-api", path,
-                     replace_once(line, "")),
-            Mutation(f"retire-date {key}", "retired-value-differs", path,
-                     replace_once(line, f'    "{key}": "2099-01-01",\n')),
+            Mutation(f"retirement-remove {key}", "retirement-missing-in-api", path,
+                     lambda text, i=index: _edit_retirement(text, i, lambda _: "")),
+            Mutation(f"retirement-date {key}", "retirement-field-differs", f"{path}.retired_on",
+                     lambda text, i=index, e=date_edit: _edit_retirement(text, i, e)),
+            Mutation(f"retirement-replacement {key}", "retirement-field-differs",
+                     f"{path}.replacement",
+                     lambda text, i=index, e=replacement_edit: _edit_retirement(text, i, e)),
         ]  # fmt: skip
+        assert "retired_on=" in source
+        assert "replacement=" in source
+    first = ast.get_source_segment(MIRROR_TEXT, calls[0]) or ""
+    first_key = ast.literal_eval(calls[0].keywords[0].value)
+    mutations.append(
+        Mutation(f"retirement-move {first_key}", "retirement-order-differs",
+                 f"TINKER_RETIREMENTS[{first_key}]",
+                 lambda text: _edit_retirement(text, 0, lambda _: "")
+                 .replace("\n)\n\n# --- catalog data: end", f"\n    {first},\n)\n\n"
+                          "# --- catalog data: end")),
+    )  # fmt: skip
     return mutations
 
 
@@ -316,7 +373,7 @@ def schema_mutations() -> list[Mutation]:
          "extended_context_length: int | None = Field(default=None, ge=1)",
          "extended_context_length: int | None = Field(default=None, ge=2)"),
         ("schema-bound-differs", f"{model}.tinker_id.minLength",
-         "tinker_id: str = Field(min_length=3,", "tinker_id: str = Field(min_length=4,"),
+         "str, Field(min_length=3,", "str, Field(min_length=4,"),
         ("schema-bound-differs", f"{model}.tinker_id.pattern",
          r"(:peft:\d+)?$", r"(:peft:\d{1,7})?$"),
         ("schema-bound-differs", f"{model}.display_name.minLength",
@@ -369,24 +426,40 @@ def behaviour_mutations() -> list[Mutation]:
         Mutation("suggestion cutoff 65 -> 75", "behaviour-differs", "suggest_training_models(",
                  replace_once("SUGGESTION_CUTOFF = 65.0", "SUGGESTION_CUTOFF = 75.0"), True),
         Mutation("suggestions worst first", "behaviour-differs", "suggest_training_models(",
-                 replace_once("plausible.sort(key=lambda item: -item[0])",
-                              "plausible.sort(key=lambda item: item[0])"), True),
+                 replace_once("scored.sort(key=lambda item: -item[0])",
+                              "scored.sort(key=lambda item: item[0])"), True),
+        Mutation("prefixes not favoured", "behaviour-differs", "suggest_training_models(",
+                 replace_once("_PREFIX_FLOOR = 90.0", "_PREFIX_FLOOR = 0.0"), True),
         Mutation("suggest accepts an empty query", "behaviour-differs",
                  "suggest_training_models(",
                  replace_once("if not isinstance(query, str) or not query.strip():",
                               "if not isinstance(query, str):"), True),
         Mutation("size bounds exclusive", "behaviour-differs", "filter_training_models(",
-                 replace_once("model.size_b < min_size_b", "model.size_b <= min_size_b"), True),
+                 replace_once("m.size_b >= min_size_b", "m.size_b > min_size_b"), True),
         Mutation("negative sizes accepted", "behaviour-differs", "filter_training_models(",
                  replace_once("if bound is not None and not bound >= 0:",
                               "if bound is not None and bound < -1:"), True),
         Mutation("case-insensitive lookup", "behaviour-differs", "get_training_model(",
-                 replace_once("    return _BY_ID.get(tinker_id)\n",
-                              "    return {k.lower(): v for k, v in _BY_ID.items()}"
-                              ".get(tinker_id.lower())\n"), True),
-        Mutation("any :peft: length resolves", "behaviour-differs", "resolve_training_model(",
-                 replace_once("    if tokens != str(model.extended_context_length):\n"
-                              "        return None\n", ""), True),
+                 replace_once("    model = _BY_ID.get(tinker_id)\n    if model is not None:",
+                              "    model = {k.lower(): v for k, v in _BY_ID.items()}"
+                              ".get(tinker_id.lower())\n    if model is not None:"), True),
+        Mutation("any :peft: length resolves", "behaviour-differs", "get_training_model(",
+                 replace_once("    if base is None or base.extended_context_id != tinker_id:",
+                              "    if base is None or base.extended_context_id is None:"), True),
+        Mutation("retired the day after, not on the day", "behaviour-differs",
+                 "get_training_model(",
+                 replace_once("retired = training_day(on) >= self.retired_on",
+                              "retired = training_day(on) > self.retired_on"), True),
+        Mutation("retiring models not warned", "behaviour-differs",
+                 "describe_retiring_training_model(",
+                 replace_once("    if retirement is None or retirement.status(on) is not "
+                              "TrainingModelStatus.RETIRING:\n        return None\n",
+                              "    if retirement is None or True:\n        return None\n"),
+                 True),
+        Mutation("retired listing includes future ones", "behaviour-differs",
+                 "retired_training_models(",
+                 replace_once("if r.retired_on <= day]", "if r.retired_on <= day or True]"),
+                 True),
         Mutation("unknown family message", "behaviour-differs", "filter_training_models(",
                  replace_once('f"unknown {name} {str(value)!r}; allowed: {allowed}"',
                               'f"unknown {name} {str(value)!r}"'), True),
@@ -396,11 +469,16 @@ def behaviour_mutations() -> list[Mutation]:
                               'TrainingQueryError("query", f"limit must'), True),
         Mutation("retired model called unknown", "behaviour-differs",
                  "describe_unknown_training_model(",
-                 replace_once("retired_on = RETIRED_TINKER_MODELS.get(model_id)",
-                              "retired_on = None"), True),
+                 replace_once("    if retirement is not None and retirement.status(day) is "
+                              "TrainingModelStatus.RETIRED:\n",
+                              "    if retirement is not None and False:\n"), True),
         Mutation("unknown model offers three suggestions", "behaviour-differs",
                  "describe_unknown_training_model(",
-                 replace_once("def describe_unknown_training_model(model_id: str, limit: int = 2)",
-                              "def describe_unknown_training_model(model_id: str, limit: int = 3)"),
+                 replace_once("    model_id: str, limit: int = 2, *, on: date | None = None",
+                              "    model_id: str, limit: int = 3, *, on: date | None = None"),
+                 True),
+        Mutation("wrong suffix not explained", "behaviour-differs",
+                 "describe_unknown_training_model(",
+                 replace_once("    if suffix is not None:\n", "    if suffix is None and False:\n"),
                  True),
     ]  # fmt: skip

@@ -10,7 +10,7 @@ import pytest
 from tests.catalog_mutations import copy_catalogs, run_check, set_keyword
 from tools.catalog_sync.cli import main
 
-LLAMA_8B_INDEX = 1  # meta-llama/Llama-3.1-8B, the second entry
+QWEN_8B_INDEX = 0  # Qwen/Qwen3-8B, the first entry (context 32768)
 
 
 @pytest.fixture
@@ -40,14 +40,12 @@ def test_check_context_length_text_form(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copies
-    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "128000"))
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "context_length", "128000"))
     assert main(["check", "--sdk", str(sdk), "--api", str(api)]) == 1
     lines = capsys.readouterr().out.splitlines()
     line = next(i for i in lines if "[field-value-differs]" in i)
     assert line.startswith(f"{api}:")
-    assert line.endswith(
-        "[field-value-differs] meta-llama/Llama-3.1-8B.context_length: sdk=32768 api=128000"
-    )
+    assert line.endswith("[field-value-differs] Qwen/Qwen3-8B.context_length: sdk=32768 api=128000")
     assert lines[-1].startswith("catalog_sync: ")
     assert "field-value-differs" in lines[-1]
 
@@ -56,7 +54,7 @@ def test_check_verbose_shows_both_locations(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copies
-    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "128000"))
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "context_length", "128000"))
     assert main(["check", "--sdk", str(sdk), "--api", str(api), "--verbose"]) == 1
     out = capsys.readouterr().out
     assert f"    sdk: 32768  ({sdk}:" in out
@@ -65,11 +63,11 @@ def test_check_verbose_shows_both_locations(
 
 def test_check_json_records(copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     sdk, api = copies
-    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "128000"))
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "context_length", "128000"))
     code, findings = run_check(capsys, sdk, api)
     assert code == 1
     record = next(f for f in findings if f["code"] == "field-value-differs")
-    assert record["path"] == "meta-llama/Llama-3.1-8B.context_length"
+    assert record["path"] == "Qwen/Qwen3-8B.context_length"
     assert (record["sdk_value"], record["api_value"]) == (32768, 128000)
     sdk_at, api_at = record["sdk_location"], record["api_location"]
     assert isinstance(sdk_at, dict)
@@ -84,12 +82,12 @@ def test_check_github_annotations(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copies
-    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "display_name", '"Llama, 8B"'))
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "display_name", '"Qwen, 8B"'))
     assert main(["check", "--sdk", str(sdk), "--api", str(api), "--format", "github"]) == 1
     lines = capsys.readouterr().out.splitlines()
     annotation = next(line for line in lines if "field-value-differs" in line)
     assert annotation.startswith(f"::error file={api},line=")
-    assert "::[field-value-differs] meta-llama/Llama-3.1-8B.display_name:" in annotation
+    assert "::[field-value-differs] Qwen/Qwen3-8B.display_name:" in annotation
     assert lines[-1].startswith("catalog_sync: ")
 
 
@@ -114,8 +112,8 @@ def test_check_numbers_equal_in_value(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copies
-    text = set_keyword(api.read_text(), LLAMA_8B_INDEX, "size_b", "8.0")
-    api.write_text(set_keyword(text, LLAMA_8B_INDEX, "total_size_b", "8.00"))
+    text = set_keyword(api.read_text(), QWEN_8B_INDEX, "size_b", "8.0")
+    api.write_text(set_keyword(text, QWEN_8B_INDEX, "total_size_b", "8.00"))
     assert run_check(capsys, sdk, api) == (0, [])
 
 
@@ -124,8 +122,10 @@ def test_check_nested_pricing_field(
 ) -> None:
     sdk, api = copies
     priced = "TrainingModelPricing(prefill=0.195, sample=0.6, train=0.44)"
-    sdk.write_text(set_keyword(sdk.read_text(), 6, "pricing", priced))
-    api.write_text(set_keyword(api.read_text(), 6, "pricing", priced.replace("0.44", "0.45")))
+    sdk.write_text(set_keyword(sdk.read_text(), QWEN_8B_INDEX, "pricing", priced))
+    api.write_text(
+        set_keyword(api.read_text(), QWEN_8B_INDEX, "pricing", priced.replace("0.44", "0.45"))
+    )
     code, findings = run_check(capsys, sdk, api)
     assert code == 1
     assert [(f["code"], f["path"], f["sdk_value"], f["api_value"]) for f in findings] == [
@@ -137,15 +137,15 @@ def test_check_invalid_entry_is_a_finding(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copies
-    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "context_length", "0"))
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "context_length", "0"))
     code, findings = run_check(capsys, sdk, api)
     assert code == 1
     invalid = next(f for f in findings if f["code"] == "entry-invalid")
-    assert invalid["path"] == "meta-llama/Llama-3.1-8B.context_length"
+    assert invalid["path"] == "Qwen/Qwen3-8B.context_length"
     assert invalid["api_value"] == 0
     assert "greater than or equal to 1" in str(invalid["note"])
     assert {(f["code"], f["path"]) for f in findings} >= {
-        ("field-value-differs", "meta-llama/Llama-3.1-8B.context_length")
+        ("field-value-differs", "Qwen/Qwen3-8B.context_length")
     }
     assert not any(f["code"] == "entry-missing-in-api" for f in findings)
 
@@ -154,12 +154,12 @@ def test_check_invalid_whole_entry_rule(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copies
-    api.write_text(set_keyword(api.read_text(), LLAMA_8B_INDEX, "total_size_b", "9"))
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "total_size_b", "9"))
     code, findings = run_check(capsys, sdk, api)
     assert code == 1
     paths = {(f["code"], f["path"]) for f in findings}
-    assert ("entry-invalid", "meta-llama/Llama-3.1-8B") in paths
-    assert ("field-value-differs", "meta-llama/Llama-3.1-8B.total_size_b") in paths
+    assert ("entry-invalid", "Qwen/Qwen3-8B") in paths
+    assert ("field-value-differs", "Qwen/Qwen3-8B.total_size_b") in paths
 
 
 @pytest.mark.parametrize(

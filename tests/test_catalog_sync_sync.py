@@ -1,4 +1,5 @@
-"""``sync`` rewrites only the mirror's data block, is idempotent, and ``--check`` shows the diff."""
+"""``sync`` rewrites the mirror below its own docstring, is idempotent, and ``--check`` shows the
+diff; one edit in the SDK, types and functions included, reaches the mirror."""
 
 from __future__ import annotations
 
@@ -20,12 +21,12 @@ def test_sync_fixes_drift_and_is_idempotent(
     sdk, api = copy_catalogs(tmp_path)
     original = api.read_text()
     drifted = set_keyword(original, 3, "context_length", "1024")
-    drifted = drifted.replace('"Qwen/Qwen3.5-27B": "2026-06-12",\n', "")
+    drifted = drifted.replace("SUGGESTION_CUTOFF = 65.0", "SUGGESTION_CUTOFF = 60.0")
     api.write_text(drifted)
     assert run_check(capsys, sdk, api)[0] == 1
 
     assert main(["sync", *_paths(sdk, api)]) == 0
-    assert "rewrote the data block" in capsys.readouterr().out
+    assert "rewrote" in capsys.readouterr().out
     assert api.read_text() == original  # the mirror's own docstring is kept
     assert run_check(capsys, sdk, api) == (0, [])
 
@@ -38,12 +39,12 @@ def test_sync_copies_sdk_edit_into_mirror(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sdk, api = copy_catalogs(tmp_path)
-    sdk.write_text(set_keyword(sdk.read_text(), 0, "display_name", '"Llama 3.1 8B Chat"'))
+    sdk.write_text(set_keyword(sdk.read_text(), 0, "display_name", '"Qwen3 8B Chat"'))
     assert run_check(capsys, sdk, api)[0] == 1
     assert main(["sync", *_paths(sdk, api)]) == 0
     capsys.readouterr()
     assert run_check(capsys, sdk, api) == (0, [])
-    assert 'display_name="Llama 3.1 8B Chat"' in api.read_text()
+    assert 'display_name="Qwen3 8B Chat"' in api.read_text()
     assert api.read_text().startswith('"""The API\'s mirror')
 
 
@@ -57,7 +58,7 @@ def test_sync_check_prints_diff_and_exits_1(
     out = capsys.readouterr().out
     assert f"--- a/{api}" in out
     assert f"+++ b/{api}" in out
-    assert "-        context_length=1024,\n+        context_length=32768,\n" in out
+    assert "-        context_length=1024,\n+        context_length=65536,\n" in out
     assert api.read_text() == drifted  # --check writes nothing
 
 
@@ -67,10 +68,24 @@ def test_sync_check_clean_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "in sync" in capsys.readouterr().out
 
 
-def test_sync_missing_marker_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_sync_copies_a_function_edit_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copy_catalogs(tmp_path)
+    sdk.write_text(sdk.read_text().replace("_PREFIX_FLOOR = 90.0", "_PREFIX_FLOOR = 92.0"))
+    assert main(["sync", *_paths(sdk, api)]) == 0
+    capsys.readouterr()
+    assert "_PREFIX_FLOOR = 92.0" in api.read_text()
+    assert run_check(capsys, sdk, api) == (0, [])
+
+
+def test_sync_mirror_without_docstring_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     sdk, api = copy_catalogs(tmp_path)
     text = api.read_text()
-    api.write_text(text.replace("# --- catalog data: end", "# --- data ends"))
+    stripped = text[text.index('"""', 3) + 3 :]
+    api.write_text(stripped)
     assert main(["sync", *_paths(sdk, api)]) == 2
-    assert "catalog data: end" in capsys.readouterr().err
-    assert api.read_text() == text.replace("# --- catalog data: end", "# --- data ends")
+    assert "has no module docstring to keep" in capsys.readouterr().err
+    assert api.read_text() == stripped

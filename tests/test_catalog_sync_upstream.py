@@ -63,11 +63,14 @@ def tinker() -> Iterator[tuple[FakeTinker, str]]:
 
 
 def _served(sdk: Path) -> list[dict[str, Any]]:
-    """Everything the catalog lists, as Tinker would report it (bare and :peft: ids)."""
+    """Everything the catalog serves today, as Tinker would report it (bare and :peft: ids)."""
     from tools.catalog_sync.loader import load_catalog
 
     served = []
-    for entry in load_catalog(sdk, "sdk", "sdk").entries:
+    catalog = load_catalog(sdk, "sdk", "sdk")
+    for entry in catalog.entries:
+        if catalog.module.get_training_model(entry.tinker_id) is None:
+            continue  # retired: Tinker no longer lists it
         values = entry.values
         served.append(
             {
@@ -106,6 +109,28 @@ def test_upstream_all_served_exits_0(
     assert state.requests == [(f"/services/tinker-prod{CAPABILITIES_PATH}", KEY)]
 
 
+def test_upstream_retired_model_still_listed_is_informational(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    lagging = [
+        {"model_name": "meta-llama/Llama-3.1-8B", "max_context_length": 32768, "trainable": True},
+        {"model_name": "Qwen/Qwen3.5-27B", "max_context_length": 65536, "trainable": True},
+    ]
+    state.body = {"supported_models": [*_served(sdk), *lagging]}
+    assert main(_upstream(monkeypatch, sdk, url, "--format", "json")) == 0  # the date decides
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted((r["code"], r["path"]) for r in records) == [
+        ("upstream-retired-but-listed", "Qwen/Qwen3.5-27B"),
+        ("upstream-retired-but-listed", "meta-llama/Llama-3.1-8B"),
+    ]
+
+
 def test_upstream_reports_missing_extra_and_context(
     *,
     tinker: tuple[FakeTinker, str],
@@ -117,7 +142,7 @@ def test_upstream_reports_missing_extra_and_context(
     sdk, _ = copy_catalogs(tmp_path)
     served = _served(sdk)
     by_name = {item["model_name"]: item for item in served}
-    del by_name["meta-llama/Llama-3.2-1B"]  # catalog lists it, Tinker does not serve it
+    del by_name["Qwen/Qwen3.5-4B"]  # catalog lists it, Tinker does not serve it
     # Served only as its extended variant: still counts as served.
     del by_name["Qwen/Qwen3.6-35B-A3B"]
     by_name["Qwen/Qwen3-8B"]["max_context_length"] = 40960
@@ -125,7 +150,7 @@ def test_upstream_reports_missing_extra_and_context(
     by_name["Qwen/Qwen3-14B"] = {"model_name": "Qwen/Qwen3-14B", "max_context_length": 32768,
                                  "trainable": True}  # fmt: skip
     by_name["Qwen/Qwen3-Embed"] = {"model_name": "Qwen/Qwen3-Embed", "trainable": False}
-    by_name["moonshotai/Kimi-K2-Thinking"]["trainable"] = False
+    by_name["moonshotai/Kimi-K2.6"]["trainable"] = False
     state.body = {"supported_models": list(by_name.values())}
     assert main(_upstream(monkeypatch, sdk, url, "--format", "json")) == 1
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -133,8 +158,8 @@ def test_upstream_reports_missing_extra_and_context(
         ("upstream-context-differs", "Qwen/Qwen3-8B.context_length"),
         ("upstream-context-differs", "openai/gpt-oss-120b.extended_context_length"),
         ("upstream-missing-in-catalog", "Qwen/Qwen3-14B"),
-        ("upstream-not-served", "meta-llama/Llama-3.2-1B"),
-        ("upstream-not-trainable", "moonshotai/Kimi-K2-Thinking.trainable"),
+        ("upstream-not-served", "Qwen/Qwen3.5-4B"),
+        ("upstream-not-trainable", "moonshotai/Kimi-K2.6.trainable"),
     ]
     context = next(r for r in records if r["path"] == "Qwen/Qwen3-8B.context_length")
     assert (context["sdk_value"], context["api_value"]) == (32768, 40960)

@@ -103,6 +103,7 @@ def _run_upstream(args: argparse.Namespace) -> int:
     # Imported here: urllib.request (ssl, http.client) would cost every `check` ~30 ms.
     from tools.catalog_sync.upstream import (
         DEFAULT_BASE_URL,
+        INFORMATIONAL_CODES,
         UpstreamError,
         compare_upstream,
         fetch_served_models,
@@ -125,7 +126,7 @@ def _run_upstream(args: argparse.Namespace) -> int:
         findings, args.format, subject=subject, verbose=args.verbose, labels=("catalog", "tinker")
     )
     _print(lines, sys.stdout)
-    return 1 if findings else 0
+    return 1 if any(f.code not in INFORMATIONAL_CODES for f in findings) else 0
 
 
 def _positive(text: str) -> float:

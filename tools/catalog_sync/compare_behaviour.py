@@ -93,7 +93,7 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
         for limit in _SUGGEST_LIMITS
     ]
     questions += [Question("suggest_training_models", (query,)) for query in _BAD_QUERIES]
-    unknown = list(dict.fromkeys([*retired, *typos[1::3], *NON_MODEL_STRINGS, "", "   "]))
+    unknown = list(dict.fromkeys([*retired, *typos[1::3], *peft, *NON_MODEL_STRINGS, "", "   "]))
     questions += [Question("describe_unknown_training_model", (name,)) for name in unknown]
 
     families = [None, *_enum_values((sdk, api), "TrainingModelFamily"), "bogus", "LLAMA"]

@@ -17,7 +17,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["NON_MODEL_STRINGS", "Typo", "make_typos"]
+__all__ = ["NON_MODEL_STRINGS", "Typo", "make_prefixes", "make_typos"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ NON_MODEL_STRINGS = (
     "train", "sft", "ppo", "none", "null", "true", "http://localhost:8000", "bert-base-uncased",
     "gemma-2b", "phi-3-mini", "falcon-40b", "t5-small", "whisper-large", "stable-diffusion-xl",
     "the quick brown fox", "README.md", "~/models/checkpoint", "DROP TABLE jobs;", "x",
-    "aaaaaaaaaaaa", "0.0.0.0", "yes",  # noqa: S104 -- a string users type, not a bind address "cancel", "Lorem ipsum dolor sit amet", "my-finetune-v2",
+    "aaaaaaaaaaaa", "0.0.0.0",  # noqa: S104 -- a string users type, not a bind address
+    "yes", "cancel", "Lorem ipsum dolor sit amet", "my-finetune-v2",
     "resnet50", "dall-e-3", "llava-13b", "sentence-transformers/all-MiniLM-L6-v2",
 )  # fmt: skip
 
@@ -70,3 +71,20 @@ def make_typos(ids: Sequence[str], *, seed: int = 7, per_kind: int = 3) -> list[
         add("separators", tid, re.sub(r"[-./]", " ", tid))
         add("separators", tid, tid.replace("-", ""))
     return typos
+
+
+def make_prefixes(ids: Sequence[str]) -> list[Typo]:
+    """The start of each id that a user might stop typing at: cut at each separator from the
+    second segment of the name on, kept only when it starts that id alone (ignoring case) and is
+    not an id itself, so exactly one answer is right."""
+    keys = {tid: tid.lower() for tid in ids}
+    prefixes: list[Typo] = []
+    for tid in ids:
+        cuts = [m.start() for m in re.finditer(r"[-.:]", tid) if m.start() > tid.find("/") + 1]
+        for cut in cuts:
+            text = tid[:cut]
+            starts = [other for other, key in keys.items() if key.startswith(text.lower())]
+            if starts == [tid]:
+                prefixes.append(Typo("prefix", tid, text))
+                prefixes.append(Typo("prefix", tid, text.partition("/")[2]))
+    return prefixes

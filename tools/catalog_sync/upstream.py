@@ -127,13 +127,40 @@ def fetch_served_models(base_url: str, api_key: str, timeout: float) -> list[Ser
     return _parse(payload)
 
 
+#: Findings that inform rather than fail: a model the catalog retired on its announced date that
+#: Tinker still lists (the date is the contract, not the service's lag: tinker-feedback #145).
+INFORMATIONAL_CODES = frozenset({"upstream-retired-but-listed"})
+
+
+def _retired_ids(catalog: Catalog) -> set[str]:
+    """The ids the catalog calls retired today (none when the copy has no lifecycle)."""
+    retired = getattr(catalog.module, "retired_training_models", None)
+    return {record.tinker_id for record in retired()} if callable(retired) else set()
+
+
 def compare_upstream(catalog: Catalog, served: list[ServedModel]) -> list[Finding]:
-    """Catalog models Tinker does not serve or train, served models it lacks, context mismatch."""
+    """Catalog models Tinker does not serve or train, served models it lacks, context mismatch,
+    and (informational) retired models Tinker still lists."""
     by_name = {model.name: model for model in served}
-    known: set[str] = set()
-    findings = []
+    retired = _retired_ids(catalog)
+    known: set[str] = set(retired)
+    findings = [
+        Finding(
+            "upstream-retired-but-listed",
+            name,
+            "retired",
+            "listed",
+            Location(catalog.display, catalog.source_map.retired_line),
+            None,
+            "Tinker still lists a model the catalog retired; jobs stay refused from its date",
+        )
+        for name in sorted(retired)
+        if name in by_name
+    ]
     for entry in catalog.entries:
         tinker_id = entry.tinker_id
+        if tinker_id in retired:
+            continue
         extended = entry.values.get("extended_context_length")
         extended_id = f"{tinker_id}:peft:{extended}" if extended is not None else None
         known.update(name for name in (tinker_id, extended_id) if name)

@@ -31,6 +31,11 @@ def test_catalog_ids_are_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_retirements_name_each_id_once() -> None:
+    ids = [retirement.tinker_id for retirement in TINKER_RETIREMENTS]
+    assert len(ids) == len(set(ids))
+
+
 def test_every_replacement_is_a_served_catalog_model() -> None:
     for retirement in TINKER_RETIREMENTS:
         if retirement.replacement is not None:

@@ -103,6 +103,7 @@ MAX_KNOWN_LORA_RANK = 128
 #: The cookbook's ``get_lr`` for Qwen models: ``5e-4 * (2000 / hidden_size) ** 0.0775``. Other
 #: families are "not yet calibrated", so they have no recommended learning rate.
 _QWEN_LR_BASE, _QWEN_LR_HIDDEN, _QWEN_LR_EXPONENT = 5e-4, 2000, 0.0775
+_QWEN_FAMILY = "qwen"
 
 Price = Annotated[float, Field(ge=0)]
 TinkerId = Annotated[
@@ -195,7 +196,7 @@ class TrainingModel(BaseModel):
     @property
     def recommended_learning_rate(self) -> float | None:
         """The cookbook's calibrated LoRA learning rate; None where it has none for the family."""
-        if self.family is not TrainingModelFamily.QWEN or self.hidden_size is None:
+        if self.family != _QWEN_FAMILY or self.hidden_size is None:
             return None
         rate: float = _QWEN_LR_BASE * (_QWEN_LR_HIDDEN / self.hidden_size) ** _QWEN_LR_EXPONENT
         return rate
@@ -905,26 +906,6 @@ _BY_ID: dict[str, TrainingModel] = {model.tinker_id: model for model in TINKER_M
 _RETIREMENTS: dict[str, TrainingModelRetirement] = {r.tinker_id: r for r in TINKER_RETIREMENTS}
 
 
-def _check_catalog() -> None:
-    """Fail at import, not in front of a user, when the data contradicts itself."""
-    for name, ids in (
-        ("TINKER_MODELS", [m.tinker_id for m in TINKER_MODELS]),
-        ("TINKER_RETIREMENTS", [r.tinker_id for r in TINKER_RETIREMENTS]),
-    ):
-        repeated = sorted({i for i in ids if ids.count(i) > 1})
-        if repeated:
-            raise ValueError(f"{name} repeats {', '.join(repeated)}")
-    for retirement in TINKER_RETIREMENTS:
-        if retirement.replacement is not None and retirement.replacement not in _BY_ID:
-            raise ValueError(
-                f"the replacement of {retirement.tinker_id} is not in TINKER_MODELS: "
-                f"{retirement.replacement}"
-            )
-
-
-_check_catalog()
-
-
 def get_training_model_retirement(tinker_id: str) -> TrainingModelRetirement | None:
     """Tinker's announced retirement of this id, whatever the day; a ``:peft:`` id shares its
     model's. None when none is announced."""
@@ -987,8 +968,6 @@ def describe_retiring_training_model(tinker_id: str, *, on: date | None = None) 
         return None
     return retirement.describe(on)
 
-
-_RETIRED = TrainingModelStatus.RETIRED
 
 # --- filtering ---------------------------------------------------------------------------------
 
@@ -1074,7 +1053,9 @@ def filter_training_models(
     _check_size_bounds(min_size_b, max_size_b)
 
     day = training_day(on)
-    tests: list[Callable[[TrainingModel], bool]] = [lambda m: m.status(day) is not _RETIRED]
+    tests: list[Callable[[TrainingModel], bool]] = [
+        lambda m: m.status(day) is not TrainingModelStatus.RETIRED
+    ]
     if wanted_family is not None:
         tests.append(lambda m: m.family == wanted_family)
     if wanted_algorithm is not None:
@@ -1118,16 +1099,23 @@ def _numbers(text: str) -> str:
     return " ".join(re.findall(r"\d+", text))
 
 
+def _prefix_key(text: str) -> str:
+    """Case and spacing ignored, but the dots and dashes kept: "Qwen3.8" starts "Qwen3.8-27B"
+    and not "Qwen3-8B", which ``_key`` could not tell apart."""
+    return re.sub(r"[\s_]+", "-", text.strip().lower())
+
+
 class _Candidates:
     """Suggestable ids with their comparison keys, precomputed once per day and candidate set."""
 
-    __slots__ = ("fulls", "ids", "names", "numbers")
+    __slots__ = ("fulls", "ids", "names", "numbers", "starts")
 
     def __init__(self, ids: Sequence[str]) -> None:
         self.ids = tuple(ids)
         self.fulls = [_key(i) for i in ids]
         self.names = [_key(i.partition("/")[2]) for i in ids]
         self.numbers = [_numbers(i.partition("/")[2]) for i in ids]
+        self.starts = [(_prefix_key(i), _prefix_key(i.partition("/")[2])) for i in ids]
 
     def scores(self, query: str) -> list[float]:
         """Each id's score for ``query`` (0-100), in ``ids`` order."""
@@ -1149,10 +1137,11 @@ class _Candidates:
             (1 - _NUMBER_WEIGHT) * t + _NUMBER_WEIGHT * a for t, a in zip(text, agree, strict=True)
         ]
         if len(key) >= _PREFIX_MIN_LENGTH:
-            for index, (full, name) in enumerate(zip(self.fulls, self.names, strict=True)):
-                target = full if full.startswith(key) else name if name.startswith(key) else None
-                if target is not None:
-                    covered = _PREFIX_FLOOR + (100 - _PREFIX_FLOOR) * len(key) / len(target)
+            start = _prefix_key(query)
+            for index, (full, name) in enumerate(self.starts):
+                target = full if full.startswith(start) else name if name.startswith(start) else ""
+                if target:
+                    covered = _PREFIX_FLOOR + (100 - _PREFIX_FLOOR) * len(start) / len(target)
                     scores[index] = max(scores[index], covered)
         return scores
 
