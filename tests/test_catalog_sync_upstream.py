@@ -174,11 +174,11 @@ def test_upstream_text_labels_sides(
 ) -> None:
     state, url = tinker
     sdk, _ = copy_catalogs(tmp_path)
-    served = [m for m in _served(sdk) if m["model_name"] != "Qwen/Qwen3-32B"]
+    served = [m for m in _served(sdk) if m["model_name"] != "Qwen/Qwen3.5-4B"]
     state.body = {"supported_models": served}
     assert main(_upstream(monkeypatch, sdk, url)) == 1
     out = capsys.readouterr().out
-    assert '[upstream-not-served] Qwen/Qwen3-32B: catalog="listed" tinker=<missing>' in out
+    assert '[upstream-not-served] Qwen/Qwen3.5-4B: catalog="listed" tinker=<missing>' in out
 
 
 def test_upstream_without_key_exits_2(
