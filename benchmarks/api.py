@@ -37,7 +37,7 @@ LISTING_TARGET_RATIO = 0.8
 CREATE_TARGET_PER_SECOND = 300.0
 HEALTH = ("GET", "/health", 200)
 JOB = {
-    "base_model": "meta-llama/Llama-3.1-8B",
+    "base_model": "Qwen/Qwen3.5-9B-Base",
     "method": "sft",
     "dataset": "s3://bucket/train.jsonl",
     "tags": ["bench"],
@@ -187,7 +187,7 @@ def report(name: str, result: Result, health: Result) -> None:
 def main() -> int:
     scenarios: list[tuple[str, str, str, int]] = [
         ("GET /training/catalog?limit=20", "GET", f"{PREFIX}/training/catalog?limit=20", 200),
-        ("GET /training/catalog?query=llama", "GET", f"{PREFIX}/training/catalog?query=llama", 200),
+        ("GET /training/catalog?query=qwen", "GET", f"{PREFIX}/training/catalog?query=qwen", 200),
         ("POST /training/jobs (sqlite)", "POST", f"{PREFIX}/training/jobs", 201),
     ]
     results: dict[str, tuple[Result, Result]] = {}
