@@ -125,8 +125,10 @@ class ValidationFailedError(APIError):
 
     status_code = 422
 
-    def __init__(self, errors: Sequence[ErrorItem]) -> None:
-        super().__init__("; ".join(item["msg"] for item in errors), errors=errors)
+    def __init__(
+        self, errors: Sequence[ErrorItem], *, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__("; ".join(item["msg"] for item in errors), errors=errors, headers=headers)
 
 
 class UpgradeRequiredError(APIError):

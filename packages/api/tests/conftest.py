@@ -185,15 +185,65 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 #: A day the June 2026 retirements were announced (2026-05-18) but not yet in effect.
 BEFORE_JUNE = "2026-06-01"
+#: The day they took effect: from it on, those models are refused.
+RETIREMENT_DAY = "2026-06-12"
+#: A real model retiring on RETIREMENT_DAY, with a replacement: Qwen/Qwen3.5-9B-Base.
+RETIRING = "meta-llama/Llama-3.1-8B"
 
 
 @pytest.fixture(scope="session")
 def api_before_june(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """A server (SQLite) whose catalog day is pinned before the June retirements, so 19 real
-    models are retiring: accepted with a warning and Deprecation/Sunset headers."""
+    """A server (SQLite) whose catalog day is pinned before the June retirements, so the real
+    models they name (all six Llama models among them) are retiring: accepted with a warning
+    and Deprecation/Sunset headers."""
     directory = tmp_path_factory.mktemp("before-june")
     with running_api("sqlite", directory, DREADNODE_API_CATALOG_DAY=BEFORE_JUNE) as api:
         yield api
+
+
+@pytest.fixture(scope="session")
+def api_on_retirement_day(
+    api_before_june: Api, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Api]:
+    """The same deployment as ``api_before_june`` (its database, its tokens, the same code) on
+    the day the June retirements take effect: only the date has moved on."""
+    env = {**api_before_june.env, "DREADNODE_API_CATALOG_DAY": RETIREMENT_DAY}
+    log = tmp_path_factory.mktemp("retirement-day") / "server.log"
+    server = Server(serve_command(), env, log)
+    try:
+        yield Api(
+            backend=api_before_june.backend,
+            url=server.url,
+            env=env,
+            engine=api_before_june.engine,
+            tokens=api_before_june.tokens,
+            server=server,
+        )
+    finally:
+        server.close()
+
+
+def assert_retiring_headers(
+    response: httpx.Response,
+    *,
+    deprecation: str = "@1779062400",  # 2026-05-18 00:00 UTC, the June retirements' announcement
+    sunset: str = "Fri, 12 Jun 2026 00:00:00 GMT",
+    successor: str | None = "Qwen/Qwen3.5-9B-Base",
+) -> None:
+    """Assert the RFC 9745/8594 headers of an answer about a retiring model (RETIRING's)."""
+    assert response.headers["Deprecation"] == deprecation
+    assert response.headers["Sunset"] == sunset
+    if successor is None:
+        assert "Link" not in response.headers
+    else:
+        link = f'<{PREFIX}/training/catalog/{successor}>; rel="successor-version"'
+        assert response.headers["Link"] == link
+
+
+def assert_no_retiring_headers(response: httpx.Response) -> None:
+    """Assert an answer says nothing about a retirement in its headers."""
+    for name in ("Deprecation", "Sunset", "Link"):
+        assert name not in response.headers, name
 
 
 def envelope(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:

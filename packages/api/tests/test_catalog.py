@@ -12,15 +12,22 @@ from app.training.catalog import (
     TrainingModel,
     filter_training_models,
     get_training_model,
+    retired_training_models,
 )
 from app.training.pages import PAGE_CACHE_SIZE, CatalogFilters, catalog_page
 
-from .conftest import Api, envelope
+from .conftest import (
+    RETIRING,
+    Api,
+    assert_no_retiring_headers,
+    assert_retiring_headers,
+    envelope,
+)
 
 #: The models served today, in catalog order (retired ones are never listed).
 SERVED = filter_training_models()
 ALL_IDS = [model.tinker_id for model in SERVED]
-RETIRING = "meta-llama/Llama-3.1-8B"
+JUNE_RETIREMENTS = [r for r in TINKER_RETIREMENTS if r.retired_on == date(2026, 6, 12)]
 
 
 def public(model: TrainingModel, lifecycle: str = "available") -> dict[str, object]:
@@ -29,7 +36,11 @@ def public(model: TrainingModel, lifecycle: str = "available") -> dict[str, obje
 
 
 def get_model(tinker_id: str) -> TrainingModel:
-    model = get_training_model(tinker_id)
+    return get_model_on(tinker_id, None)
+
+
+def get_model_on(tinker_id: str, day: date | None) -> TrainingModel:
+    model = get_training_model(tinker_id, on=day)
     assert model is not None
     return model
 
@@ -162,19 +173,27 @@ def test_read_catalog_entry_returns_one_model(api: Api) -> None:
         response = client.get("/training/catalog/Qwen/Qwen3-8B")
     assert response.status_code == 200
     assert response.json() == public(get_model("Qwen/Qwen3-8B"))
-    assert "Deprecation" not in response.headers
+    assert_no_retiring_headers(response)
 
 
-def test_read_catalog_entry_describes_a_peft_id_as_itself(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("tinker_id", "context"),
+    [
+        ("Qwen/Qwen3.6-35B-A3B:peft:262144", 262144),
+        ("openai/gpt-oss-120b:peft:131072", 131072),
+        ("zai-org/GLM-5.3:peft:262144", 262144),  # served only with its suffix
+    ],
+)
+def test_read_catalog_entry_describes_a_peft_id_as_itself(
+    api: Api, tinker_id: str, context: int
+) -> None:
     with api.client() as client:
-        found = client.get("/training/catalog/Qwen/Qwen3.6-35B-A3B:peft:262144")
+        found = client.get(f"/training/catalog/{tinker_id}")
     assert found.status_code == 200
     body = found.json()
-    assert (body["tinker_id"], body["context_length"]) == (
-        "Qwen/Qwen3.6-35B-A3B:peft:262144",
-        262144,
-    )
+    assert (body["tinker_id"], body["context_length"]) == (tinker_id, context)
     assert body["extended_context"] is False
+    assert body == public(get_model(tinker_id))
 
 
 @pytest.mark.parametrize(
@@ -213,6 +232,16 @@ def test_read_catalog_entry_unknown_suggests_near_matches(api: Api) -> None:
     )
 
 
+def test_read_catalog_entry_typo_of_a_retired_id_names_it_first(api: Api) -> None:
+    with api.client() as client:
+        response = client.get("/training/catalog/Qwen/Qwen3-30B-A3")
+    assert envelope(response, 404, "not_found_error")["detail"] == (
+        "Unknown training base model 'Qwen/Qwen3-30B-A3'. The nearest id, Qwen/Qwen3-30B-A3B, "
+        "was retired on 2026-06-12; Tinker recommends Qwen/Qwen3.6-35B-A3B instead. "
+        "Did you mean one of: Qwen/Qwen3.6-35B-A3B, Qwen/Qwen3.5-35B-A3B-Base?"
+    )
+
+
 def test_read_catalog_entry_retired_names_date_and_replacement(api: Api) -> None:
     with api.client() as client:
         replaced = client.get(f"/training/catalog/{RETIRING}")
@@ -231,10 +260,9 @@ def test_list_retired_models_with_dates_and_replacements(api: Api) -> None:
         response = client.get("/training/catalog/retired")
     assert response.status_code == 200
     body = response.json()
-    assert body == {
-        "retired": [r.model_dump(mode="json") for r in TINKER_RETIREMENTS],
-        "total": 21,
-    }
+    retired = retired_training_models()  # today's, as the unpinned server judges
+    assert body == {"retired": [r.model_dump(mode="json") for r in retired], "total": len(retired)}
+    assert body["total"] >= 21  # every retirement the reference lists is past
     assert body["retired"][0] == {
         "tinker_id": "meta-llama/Llama-3.1-8B",
         "retired_on": "2026-06-12",
@@ -247,18 +275,61 @@ def test_retiring_model_is_listed_with_its_lifecycle_and_headers(api_before_june
     with api_before_june.client() as client:
         listed = client.get("/training/catalog", params={"family": "llama", "limit": 100})
         entry = client.get(f"/training/catalog/{RETIRING}")
+        cached = client.get(
+            f"/training/catalog/{RETIRING}", headers={"If-None-Match": entry.headers["etag"]}
+        )
+        unreplaced = client.get("/training/catalog/meta-llama/Llama-3.1-8B-Instruct")
         retired = client.get("/training/catalog/retired")
-    assert ids(listed.json())[:2] == ["meta-llama/Llama-3.1-8B-Instruct", RETIRING]
+    assert ids(listed.json()) == [
+        "meta-llama/Llama-3.1-8B-Instruct",
+        RETIRING,
+        "meta-llama/Llama-3.1-70B",
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "meta-llama/Llama-3.2-3B",
+        "meta-llama/Llama-3.2-1B",
+    ]
     assert {m["lifecycle"] for m in listed.json()["models"]} == {"retiring"}
+    assert_no_retiring_headers(listed)  # a listing is about many models; each says its own
     assert entry.status_code == 200
-    assert entry.json()["lifecycle"] == "retiring"
-    assert entry.json()["retirement"]["replacement"] == "Qwen/Qwen3.5-9B-Base"
-    assert entry.headers["Deprecation"] == "@1779062400"  # 2026-05-18 00:00 UTC
-    assert entry.headers["Sunset"] == "Fri, 12 Jun 2026 00:00:00 GMT"
-    assert entry.headers["Link"] == (
-        '</api/v1/training/catalog/Qwen/Qwen3.5-9B-Base>; rel="successor-version"'
-    )
+    assert entry.json() == public(get_model_on(RETIRING, date(2026, 6, 1)), "retiring")
+    assert entry.json()["retirement"] == {
+        "tinker_id": RETIRING,
+        "retired_on": "2026-06-12",
+        "replacement": "Qwen/Qwen3.5-9B-Base",
+        "announced_on": "2026-05-18",
+    }
+    assert_retiring_headers(entry)
+    assert cached.status_code == 304
+    assert_retiring_headers(cached)
+    assert_retiring_headers(unreplaced, successor=None)
     assert retired.json() == {"retired": [], "total": 0}
+
+
+def test_read_catalog_on_retirement_day_refuses_what_was_retiring(
+    api_on_retirement_day: Api,
+) -> None:
+    with api_on_retirement_day.client() as client:
+        entry = client.get(f"/training/catalog/{RETIRING}")
+        listed = client.get("/training/catalog", params={"family": "llama", "limit": 100})
+        retired = client.get("/training/catalog/retired")
+        later = client.get("/training/catalog/Qwen/Qwen3.6-27B")
+    assert envelope(entry, 404, "not_found_error")["detail"] == (
+        "Training base model 'meta-llama/Llama-3.1-8B' was retired on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+    )
+    assert_no_retiring_headers(entry)
+    assert (listed.json()["models"], listed.json()["total"]) == ([], 0)
+    assert retired.json() == {
+        "retired": [r.model_dump(mode="json") for r in JUNE_RETIREMENTS],
+        "total": 19,
+    }
+    assert later.json()["lifecycle"] == "retiring"  # Qwen3.6-27B goes on 2026-09-02
+    assert_retiring_headers(
+        later,
+        deprecation="@1787097600",  # 2026-08-19, its announcement
+        sunset="Wed, 02 Sep 2026 00:00:00 GMT",
+        successor="Qwen/Qwen3.8-27B",
+    )
 
 
 @pytest.mark.parametrize(

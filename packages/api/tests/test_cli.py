@@ -6,12 +6,17 @@ import hashlib
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from app.cli import main
+from app.core.config import Settings
+from app.core.db import Database, migrate
+from app.schemas import JobPublic
+from app.storage.jobs import get_job
 
 PORT_RANGE = "must be a port from 1 to 65535"
 
@@ -129,12 +134,65 @@ def test_main_failure_is_one_line_without_traceback(
     assert "Traceback" not in captured.err
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("RATE_LIMIT_PER_MINUTE", "-5", "rate_limit_per_minute: "),
+        ("CATALOG_DAY", "2026-13-01", "catalog_day: Value error, must be a date like 2026-06-01"),
+        ("CATALOG_DAY", "2026-02-30", "catalog_day: Value error, must be a date like 2026-06-01"),
+        ("CATALOG_DAY", "1780000000", "catalog_day: Value error, must be a date like 2026-06-01"),
+        ("CATALOG_DAY", "20260601", "catalog_day: Value error, must be a date like 2026-06-01"),
+    ],
+)
+@pytest.mark.usefixtures("database")
 def test_main_rejects_invalid_setting(
-    database: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    value: str,
+    expected: str,
 ) -> None:
-    monkeypatch.setenv("DREADNODE_API_RATE_LIMIT_PER_MINUTE", "-5")
+    monkeypatch.setenv(f"DREADNODE_API_{name}", value)
     assert main(["migrate"]) == 1
-    assert "rate_limit_per_minute" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith(f"dreadnode-api: error: invalid setting {expected}")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("value", ["2026-06-01", " 2026-06-01 ", ""])
+def test_settings_read_catalog_day_as_calendar_day(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DREADNODE_API_CATALOG_DAY", value)
+    assert Settings().catalog_day == (date(2026, 6, 1) if value else None)
+
+
+def test_migrate_keeps_jobs_stored_before_effective_hyperparameters(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    migrate(database, "0001")
+    engine = create_engine(database)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO jobs (id, owner, name, base_model, method, algorithm, dataset, tags,"
+                " hyperparameters, status, created_at, updated_at) VALUES ('old', 'alice', NULL,"
+                " 'Qwen/Qwen3-8B', 'sft', 'sft', 'd', '[]', '{\"lora_rank\": 16}', 'queued',"
+                " '2026-11-22 22:00:00.000000', '2026-11-22 22:00:00.000000')"
+            )
+        )
+    engine.dispose()
+    assert main(["migrate"]) == 0
+    stored = Database(database)
+    try:
+        with stored.session() as session:
+            job = get_job(session, owner="alice", job_id="old")
+            assert job is not None
+            public = JobPublic.model_validate(job)
+    finally:
+        stored.dispose()
+    assert public.hyperparameters == {"lora_rank": 16}
+    assert (public.defaulted_hyperparameters, public.adapter_parameters) == ([], None)
 
 
 def test_console_script_and_module_run_the_same_command(database: str) -> None:

@@ -9,7 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from .conftest import Api, envelope
+from .conftest import (
+    RETIRING,
+    Api,
+    assert_no_retiring_headers,
+    assert_retiring_headers,
+    envelope,
+)
 
 VALID: dict[str, Any] = {
     "base_model": "Qwen/Qwen3-8B",
@@ -211,14 +217,65 @@ def test_create_job_unknown_model_detail_suggests_near_matches(api: Api) -> None
     )
 
 
-def test_create_job_retired_model_names_date_and_replacement(api: Api) -> None:
+@pytest.mark.parametrize(
+    ("base_model", "detail"),
+    [
+        (
+            RETIRING,
+            "Training base model 'meta-llama/Llama-3.1-8B' was retired on 2026-06-12; "
+            "Tinker recommends Qwen/Qwen3.5-9B-Base instead.",
+        ),
+        (
+            "Qwen/Qwen3-30B-A3B",
+            "Training base model 'Qwen/Qwen3-30B-A3B' was retired on 2026-06-12; "
+            "Tinker recommends Qwen/Qwen3.6-35B-A3B instead.",
+        ),
+        (
+            "Qwen/Qwen3-32B",
+            "Training base model 'Qwen/Qwen3-32B' was retired on 2026-06-12.",
+        ),
+    ],
+)
+def test_create_job_retired_model_names_date_and_replacement(
+    api: Api, base_model: str, detail: str
+) -> None:
+    before = (api.count("jobs"), api.count("job_events"))
+    with api.client() as client:
+        response = create(client, job(base_model=base_model))
+    body = envelope(response, 422, "validation_error")
+    assert body["detail"] == detail
+    assert body["errors"] == [
+        {"loc": ["body", "base_model"], "msg": detail, "type": "retired_base_model"}
+    ]
+    assert_no_retiring_headers(response)
+    assert (api.count("jobs"), api.count("job_events")) == before
+
+
+@pytest.mark.parametrize(
+    ("base_model", "detail"),
+    [
+        (
+            "Qwen/Qwen3-8B:peft:131072",
+            "Unknown training base model 'Qwen/Qwen3-8B:peft:131072': Qwen/Qwen3-8B has no "
+            "extended-context variant; its context is 32,768 tokens.",
+        ),
+        (
+            "Qwen/Qwen3.5-397B-A17B:peft:999",
+            "Unknown training base model 'Qwen/Qwen3.5-397B-A17B:peft:999': "
+            "Qwen/Qwen3.5-397B-A17B offers :peft:262144, not :peft:999.",
+        ),
+    ],
+)
+def test_create_job_wrong_suffix_is_answered_specifically(
+    api: Api, base_model: str, detail: str
+) -> None:
     before = api.count()
     with api.client() as client:
-        response = create(client, job(base_model="Qwen/Qwen3-30B-A3B"))
-    assert envelope(response, 422, "validation_error")["detail"] == (
-        "Training base model 'Qwen/Qwen3-30B-A3B' was retired on 2026-06-12; "
-        "Tinker recommends Qwen/Qwen3.6-35B-A3B instead."
-    )
+        response = create(client, job(base_model=base_model))
+    body = envelope(response, 422, "validation_error")
+    assert body["errors"] == [
+        {"loc": ["body", "base_model"], "msg": detail, "type": "unknown_base_model"}
+    ]
     assert api.count() == before
 
 
@@ -284,18 +341,12 @@ def test_validate_job_shows_effective_hyperparameters_and_adapter_size(api: Api)
     }
 
 
-RETIRING = "meta-llama/Llama-3.1-8B"
 RETIRING_WARNING = {
     "loc": ["body", "base_model"],
     "msg": "Training base model 'meta-llama/Llama-3.1-8B' retires on 2026-06-12; "
     "Tinker recommends Qwen/Qwen3.5-9B-Base instead.",
     "type": "model_retiring",
 }
-
-
-def _assert_retiring_headers(response: httpx.Response) -> None:
-    assert response.headers["Deprecation"] == "@1779062400"  # 2026-05-18, the announcement
-    assert response.headers["Sunset"] == "Fri, 12 Jun 2026 00:00:00 GMT"
 
 
 def test_create_job_on_retiring_model_succeeds_with_warning_and_headers(
@@ -308,17 +359,65 @@ def test_create_job_on_retiring_model_succeeds_with_warning_and_headers(
         created = create(client, body, **{"Idempotency-Key": "retiring"})
         replayed = create(client, body, **{"Idempotency-Key": "retiring"})
         read = client.get(f"/training/jobs/{created.json()['id']}")
+        cancelled = client.post(f"/training/jobs/{created.json()['id']}/cancel")
         ordinary = create(client, job())
     assert (validated.json()["valid"], validated.json()["warnings"]) == (True, [RETIRING_WARNING])
     assert created.status_code == 201
     assert created.json()["warnings"] == [RETIRING_WARNING]
     assert replayed.json()["warnings"] == [RETIRING_WARNING]
     assert created.json()["adapter_parameters"] is None  # a retired record's figure is unknown
-    for response in (validated, created, replayed, read):
-        _assert_retiring_headers(response)
+    assert read.json()["defaulted_hyperparameters"] == ["learning_rate", "lora_rank"]
+    assert read.json()["hyperparameters"]["learning_rate"] == 1e-4  # Llama: not calibrated
+    for response in (validated, created, replayed, read, cancelled):
+        assert_retiring_headers(response)
     assert api_before_june.count() == before + 2
-    assert "Deprecation" not in ordinary.headers
+    assert_no_retiring_headers(ordinary)
     assert ordinary.json()["warnings"] == []
+
+
+def test_create_job_invalid_on_retiring_model_still_warns(api_before_june: Api) -> None:
+    before = api_before_june.count()
+    body = job(base_model=RETIRING, hyperparameters={"lora_rank": 48})
+    with api_before_june.client() as client:
+        validated = client.post("/training/jobs/validate", json=body)
+        created = create(client, body)
+    assert validated.json()["valid"] is False
+    assert validated.json()["warnings"] == [RETIRING_WARNING]
+    assert [e["type"] for e in validated.json()["errors"]] == ["invalid_lora_rank"]
+    assert envelope(created, 422, "validation_error")["errors"] == validated.json()["errors"]
+    for response in (validated, created):
+        assert_retiring_headers(response)
+    assert api_before_june.count() == before
+
+
+def test_create_job_on_retirement_day_refuses_the_retiring_model(
+    api_before_june: Api, api_on_retirement_day: Api
+) -> None:
+    body = job(base_model=RETIRING)
+    detail = (
+        "Training base model 'meta-llama/Llama-3.1-8B' was retired on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
+    )
+    with api_before_june.client() as before_june:
+        accepted = create(before_june, body)
+    assert accepted.status_code == 201, accepted.text
+    before = api_on_retirement_day.count()
+    with api_on_retirement_day.client() as on_the_day:
+        refused = create(on_the_day, body)
+        validated = on_the_day.post("/training/jobs/validate", json=body)
+        kept = on_the_day.get(f"/training/jobs/{accepted.json()['id']}")
+    assert envelope(refused, 422, "validation_error")["errors"] == [
+        {"loc": ["body", "base_model"], "msg": detail, "type": "retired_base_model"}
+    ]
+    assert (validated.json()["valid"], validated.json()["warnings"]) == (False, [])
+    assert validated.json()["errors"] == refused.json()["errors"]
+    assert api_on_retirement_day.count() == before
+    # A job accepted while the model was retiring stays readable, and no longer warns of a date
+    # that has passed.
+    assert kept.status_code == 200
+    assert kept.json()["base_model"] == RETIRING
+    for response in (refused, validated, kept):
+        assert_no_retiring_headers(response)
 
 
 @pytest.mark.parametrize("content", [b"{bad", b"", b"\xff\xfe", b'{"a": }'])

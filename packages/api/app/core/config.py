@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import date
 
@@ -16,6 +17,7 @@ __all__ = ["API_PREFIX", "Settings"]
 
 #: Every route but the bare ``/health`` lives under this prefix (docs/api.md).
 API_PREFIX = "/api/v1"
+_DAY_FORM = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class Settings(BaseSettings):
@@ -37,6 +39,21 @@ class Settings(BaseSettings):
     #: The day the catalog's lifecycle is judged on (``YYYY-MM-DD``); unset means today in UTC,
     #: read per request. Pin it to preview a coming retirement, or in tests.
     catalog_day: date | None = None
+
+    @field_validator("catalog_day", mode="before")
+    @classmethod
+    def _check_day(cls, value: object) -> object:
+        """Only the calendar form, as ``dn`` reads ``DREADNODE_CATALOG_DAY``: pydantic alone
+        would also take a unix timestamp or a datetime. Blank means unset."""
+        if not isinstance(value, str):
+            return value
+        text = value.strip()
+        if not text:
+            return None
+        if _DAY_FORM.fullmatch(text):
+            with contextlib.suppress(ValueError):  # 2026-02-30 has the form but is no day
+                return date.fromisoformat(text)
+        raise ValueError(f"must be a date like 2026-06-01 (YYYY-MM-DD), got {value!r}")
 
     @field_validator("min_sdk_version")
     @classmethod

@@ -87,14 +87,15 @@ def serialized_writes(session: Session) -> Iterator[None]:
         yield
 
 
-def migrate(url: str) -> None:
-    """Apply every Alembic migration shipped inside the package (``app/migrations``)."""
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply the Alembic migrations shipped inside the package (``app/migrations``), every one
+    by default, or up to ``revision``."""
     config = Config()
     config.set_main_option("script_location", str(files("app") / "migrations"))
     engine = make_engine(url)
     try:
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
     finally:
         engine.dispose()

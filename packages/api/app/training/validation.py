@@ -43,10 +43,13 @@ class JobCheck:
 
     ``hyperparameters`` holds every effective value (the given ones and the model's defaults),
     ``defaulted`` names the ones filled in; ``warnings`` are worth telling but refuse nothing.
+    ``base_model`` is the id of the catalog model the body names, even when other checks failed,
+    so that every answer about that model can say where it stands (``model_retiring``).
     """
 
     job: JobCreate | None
     algorithm: TrainingAlgorithm | None
+    base_model: str | None = None
     errors: list[ErrorItem] = field(default_factory=list)
     warnings: list[ErrorItem] = field(default_factory=list)
     hyperparameters: dict[str, Any] | None = None
@@ -142,12 +145,16 @@ def check_job(body: bytes, day: date) -> JobCheck:
         _, rank = clean("hyperparameters", "lora_rank")
         errors.extend(_model_hyperparameter_errors(model, length, rank))
 
+    accepted_id = None if model is None else model.tinker_id
     if errors or job is None or model is None:
-        return JobCheck(job=None, algorithm=None, errors=errors, warnings=warnings)
+        return JobCheck(
+            job=None, algorithm=None, base_model=accepted_id, errors=errors, warnings=warnings
+        )
     effective, defaulted = effective_hyperparameters(job.hyperparameters.model_dump(), model)
     return JobCheck(
         job=job,
         algorithm=algorithm,
+        base_model=accepted_id,
         warnings=warnings,
         hyperparameters=effective,
         defaulted=defaulted,

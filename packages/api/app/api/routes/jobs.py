@@ -56,6 +56,12 @@ def _idempotency_key(value: str | None) -> str | None:
     return value
 
 
+def _lifecycle_headers(check: JobCheck, day: date) -> dict[str, str]:
+    """``Deprecation``/``Sunset`` when the body names a retiring model, valid or not: the
+    answer is about that model either way."""
+    return {} if check.base_model is None else retirement_headers(check.base_model, day)
+
+
 def _job_response(
     job: Job, check: JobCheck, day: date, *, status_code: int, replayed: bool = False
 ) -> JSONResponse:
@@ -97,7 +103,7 @@ def create_job(
     key = _idempotency_key(idempotency_key)
     check = check_job(body, day)
     if check.job is None or check.algorithm is None or check.hyperparameters is None:
-        raise ValidationFailedError(check.errors)
+        raise ValidationFailedError(check.errors, headers=_lifecycle_headers(check, day))
     request_hash = ""
     if key is not None:
         request_hash = _request_hash(check.job, check.algorithm)
@@ -135,9 +141,7 @@ def validate_job(*, _user: CurrentUser, body: JsonBody, day: CatalogDay) -> Resp
         defaulted_hyperparameters=check.defaulted,
         adapter_parameters=check.adapter_parameters,
     )
-    base_model = check.job.base_model if check.job is not None else None
-    headers = retirement_headers(base_model, day) if base_model else None
-    return JSONResponse(verdict.model_dump(mode="json"), headers=headers)
+    return JSONResponse(verdict.model_dump(mode="json"), headers=_lifecycle_headers(check, day))
 
 
 @router.get("", response_model=JobsPublic)
@@ -170,7 +174,9 @@ def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: Catalo
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
-def cancel_job(*, job_id: str, session: SessionDep, user: WriterUser) -> JobPublic:
+def cancel_job(
+    *, job_id: str, session: SessionDep, user: WriterUser, day: CatalogDay, response: Response
+) -> JobPublic:
     """Cancel one of the caller's jobs unless it has already finished."""
     try:
         job = store.cancel_job(session, owner=user.owner, job_id=job_id)
@@ -178,6 +184,7 @@ def cancel_job(*, job_id: str, session: SessionDep, user: WriterUser) -> JobPubl
         raise ConflictError(f"Training job {job_id!r} is already {err.status}") from None
     if job is None:
         raise _job_not_found(job_id)
+    response.headers.update(retirement_headers(job.base_model, day))
     return JobPublic.model_validate(job)
 
 
