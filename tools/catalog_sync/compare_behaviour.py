@@ -69,8 +69,9 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
     for catalog in (sdk, api):
         for record in getattr(catalog.module, "TINKER_RETIREMENTS", ()):
             retired[str(getattr(record, "tinker_id", ""))] = None
-            if isinstance(getattr(record, "retired_on", None), date):
-                dates.add(record.retired_on)
+            for name in ("retired_on", "announced_on"):
+                if isinstance(getattr(record, name, None), date):
+                    dates.add(getattr(record, name))
     extended = [
         f"{e.tinker_id}:peft:{e.values.get('extended_context_length')}"
         for c in (sdk, api)
@@ -121,7 +122,7 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
 def _dated_questions(
     dates: list[date], ids: list[str], retired: list[str], typos: list[str], families: list[Any]
 ) -> list[Question]:
-    """The day-dependent functions, on the days around every retirement date."""
+    """The day-dependent functions, on the days around every retirement and announcement."""
     days = sorted({day + timedelta(days=shift) for day in dates for shift in (-1, 0, 1)})
     names = list(dict.fromkeys([*retired, *ids]))
     near = list(dict.fromkeys([*retired, *typos[::9], "llama3", "Qwen3-VL-235B"]))

@@ -88,6 +88,15 @@ def test_status_follows_the_day() -> None:
     assert training_model_status("nope/Model", on=TODAY) is None
 
 
+def test_model_is_available_until_its_retirement_is_announced() -> None:
+    announced = date(2026, 5, 18)
+    assert training_model_status("meta-llama/Llama-3.1-8B", on=date(2026, 5, 17)) == "available"
+    assert training_model_status("meta-llama/Llama-3.1-8B", on=announced) == "retiring"
+    assert describe_retiring_training_model("meta-llama/Llama-3.1-8B", on=date(2026, 5, 17)) is None
+    # Kimi-K2.5's announcement date is unknown: retiring on every day before its date.
+    assert training_model_status("moonshotai/Kimi-K2.5", on=date(2026, 1, 1)) == "retiring"
+
+
 def test_training_day_defaults_to_today_in_utc() -> None:
     assert training_day(BEFORE_JUNE) == BEFORE_JUNE
     assert isinstance(training_day(), date)

@@ -145,9 +145,14 @@ class TrainingModelRetirement(BaseModel):
         return self
 
     def status(self, on: date | None = None) -> TrainingModelStatus:
-        """Retiring before ``retired_on``, retired from that day on."""
-        retired = training_day(on) >= self.retired_on
-        return TrainingModelStatus.RETIRED if retired else TrainingModelStatus.RETIRING
+        """Retired from ``retired_on`` on; retiring before it, once announced (a day before the
+        announcement, where its date is known, the model was simply available)."""
+        day = training_day(on)
+        if day >= self.retired_on:
+            return TrainingModelStatus.RETIRED
+        if self.announced_on is not None and day < self.announced_on:
+            return TrainingModelStatus.AVAILABLE
+        return TrainingModelStatus.RETIRING
 
     def describe(self, on: date | None = None) -> str:
         """One sentence a user sees, the same from the CLI and the API."""
