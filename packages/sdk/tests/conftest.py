@@ -1,4 +1,5 @@
-"""Helpers for running the installed ``dn`` executable, and a scripted API server on loopback."""
+"""What several test modules share: the installed ``dn`` executable, a scripted API server on
+loopback, the API's paths, and catalog entries exactly as the API serves them."""
 
 from __future__ import annotations
 
@@ -8,12 +9,59 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .fake_api import FakeAPI, running_fake_api
 
 DnRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+JOBS = "/api/v1/training/jobs"
+CATALOG = "/api/v1/training/catalog"
+#: An entry exactly as the API serves it: ``TrainingModel.model_dump(mode="json")`` of
+#: Qwen/Qwen3-8B plus its ``lifecycle`` (every field, written out so that a change shows here).
+QWEN: dict[str, Any] = {
+    "tinker_id": "Qwen/Qwen3-8B",
+    "display_name": "Qwen3 8B",
+    "family": "qwen",
+    "type": "dense",
+    "size_b": 8.0,
+    "total_size_b": 8.0,
+    "context_length": 32768,
+    "extended_context_length": None,
+    "supported_algorithms": ["sft", "importance_sampling", "ppo"],
+    "pricing": None,
+    "kind": "chat",
+    "vision": False,
+    "hidden_size": 4096,
+    "lora_parameters_per_rank": 2883968,
+    "max_lora_rank": None,
+    "extended_context": False,
+    "recommended_learning_rate": 0.00047297908091376354,
+    "retirement": None,
+    "lifecycle": "available",
+}
+#: An entry from a newer server: values and a field this SDK has never heard of.
+FROM_THE_FUTURE: dict[str, Any] = {
+    **QWEN,
+    "tinker_id": "mistralai/Mistral-9-Large",
+    "display_name": "Mistral 9 Large",
+    "family": "mistral",
+    "type": "hybrid",
+    "kind": "omni",
+    "lifecycle": "preview",
+    "supported_algorithms": ["sft", "dpo"],
+    "modalities": ["text", "image"],
+}
+
+
+def dn_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without any ``DREADNODE_*`` setting, plus ``extra``: ``dn``
+    sees only what a test gives it (no server, no pinned day) unless the test says so."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE_")}
+    env.update(extra or {})
+    return env
 
 
 def console_script(name: str) -> str:
@@ -31,13 +79,11 @@ def dn() -> DnRunner:
     executable = console_script("dn")
 
     def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE_")}
-        full_env.update(env or {})
         return subprocess.run(
             [executable, *args],
             capture_output=True,
             text=True,
-            env=full_env,
+            env=dn_environment(env),
             timeout=60,
             check=False,
         )

@@ -48,6 +48,9 @@ def envelope(status: int, detail: str, type_: str, errors: list[Any] | None = No
 
 
 def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> dict[str, Any]:
+    """A job as every job read answers it: the effective hyperparameters (``learning_rate`` and
+    ``lora_rank`` always present), the names the server defaulted and the adapter's size. The
+    answer to a creation adds ``warnings``; pass them in ``changes``."""
     job: dict[str, Any] = {
         "id": job_id,
         "name": "demo",
@@ -56,7 +59,9 @@ def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> d
         "algorithm": "sft",
         "dataset": "s3://bucket/train.jsonl",
         "tags": ["demo"],
-        "hyperparameters": {"learning_rate": 0.0001},
+        "hyperparameters": {"learning_rate": 0.0001, "lora_rank": 32},
+        "defaulted_hyperparameters": ["lora_rank"],
+        "adapter_parameters": 32 * 2883968,
         "status": status,
         "created_at": "2026-11-22T22:00:00Z",
         "updated_at": "2026-11-22T22:00:00Z",

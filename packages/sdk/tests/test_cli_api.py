@@ -11,12 +11,8 @@ import pytest
 from dreadnode import __version__
 from dreadnode.cli import api as cli_api
 
-from .conftest import DnRunner
+from .conftest import CATALOG, FROM_THE_FUTURE, JOBS, QWEN, DnRunner, console_script, dn_environment
 from .fake_api import FakeAPI, Reply, envelope, job_json
-from .test_client_requests import FROM_THE_FUTURE, QWEN
-
-JOBS = "/api/v1/training/jobs"
-CATALOG = "/api/v1/training/catalog"
 
 
 def _env(api: FakeAPI, **extra: str) -> dict[str, str]:
@@ -27,12 +23,12 @@ def test_catalog_reads_the_server_when_one_is_configured(dn: DnRunner, fake_api:
     page = {"models": [QWEN], "total": 3, "limit": 1, "offset": 0}
     fake_api.script("GET", CATALOG, Reply(200, page))
     result = dn(
-        "train", "catalog", "--json", "--family", "llama", "--limit", "1", env=_env(fake_api)
+        "train", "catalog", "--json", "--family", "qwen", "--limit", "1", env=_env(fake_api)
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
     assert json.loads(result.stdout) == {"models": [QWEN], "total": 3, "limit": 1}
-    assert fake_api.requests[0].query == {"family": ["llama"], "limit": ["1"]}
+    assert fake_api.requests[0].query == {"family": ["qwen"], "limit": ["1"]}
     assert fake_api.requests[0].headers["x-api-key"] == "t0ken"
 
 
@@ -49,6 +45,62 @@ def test_catalog_offline_flag_ignores_the_server(dn: DnRunner, fake_api: FakeAPI
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"catalog: embedded in dreadnode-training {__version__} (offline)\n"
     assert fake_api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("args", "query"),
+    [
+        (["--kind", "base"], {"kind": ["base"]}),
+        (["--vision"], {"vision": ["true"]}),
+        (["--no-vision", "--kind", "chat"], {"kind": ["chat"], "vision": ["false"]}),
+    ],
+)
+def test_catalog_kind_and_vision_go_to_the_server(
+    dn: DnRunner, fake_api: FakeAPI, args: list[str], query: dict[str, list[str]]
+) -> None:
+    fake_api.script("GET", CATALOG, Reply(200, {"models": [QWEN], "total": 1, "limit": 20}))
+    result = dn("train", "catalog", "--json", *args, env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    assert fake_api.requests[0].query == {**query, "limit": ["20"]}
+
+
+def test_catalog_online_json_agrees_with_offline(dn: DnRunner, fake_api: FakeAPI) -> None:
+    offline = json.loads(dn("train", "catalog", "--json", "--query", "qwen3 8b").stdout)
+    fake_api.script("GET", CATALOG, Reply(200, {**offline, "offset": 0}))
+    online = dn("train", "catalog", "--json", "--query", "qwen3 8b", env=_env(fake_api))
+    assert json.loads(online.stdout) == offline
+    assert offline["models"] == [QWEN]
+
+
+def test_catalog_table_shows_the_servers_lifecycle(dn: DnRunner, fake_api: FakeAPI) -> None:
+    retirement = {"tinker_id": "Qwen/Qwen3-8B", "retired_on": "2027-01-06",
+                  "replacement": "Qwen/Qwen3.5-9B", "announced_on": "2026-12-16"}  # fmt: skip
+    retiring = {**QWEN, "lifecycle": "retiring", "retirement": retirement}
+    fake_api.script("GET", CATALOG, Reply(200, {"models": [retiring], "total": 1, "limit": 20}))
+    result = dn("train", "catalog", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    row = result.stdout.splitlines()[1]
+    assert row.rstrip().endswith("retiring 2027-01-06 -> Qwen/Qwen3.5-9B")
+
+
+def test_catalog_retired_reads_the_servers_listing(dn: DnRunner, fake_api: FakeAPI) -> None:
+    listing = {
+        "retired": [{"tinker_id": "Qwen/Qwen3.6-27B", "retired_on": "2026-09-02",
+                     "replacement": "Qwen/Qwen3.8-27B", "announced_on": "2026-08-19"}],
+        "total": 1,
+    }  # fmt: skip
+    fake_api.script("GET", CATALOG + "/retired", Reply(200, listing))
+    as_json = dn("train", "catalog", "--retired", "--json", env=_env(fake_api))
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == listing
+    assert as_json.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
+    table = dn("train", "catalog", "--retired", env=_env(fake_api))
+    assert table.stdout.splitlines()[1].split() == [
+        "Qwen/Qwen3.6-27B",
+        "2026-09-02",
+        "Qwen/Qwen3.8-27B",
+    ]
+    assert [seen.path for seen in fake_api.requests] == [CATALOG + "/retired"] * 2
 
 
 def test_catalog_family_unknown_here_is_left_to_the_server(dn: DnRunner, fake_api: FakeAPI) -> None:
@@ -88,6 +140,8 @@ def test_catalog_from_a_newer_server_shows_unknown_family_with_upgrade_hint(
     assert "mistral" in row.split()
     assert "sft, dpo" in row
     assert "family 'mistral'" in result.stderr
+    assert "lifecycle 'preview'" in result.stderr
+    assert row.rstrip().endswith("preview")
     assert "pip install --upgrade dreadnode-training" in result.stderr
     as_json = json.loads(dn("train", "catalog", "--json", env=_env(fake_api)).stdout)
     assert as_json["models"][1]["modalities"] == ["text", "image"]
@@ -275,21 +329,27 @@ def test_dry_run_of_a_valid_job_shows_effective_values_and_adapter_size(
         "valid": True,
         "errors": [],
         "warnings": [],
-        "hyperparameters": {"learning_rate": 0.000473, "epochs": 2, "lora_rank": 32},
+        "hyperparameters": {
+            "learning_rate": 0.000473,
+            "steps": 1000000,
+            "lora_rank": 32,
+        },
         "defaulted_hyperparameters": ["learning_rate", "lora_rank"],
         "adapter_parameters": 92286976,
     }
     fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
     result = dn(
-        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--epochs", "2",
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--steps", "1000000",
         "--dry-run", env=_env(fake_api),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert fake_api.requests[0].body["hyperparameters"] == {"steps": 1000000}
+    assert fake_api.seen("POST", JOBS) == []
     lines = result.stdout.splitlines()
     assert lines[0] == "valid: the API would accept this job (dry run, nothing created)"
     assert [line.split() for line in lines[1:]] == [
         ["learning_rate", "0.000473", "(default)"],
-        ["epochs", "2"],
+        ["steps", "1000000"],
         ["lora_rank", "32", "(default)"],
         ["adapter:", "92,286,976", "parameters", "(rank", "32)"],
     ]
@@ -340,6 +400,77 @@ def test_sft_on_a_retired_model_names_date_and_replacement(dn: DnRunner, fake_ap
     assert fake_api.requests == []
 
 
+def test_dry_run_on_a_retiring_model_prints_the_servers_warning_once(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    warning = {"loc": ["body", "base_model"], "msg": RETIRING_WARNING, "type": "model_retiring"}
+    answer = {"valid": True, "errors": [], "warnings": [warning],
+              "hyperparameters": {"learning_rate": 0.0001, "lora_rank": 32},
+              "defaulted_hyperparameters": ["learning_rate", "lora_rank"],
+              "adapter_parameters": None}  # fmt: skip
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    result = dn(
+        "train", "sft", "--model", RETIRING, "--dataset", "d", "--dry-run",
+        env=_env(fake_api, **BEFORE_JUNE),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"warning: {RETIRING_WARNING}"]
+    assert result.stdout.splitlines()[-1] == "adapter: unknown size (rank 32)"
+
+
+def test_sft_json_on_a_retiring_model_keeps_stdout_pure_json(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-7", base_model=RETIRING, warnings=[])))
+    result = dn(
+        "train", "sft", "--model", RETIRING, "--dataset", "d", "--json",
+        env=_env(fake_api, **BEFORE_JUNE),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["id"] == "job-7"
+    assert result.stderr.splitlines() == [f"warning: {RETIRING_WARNING}"]
+
+
+def test_sft_typo_nearest_to_a_retired_id_names_it(dn: DnRunner, fake_api: FakeAPI) -> None:
+    result = dn(
+        "train", "sft", "--model", "meta-llama/Llama-3.1-8B-Instruc", "--dataset", "d",
+        env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: Unknown training base model 'meta-llama/Llama-3.1-8B-Instruc'. The nearest id, "
+        "meta-llama/Llama-3.1-8B-Instruct, was retired on 2026-06-12."
+    )
+    assert fake_api.requests == []
+
+
+def test_sft_model_retired_in_september_names_its_replacement(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    result = dn("train", "sft", "--model", "Qwen/Qwen3.6-27B", "--dataset", "d", env=_env(fake_api))
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == (
+        "error: Training base model 'Qwen/Qwen3.6-27B' was retired on 2026-09-02; "
+        "Tinker recommends Qwen/Qwen3.8-27B instead."
+    )
+    assert fake_api.requests == []
+
+
+@pytest.mark.parametrize("day", ["June", "2026-6-1", "20260601", "2026-02-30"])
+def test_sft_malformed_day_is_a_usage_error_before_any_request(
+    dn: DnRunner, fake_api: FakeAPI, day: str
+) -> None:
+    result = dn(
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d",
+        env=_env(fake_api, DREADNODE_CATALOG_DAY=day),
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: DREADNODE_CATALOG_DAY must be a date like 2026-06-01 (YYYY-MM-DD), got {day!r}\n"
+    )
+    assert fake_api.requests == []
+
+
 @pytest.mark.parametrize(
     ("model", "message"),
     [
@@ -362,22 +493,41 @@ def test_sft_wrong_suffix_is_answered_specifically(
     assert fake_api.requests == []
 
 
-@pytest.mark.parametrize(
-    ("rank", "accepted"), [("64", True), ("128", True), ("48", False), ("256", False)]
-)
-def test_sft_lora_rank_must_be_a_power_of_two_up_to_128(
-    dn: DnRunner, fake_api: FakeAPI, rank: str, accepted: bool
-) -> None:
+@pytest.mark.parametrize("rank", ["64", "128"])
+def test_sft_lora_rank_above_32_is_submitted(dn: DnRunner, fake_api: FakeAPI, rank: str) -> None:
     fake_api.script("POST", JOBS, Reply(201, job_json("job-8")))
     result = dn(
         "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--lora-rank", rank,
         env=_env(fake_api),
     )  # fmt: skip
-    assert (result.returncode == 0) is accepted, result.stderr
-    if not accepted:
-        assert result.returncode == 2
-        assert result.stderr.startswith("error: --lora-rank: lora_rank ")
-        assert fake_api.requests == []
+    assert result.returncode == 0, result.stderr
+    assert fake_api.requests[0].body["hyperparameters"] == {"lora_rank": int(rank)}
+
+
+@pytest.mark.parametrize(
+    ("rank", "message"),
+    [
+        ("48", "--lora-rank: lora_rank must be a power of two (Tinker refuses others), got 48"),
+        (
+            "256",
+            "--lora-rank: lora_rank 256 exceeds 128, the largest rank known to train on Tinker "
+            "(Qwen/Qwen3-8B publishes no maximum)",
+        ),
+        ("0", "--lora-rank: must be a whole number >= 1, got 0"),
+    ],
+)
+def test_sft_lora_rank_tinker_would_refuse_is_refused_locally(
+    dn: DnRunner, fake_api: FakeAPI, rank: str, message: str
+) -> None:
+    result = dn(
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--lora-rank", rank,
+        env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: ")
+    assert message in line
+    assert fake_api.requests == []
 
 
 def test_jobs_list_shows_a_table(dn: DnRunner, fake_api: FakeAPI) -> None:
@@ -409,7 +559,8 @@ def test_jobs_get_and_events(dn: DnRunner, fake_api: FakeAPI) -> None:
     got = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
     assert got.returncode == 0, got.stderr
     assert "status           queued" in got.stdout
-    assert "learning_rate=0.0001" in got.stdout
+    assert "hyperparameters  learning_rate=0.0001, lora_rank=32 (default)\n" in got.stdout
+    assert "adapter          92,286,976 parameters (rank 32)\n" in got.stdout
     history = dn("train", "jobs", "events", "job-1", env=_env(fake_api))
     assert history.stdout.splitlines()[1].split() == [
         "2026-11-22",
@@ -548,18 +699,15 @@ def _cancel_on_a_terminal(api: FakeAPI, answer: str) -> subprocess.CompletedProc
     import os
     import pty
 
-    from .conftest import console_script
-
     controller, terminal = pty.openpty()
     try:
         os.write(controller, answer.encode())
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE_")}
         return subprocess.run(
             [console_script("dn"), "train", "jobs", "cancel", "job-1"],
             stdin=terminal,
             capture_output=True,
             text=True,
-            env={**env, **_env(api)},
+            env=dn_environment(_env(api)),
             timeout=60,
             check=False,
         )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
+from datetime import date
 
 import pytest
 
-from dreadnode.training import filter_training_models
+from dreadnode.training import filter_training_models, get_training_model
 
-from .conftest import DnRunner, console_script
+from .conftest import DnRunner, console_script, dn_environment
 
 #: What `dn` lists today: the served models, in catalog order (retired ones never appear).
 SERVED = filter_training_models()
@@ -114,11 +114,39 @@ def test_catalog_shows_retiring_models_on_a_pinned_day(dn: DnRunner) -> None:
     assert later.stdout == "No models match these filters.\n"
 
 
+def test_catalog_json_carries_lifecycle_and_retirement_on_a_pinned_day(dn: DnRunner) -> None:
+    result = dn(
+        "train", "catalog", "--json", "--query", "llama 3.1 8b",
+        env={"DREADNODE_CATALOG_DAY": "2026-06-01"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    entries = {entry["tinker_id"]: entry for entry in json.loads(result.stdout)["models"]}
+    assert set(entries) == {"meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct"}
+    assert entries["meta-llama/Llama-3.1-8B-Instruct"]["retirement"]["replacement"] is None
+    entry = entries["meta-llama/Llama-3.1-8B"]
+    assert entry["lifecycle"] == "retiring"
+    assert entry["retirement"] == {
+        "tinker_id": "meta-llama/Llama-3.1-8B",
+        "retired_on": "2026-06-12",
+        "replacement": "Qwen/Qwen3.5-9B-Base",
+        "announced_on": "2026-05-18",
+    }
+    model = get_training_model("meta-llama/Llama-3.1-8B", on=date(2026, 6, 1))
+    assert model is not None
+    assert entry == {**model.model_dump(mode="json"), "lifecycle": "retiring"}
+
+
+def test_catalog_lists_every_model_as_available_once_retirements_are_past(dn: DnRunner) -> None:
+    payload = json.loads(dn("train", "catalog", "--json", "--limit", "100").stdout)
+    assert {entry["lifecycle"] for entry in payload["models"]} == {"available"}
+    assert {entry["retirement"] is None for entry in payload["models"]} == {True}
+
+
 def test_catalog_malformed_day_is_a_usage_error(dn: DnRunner) -> None:
     result = dn("train", "catalog", env={"DREADNODE_CATALOG_DAY": "June"})
     assert result.returncode == 2
     assert result.stderr == (
-        "error: DREADNODE_CATALOG_DAY must be a date like 2026-06-01, got 'June'\n"
+        "error: DREADNODE_CATALOG_DAY must be a date like 2026-06-01 (YYYY-MM-DD), got 'June'\n"
     )
 
 
@@ -139,6 +167,32 @@ def test_catalog_retired_lists_dates_and_replacements(dn: DnRunner) -> None:
     }
     before = dn("train", "catalog", "--retired", env={"DREADNODE_CATALOG_DAY": "2026-06-01"})
     assert before.stdout == "No model has been retired.\n"
+    july = json.loads(
+        dn(
+            "train", "catalog", "--retired", "--json", env={"DREADNODE_CATALOG_DAY": "2026-07-12"}
+        ).stdout
+    )
+    assert july["total"] == 20  # June's nineteen and Kimi-K2.5; Qwen3.6-27B still served
+    assert july["retired"][-1]["tinker_id"] == "moonshotai/Kimi-K2.5"
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--family", "qwen"], "--family"),
+        (["--no-vision"], "--no-vision"),
+        (["--kind", "base", "--limit", "5"], "--kind, --limit"),
+    ],
+)
+def test_catalog_retired_with_filters_is_a_usage_error(
+    dn: DnRunner, args: list[str], named: str
+) -> None:
+    result = dn("train", "catalog", "--retired", *args)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"error: dn train catalog: --retired lists every retired model; it takes no {named}\n"
+    )
 
 
 def test_catalog_json_with_no_match_is_empty_list(dn: DnRunner) -> None:
@@ -158,6 +212,8 @@ def test_catalog_json_with_no_match_is_empty_list(dn: DnRunner) -> None:
         (["--max-size-b", "big"], "--max-size-b: expected a number, got 'big'"),
         (["--min-size-b", "10", "--max-size-b", "5"], "--min-size-b: min_size_b (10.0) must not"),
         (["--query", "..."], "--query: query must contain at least one letter or digit"),
+        (["--kind", "instruct"], "--kind: invalid choice: 'instruct'"),
+        (["--vision", "--no-vision"], "--no-vision: not allowed with argument --vision"),
         (["--colour", "red"], "unrecognized arguments: --colour red"),
     ],
 )
@@ -182,7 +238,10 @@ def test_missing_or_unknown_command_is_usage_error(dn: DnRunner, args: list[str]
 
 
 def test_help_and_version_exit_0(dn: DnRunner) -> None:
-    assert dn("train", "catalog", "--help").returncode == 0
+    catalog_help = dn("train", "catalog", "--help")
+    assert catalog_help.returncode == 0
+    assert " ".join(catalog_help.stdout.split()).count("billions of active parameters") == 2
+    assert "--retired" in catalog_help.stdout
     version = dn("--version")
     assert version.returncode == 0
     assert version.stdout.startswith("dn ")
@@ -210,9 +269,11 @@ def _dn_into_closed_pipe(*args: str, read_first_line: bool) -> subprocess.Comple
     With ``read_first_line`` the reader takes one line first (``head -1`` itself); without, it
     closes before ``dn`` writes anything, so the closed pipe is certain to be met.
     """
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE_")}
     process = subprocess.Popen(
-        [console_script("dn"), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        [console_script("dn"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dn_environment(),
     )
     assert process.stdout is not None
     assert process.stderr is not None

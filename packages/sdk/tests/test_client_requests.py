@@ -15,41 +15,10 @@ from dreadnode.client import (
     normalize_base_url,
 )
 from dreadnode.client.types import CatalogModel
+from dreadnode.training import get_training_model
 
+from .conftest import CATALOG, FROM_THE_FUTURE, JOBS, QWEN
 from .fake_api import FakeAPI, Reply, job_json
-
-CATALOG = "/api/v1/training/catalog"
-#: An entry exactly as the API serves it (every field, ``lifecycle`` included).
-QWEN = {
-    "tinker_id": "Qwen/Qwen3-8B",
-    "display_name": "Qwen3 8B",
-    "family": "qwen",
-    "type": "dense",
-    "size_b": 8.0,
-    "total_size_b": 8.0,
-    "context_length": 32768,
-    "extended_context_length": None,
-    "supported_algorithms": ["sft", "importance_sampling", "ppo"],
-    "pricing": None,
-    "kind": "chat",
-    "vision": False,
-    "hidden_size": 4096,
-    "lora_parameters_per_rank": 2883968,
-    "max_lora_rank": None,
-    "extended_context": False,
-    "recommended_learning_rate": 0.00047297908091376354,
-    "retirement": None,
-    "lifecycle": "available",
-}
-FROM_THE_FUTURE = {
-    **QWEN,
-    "tinker_id": "mistralai/Mistral-9-Large",
-    "display_name": "Mistral 9 Large",
-    "family": "mistral",
-    "type": "hybrid",
-    "supported_algorithms": ["sft", "dpo"],
-    "modalities": ["text", "image"],
-}
 
 
 @pytest.mark.parametrize(
@@ -96,13 +65,11 @@ def test_client_reads_server_and_key_from_environment(
 ) -> None:
     monkeypatch.setenv("DREADNODE_SERVER_URL", fake_api.url + "/api/v1/")
     monkeypatch.setenv("DREADNODE_API_KEY", "from-env")
-    fake_api.script(
-        "GET", "/api/v1/training/jobs", Reply(200, {"jobs": [], "total": 0, "limit": 5})
-    )
+    fake_api.script("GET", JOBS, Reply(200, {"jobs": [], "total": 0, "limit": 5}))
     with Client() as client:
         client.list_jobs(limit=5)
     seen = fake_api.requests[0]
-    assert seen.path == "/api/v1/training/jobs"
+    assert seen.path == JOBS
     assert seen.headers["x-api-key"] == "from-env"
     assert seen.query == {"limit": ["5"]}
 
@@ -116,8 +83,8 @@ def test_client_without_server_says_which_variable_to_set(
 
 
 def test_every_request_names_the_sdk_version_in_user_agent(fake_api: FakeAPI) -> None:
-    fake_api.script("GET", "/api/v1/training/jobs/job-1", Reply(200, job_json()))
-    fake_api.script("POST", "/api/v1/training/jobs", Reply(201, job_json()))
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, job_json()))
+    fake_api.script("POST", JOBS, Reply(201, job_json()))
     with Client(server_url=fake_api.url, api_key="k") as client:
         client.get_job("job-1")
         client.create_job(base_model="m/x", method="sft", dataset="d")
@@ -147,14 +114,83 @@ def test_catalog_filters_become_query_parameters(fake_api: FakeAPI) -> None:
         "GET", CATALOG, Reply(200, {"models": [QWEN], "total": 1, "limit": 5, "offset": 0})
     )
     with Client(server_url=fake_api.url) as client:
-        page = client.list_catalog(query="llama 3.1", family="llama", max_size_b=10, limit=5)
+        page = client.list_catalog(
+            query="qwen3", family="qwen", max_size_b=10, kind="chat", vision=False, limit=5
+        )
     assert [m.tinker_id for m in page.models] == ["Qwen/Qwen3-8B"]
     assert fake_api.requests[0].query == {
-        "query": ["llama 3.1"],
-        "family": ["llama"],
+        "query": ["qwen3"],
+        "family": ["qwen"],
         "max_size_b": ["10"],
+        "kind": ["chat"],
+        "vision": ["false"],
         "limit": ["5"],
     }
+
+
+def test_catalog_vision_true_is_sent_as_the_api_spells_it(fake_api: FakeAPI) -> None:
+    fake_api.script("GET", CATALOG, Reply(200, {"models": [], "total": 0, "limit": 20}))
+    with Client(server_url=fake_api.url) as client:
+        client.list_catalog(vision=True)
+    assert fake_api.requests[0].query == {"vision": ["true"]}
+
+
+def test_catalog_entry_of_the_fake_api_is_the_embedded_entry_as_served() -> None:
+    model = get_training_model("Qwen/Qwen3-8B")
+    assert model is not None
+    assert {**model.model_dump(mode="json"), "lifecycle": "available"} == QWEN
+    assert CatalogModel.model_validate(QWEN).model_dump(mode="json") == QWEN
+
+
+def test_catalog_entry_of_a_retiring_model_carries_its_retirement(fake_api: FakeAPI) -> None:
+    retirement = {
+        "tinker_id": "meta-llama/Llama-3.1-8B",
+        "retired_on": "2026-06-12",
+        "replacement": "Qwen/Qwen3.5-9B-Base",
+        "announced_on": "2026-05-18",
+    }
+    entry = {**QWEN, "tinker_id": retirement["tinker_id"], "lifecycle": "retiring",
+             "retirement": retirement}  # fmt: skip
+    fake_api.script("GET", CATALOG + "/meta-llama/Llama-3.1-8B", Reply(200, entry))
+    with Client(server_url=fake_api.url) as client:
+        got = client.get_catalog_model("meta-llama/Llama-3.1-8B")
+    assert got.lifecycle == "retiring"
+    assert got.retirement is not None
+    assert (str(got.retirement.retired_on), got.retirement.replacement) == (
+        "2026-06-12",
+        "Qwen/Qwen3.5-9B-Base",
+    )
+    assert got.model_dump(mode="json") == entry
+
+
+def test_list_retired_models_reads_the_retired_listing(fake_api: FakeAPI) -> None:
+    listing = {
+        "retired": [
+            {"tinker_id": "Qwen/Qwen3.6-27B", "retired_on": "2026-09-02",
+             "replacement": "Qwen/Qwen3.8-27B", "announced_on": "2026-08-19"},
+            {"tinker_id": "Qwen/Qwen3-32B", "retired_on": "2026-06-12", "replacement": None,
+             "announced_on": "2026-05-18"},
+        ],
+        "total": 2,
+    }  # fmt: skip
+    fake_api.script("GET", CATALOG + "/retired", Reply(200, listing))
+    with Client(server_url=fake_api.url) as client:
+        retired = client.list_retired_models()
+    assert fake_api.requests[0].path == CATALOG + "/retired"
+    assert [(r.tinker_id, r.replacement) for r in retired.retired] == [
+        ("Qwen/Qwen3.6-27B", "Qwen/Qwen3.8-27B"),
+        ("Qwen/Qwen3-32B", None),
+    ]
+    assert retired.total == 2
+    assert retired.model_dump(mode="json") == listing
+
+
+def test_get_catalog_model_keeps_the_suffix_of_a_peft_id(fake_api: FakeAPI) -> None:
+    peft = "Qwen/Qwen3.5-397B-A17B:peft:262144"
+    fake_api.script("GET", CATALOG + "/" + peft, Reply(200, {**QWEN, "tinker_id": peft}))
+    with Client(server_url=fake_api.url) as client:
+        assert client.get_catalog_model(peft).tinker_id == peft
+    assert fake_api.requests[0].path == CATALOG + "/" + peft
 
 
 def test_get_catalog_model_keeps_the_slash_of_the_id(fake_api: FakeAPI) -> None:
@@ -173,13 +209,15 @@ def test_catalog_from_a_newer_api_lists_unknown_family_as_is(fake_api: FakeAPI) 
     assert models[1].unknown_values() == [
         "family 'mistral'",
         "type 'hybrid'",
+        "kind 'omni'",
+        "lifecycle 'preview'",
         "algorithm 'dpo'",
     ]
     assert models[1].model_dump()["modalities"] == ["text", "image"]
 
 
 def test_create_job_sends_only_given_fields(fake_api: FakeAPI) -> None:
-    fake_api.script("POST", "/api/v1/training/jobs", Reply(201, job_json()))
+    fake_api.script("POST", JOBS, Reply(201, job_json()))
     with Client(server_url=fake_api.url) as client:
         job = client.create_job(
             base_model="Qwen/Qwen3-8B",
@@ -207,8 +245,8 @@ def test_create_job_refuses_unknown_hyperparameter_before_sending(fake_api: Fake
 
 
 def test_validate_then_create_one_spec_sends_the_same_body(fake_api: FakeAPI) -> None:
-    fake_api.script("POST", "/api/v1/training/jobs/validate", Reply(200, {"valid": True}))
-    fake_api.script("POST", "/api/v1/training/jobs", Reply(201, job_json()))
+    fake_api.script("POST", JOBS + "/validate", Reply(200, {"valid": True}))
+    fake_api.script("POST", JOBS, Reply(201, job_json()))
     spec: JobSpec = {
         "base_model": "Qwen/Qwen3-8B",
         "method": "sft",
@@ -241,18 +279,80 @@ def test_create_job_refuses_unknown_field_before_sending(fake_api: FakeAPI) -> N
 
 
 def test_validate_job_returns_every_violation(fake_api: FakeAPI) -> None:
+    rank_problem = "lora_rank must be a power of two (Tinker refuses others), got 48"
     answer = {
         "valid": False,
         "errors": [
-            {"loc": ["body", "hyperparameters", "lora_rank"], "msg": "at most 32", "type": "le"},
+            {"loc": ["body", "hyperparameters", "lora_rank"], "msg": rank_problem,
+             "type": "invalid_lora_rank"},
             {"loc": ["body", "dataset"], "msg": "too short", "type": "string_too_short"},
         ],
-    }
-    fake_api.script("POST", "/api/v1/training/jobs/validate", Reply(200, answer))
+        "warnings": [],
+        "hyperparameters": None,
+        "defaulted_hyperparameters": [],
+        "adapter_parameters": None,
+    }  # fmt: skip
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
     with Client(server_url=fake_api.url) as client:
-        result = client.validate_job(base_model="m/x", method="sft", dataset="")
+        result = client.validate_job(
+            base_model="Qwen/Qwen3-8B", method="sft", dataset="", hyperparameters={"lora_rank": 48}
+        )
     assert result.valid is False
-    assert [e.msg for e in result.errors] == ["at most 32", "too short"]
+    assert [(e.type, e.msg) for e in result.errors] == [
+        ("invalid_lora_rank", rank_problem),
+        ("string_too_short", "too short"),
+    ]
+    assert result.hyperparameters is None
+
+
+def test_validate_job_of_a_retiring_model_answers_warnings_and_effective_values(
+    fake_api: FakeAPI,
+) -> None:
+    warning = {
+        "loc": ["body", "base_model"],
+        "msg": "Training base model 'meta-llama/Llama-3.1-8B' retires on 2026-06-12; "
+        "Tinker recommends Qwen/Qwen3.5-9B-Base instead.",
+        "type": "model_retiring",
+    }
+    answer = {
+        "valid": True,
+        "errors": [],
+        "warnings": [warning],
+        "hyperparameters": {"learning_rate": 0.0001, "lora_rank": 32},
+        "defaulted_hyperparameters": ["learning_rate", "lora_rank"],
+        "adapter_parameters": None,
+    }
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    with Client(server_url=fake_api.url) as client:
+        result = client.validate_job(
+            base_model="meta-llama/Llama-3.1-8B", method="sft", dataset="s3://b/t.jsonl"
+        )
+    assert result.valid is True
+    (warned,) = result.warnings
+    assert (warned.type, warned.loc) == ("model_retiring", ["body", "base_model"])
+    assert result.hyperparameters == {"learning_rate": 0.0001, "lora_rank": 32}
+    assert result.defaulted_hyperparameters == ["learning_rate", "lora_rank"]
+
+
+def test_create_job_answer_carries_defaults_adapter_size_and_warnings(fake_api: FakeAPI) -> None:
+    warning = {"loc": ["body", "base_model"], "msg": "retires soon", "type": "model_retiring"}
+    fake_api.script("POST", JOBS, Reply(201, job_json(warnings=[warning])))
+    with Client(server_url=fake_api.url) as client:
+        job = client.create_job(base_model="Qwen/Qwen3-8B", method="sft", dataset="d")
+    assert job.hyperparameters == {"learning_rate": 0.0001, "lora_rank": 32}
+    assert job.defaulted_hyperparameters == ["lora_rank"]
+    assert job.adapter_parameters == 32 * 2883968
+    assert [w.msg for w in job.warnings] == ["retires soon"]
+
+
+def test_job_from_an_older_server_reads_without_the_new_fields(fake_api: FakeAPI) -> None:
+    older = job_json()
+    for name in ("defaulted_hyperparameters", "adapter_parameters"):
+        del older[name]
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, older))
+    with Client(server_url=fake_api.url) as client:
+        job = client.get_job("job-1")
+    assert (job.defaulted_hyperparameters, job.adapter_parameters, job.warnings) == ([], None, [])
 
 
 def test_events_and_job_pages_parse(fake_api: FakeAPI) -> None:
@@ -272,7 +372,7 @@ def test_events_and_job_pages_parse(fake_api: FakeAPI) -> None:
             },
         ]
     }
-    fake_api.script("GET", "/api/v1/training/jobs/job-1/events", Reply(200, events))
+    fake_api.script("GET", JOBS + "/job-1/events", Reply(200, events))
     with Client(server_url=fake_api.url) as client:
         history = client.list_job_events("job-1")
     assert [e.type for e in history.events] == ["created", "cancelled"]

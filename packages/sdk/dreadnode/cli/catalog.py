@@ -61,9 +61,7 @@ def add_catalog_parser(commands: Any) -> None:
             "when a server is configured, the catalog embedded in this SDK otherwise."
         ),
     )
-    parser.add_argument(
-        "--query", help="words that must appear in the id or name, e.g. 'llama 3.1'"
-    )
+    parser.add_argument("--query", help="words that must appear in the id or name, e.g. 'qwen 3.5'")
     # Not argparse choices: a newer server knows values this SDK does not, so online the server
     # decides; offline the embedded catalog refuses an unknown one (exit 2, listing the allowed).
     parser.add_argument(
@@ -97,13 +95,15 @@ def add_catalog_parser(commands: Any) -> None:
     parser.add_argument(
         "--limit",
         type=bounded_int(1, MAX_LIMIT),
-        default=DEFAULT_LIMIT,
         help=f"how many models to show, 1-{MAX_LIMIT} (default {DEFAULT_LIMIT})",
     )
     parser.add_argument(
         "--retired",
         action="store_true",
-        help="list the models Tinker has retired, with the date and the replacement it names",
+        help=(
+            "list the models Tinker has retired (all of them: no filters), with the date and "
+            "the replacement it names"
+        ),
     )
     parser.add_argument("--json", action="store_true", help="print JSON and nothing else")
     parser.add_argument(
@@ -124,9 +124,11 @@ def run_catalog(args: argparse.Namespace) -> int:
     """List the catalog (the API's or the embedded one) with the filters in ``args``."""
     server_url = None if args.offline else configured_server_url(args)
     day = catalog_day()
-    if args.retired:
-        return _run_retired(args, server_url, day)
     filters = {name: getattr(args, name) for name in FILTER_FLAGS}
+    if args.retired:
+        _refuse_listing_flags(filters, limit=args.limit)
+        return _run_retired(args, server_url, day)
+    limit = DEFAULT_LIMIT if args.limit is None else args.limit
     # Checked locally either way, so a bad query or size range is the same usage error (exit 2)
     # online and offline; online, family and algorithm are left to the server, which may know
     # values this SDK does not (its 422 is then a one-line error).
@@ -138,18 +140,18 @@ def run_catalog(args: argparse.Namespace) -> int:
         raise UsageError(f"dn train catalog: {flag}: {err}") from None
     if server_url is None:
         source = f"embedded in dreadnode-training {__version__} (offline)"
-        shown: list[Entry] = [entry_json(model, day) for model in matches[: args.limit]]
+        shown: list[Entry] = [entry_json(model, day) for model in matches[:limit]]
         total = len(matches)
     else:
         with api_client(args) as client:
-            page = client.list_catalog(**filters, limit=args.limit)
+            page = client.list_catalog(**filters, limit=limit)
             source = f"from {client.base_url} (server)"
         shown = [entry.model_dump(mode="json") for entry in page.models]
         total = page.total
         _warn_unknown_values(page.models)
     sys.stderr.write(f"catalog: {source}\n")
     if args.json:
-        write_json({"models": shown, "total": total, "limit": args.limit})
+        write_json({"models": shown, "total": total, "limit": limit})
     else:
         print_table(shown, total=total)
         if not shown and args.query:
@@ -158,6 +160,20 @@ def run_catalog(args: argparse.Namespace) -> int:
                 names = ", ".join(model.tinker_id for model in suggestions)
                 sys.stdout.write(f"Did you mean: {names}?\n")
     return 0
+
+
+def _refuse_listing_flags(filters: Mapping[str, Any], *, limit: int | None) -> None:
+    """``--retired`` lists every retirement (as the API's ``/training/catalog/retired`` does):
+    a filter or a limit given with it would be silently ignored, so it is a usage error."""
+    given = [flag for name, flag in FILTER_FLAGS.items() if filters[name] is not None]
+    if filters["vision"] is False:
+        given[given.index("--vision")] = "--no-vision"
+    if limit is not None:
+        given.append("--limit")
+    if given:
+        raise UsageError(
+            f"dn train catalog: --retired lists every retired model; it takes no {', '.join(given)}"
+        )
 
 
 def _run_retired(args: argparse.Namespace, server_url: str | None, day: date) -> int:

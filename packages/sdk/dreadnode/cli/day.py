@@ -7,7 +7,9 @@ or to match a server whose day is pinned the same way (``DREADNODE_API_CATALOG_D
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 from datetime import date
 from typing import Final
 
@@ -17,6 +19,8 @@ from dreadnode.training.models import training_day
 __all__ = ["CATALOG_DAY_ENV", "catalog_day"]
 
 CATALOG_DAY_ENV: Final = "DREADNODE_CATALOG_DAY"
+#: Only the calendar form: ``date.fromisoformat`` would also take ``20260601`` or ``2026-W22-1``.
+_DAY_FORM: Final = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def catalog_day() -> date:
@@ -24,9 +28,12 @@ def catalog_day() -> date:
     text = os.environ.get(CATALOG_DAY_ENV, "").strip()
     if not text:
         return training_day()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
+    day = None
+    if _DAY_FORM.fullmatch(text):
+        with contextlib.suppress(ValueError):  # 2026-02-30 has the form but is no day
+            day = date.fromisoformat(text)
+    if day is None:
         raise UsageError(
-            f"{CATALOG_DAY_ENV} must be a date like 2026-06-01, got {text!r}"
-        ) from None
+            f"{CATALOG_DAY_ENV} must be a date like 2026-06-01 (YYYY-MM-DD), got {text!r}"
+        )
+    return day

@@ -14,7 +14,14 @@ from typing import Any
 
 from dreadnode.cli.api import add_server_arguments, api_client
 from dreadnode.cli.errors import CLIError, UsageError
-from dreadnode.cli.output import MAX_LIMIT, page_footer, write_json, write_table
+from dreadnode.cli.output import (
+    MAX_LIMIT,
+    format_adapter,
+    format_value,
+    page_footer,
+    write_json,
+    write_table,
+)
 from dreadnode.cli.parsing import bounded_int
 
 __all__ = ["JOB_STATUSES", "add_jobs_parser"]
@@ -91,8 +98,13 @@ def run_get(args: argparse.Namespace) -> int:
     if args.json:
         write_json(job.model_dump(mode="json"))
         return 0
-    knobs = ", ".join(f"{k}={v}" for k, v in job.hyperparameters.items() if v is not None)
-    fields = (
+    knobs = ", ".join(
+        f"{name}={format_value(value)}"
+        + (" (default)" if name in job.defaulted_hyperparameters else "")
+        for name, value in job.hyperparameters.items()
+        if value is not None
+    )
+    fields = [
         ("id", job.id),
         ("name", job.name or ""),
         ("status", job.status),
@@ -104,7 +116,10 @@ def run_get(args: argparse.Namespace) -> int:
         ("hyperparameters", knobs or "(defaults)"),
         ("created", _when(job.created_at)),
         ("updated", _when(job.updated_at)),
-    )
+    ]
+    rank = job.hyperparameters.get("lora_rank")  # an older server's job may name none
+    if rank is not None:
+        fields.insert(-2, ("adapter", format_adapter(job.adapter_parameters, rank)))
     width = max(len(label) for label, _ in fields)
     sys.stdout.write("".join(f"{label:<{width}}  {value}\n" for label, value in fields))
     return 0

@@ -13,7 +13,14 @@ import sys
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
-__all__ = ["MAX_LIMIT", "page_footer", "write_json", "write_table"]
+__all__ = [
+    "MAX_LIMIT",
+    "format_adapter",
+    "format_value",
+    "page_footer",
+    "write_json",
+    "write_table",
+]
 
 #: The largest page the API serves (docs/api.md: ``limit`` 1-100), so every ``--limit`` stops here.
 MAX_LIMIT: Final = 100
@@ -59,3 +66,18 @@ def page_footer(shown: int, total: int) -> str:
 def write_json(payload: Any) -> None:
     """``payload`` as indented JSON and nothing else, for scripts."""
     sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+
+
+def format_value(value: object) -> str:
+    """A hyperparameter as a person reads it: ``0.000473``, ``32``, ``1000000``; a value of a kind
+    this SDK does not expect (from a newer server) as it came, never a crash."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)  # an int in full: 1000000 steps, not 1e+06
+
+
+def format_adapter(parameters: int | None, lora_rank: object) -> str:
+    """``92,286,976 parameters (rank 32)``, or ``unknown size (rank 32)`` for a model whose LoRA
+    parameters per rank the catalog does not know."""
+    size = "unknown size" if parameters is None else f"{parameters:,} parameters"
+    return f"{size} (rank {format_value(lora_rank)})"

@@ -13,7 +13,14 @@ from typing import NoReturn
 
 from dreadnode.cli.errors import UsageError
 
-__all__ = ["Parser", "bounded_int", "finite_float", "non_negative_float", "whole_number"]
+__all__ = [
+    "Parser",
+    "bounded_int",
+    "finite_float",
+    "non_negative_float",
+    "positive_whole_number",
+    "whole_number",
+]
 
 
 class Parser(argparse.ArgumentParser):
@@ -56,6 +63,15 @@ def whole_number(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_whole_number(text: str) -> int:
+    """An argparse ``type`` for a count that is at least 1 whatever else bounds it (a LoRA rank:
+    its upper bound depends on the model, so the catalog checks that)."""
+    value = whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return value
 
 
 def finite_float(text: str) -> float:

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
 from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
-from dreadnode.cli.parsing import finite_float, whole_number
+from dreadnode.cli.output import format_adapter, format_value
+from dreadnode.cli.parsing import finite_float, positive_whole_number, whole_number
 from dreadnode.training.models import (
+    DEFAULT_LORA_RANK,
+    MAX_KNOWN_LORA_RANK,
     TrainingAlgorithm,
     TrainingModel,
     describe_retiring_training_model,
@@ -40,7 +44,13 @@ _HYPERPARAMETERS = (
     ("--epochs", "epochs", whole_number, "1-100"),
     ("--steps", "steps", whole_number, "1-1,000,000"),
     ("--max-sequence-length", "max_sequence_length", whole_number, "up to the model's context"),
-    ("--lora-rank", "lora_rank", whole_number, "a power of two, up to 128 (default 32)"),
+    (
+        "--lora-rank",
+        "lora_rank",
+        positive_whole_number,
+        f"a power of two, up to the model's maximum or {MAX_KNOWN_LORA_RANK} "
+        f"(default {DEFAULT_LORA_RANK})",
+    ),
 )
 
 
@@ -91,20 +101,23 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     add_server_arguments(parser)
 
 
-def check_model(model_id: str, algorithm: str, lora_rank: int | None = None) -> TrainingModel:
-    """The model ``--model`` selects; exit 2 for one the embedded catalog does not accept today
-    (unknown, retired, a suffix it does not offer), that lacks ``algorithm``, or that Tinker would
-    refuse ``lora_rank`` for.
+def check_model(
+    model_id: str, algorithm: str, lora_rank: int | None = None, *, on: date | None = None
+) -> TrainingModel:
+    """The model ``--model`` selects; exit 2 for one the embedded catalog does not accept on that
+    day (unknown, retired, a suffix it does not offer), that lacks ``algorithm``, or that Tinker
+    would refuse ``lora_rank`` for. ``on`` defaults to the CLI's day (``catalog_day``).
 
     The messages come from the catalog's functions, as the API's do, so they are word for word
     what the API would answer for the same model (an e2e test holds them equal).
     """
     if not model_id.strip():
         raise UsageError("--model must not be empty", hints=("list the models: dn train catalog",))
-    model = get_training_model(model_id, on=catalog_day())
+    day = catalog_day() if on is None else on
+    model = get_training_model(model_id, on=day)
     if model is None:
         raise UsageError(
-            describe_unknown_training_model(model_id, on=catalog_day()),
+            describe_unknown_training_model(model_id, on=day),
             hints=("list the models: dn train catalog",),
         )
     problem = None if lora_rank is None else model.lora_rank_problem(lora_rank)
@@ -127,8 +140,9 @@ def _warn(warnings: list[ErrorItem] | None, local: str | None) -> None:
 
 def run_submit(args: argparse.Namespace) -> int:
     """Validate (``--dry-run``) or create the job described by ``args``."""
-    check_model(args.model, args.algorithm, args.lora_rank)
-    retiring = describe_retiring_training_model(args.model, on=catalog_day())
+    day = catalog_day()
+    check_model(args.model, args.algorithm, args.lora_rank, on=day)
+    retiring = describe_retiring_training_model(args.model, on=day)
     job: JobSpec = {
         "base_model": args.model,
         "method": args.method,
@@ -184,10 +198,8 @@ def _write_effective(validation: JobValidation) -> None:
         if value is None:
             continue
         mark = " (default)" if name in validation.defaulted_hyperparameters else ""
-        sys.stdout.write(f"  {name:<20} {value:g}{mark}\n")
+        sys.stdout.write(f"  {name:<20} {format_value(value)}{mark}\n")
     rank = hyperparameters.get("lora_rank")
     if rank is None:
         return
-    size = validation.adapter_parameters
-    described = "unknown size" if size is None else f"{size:,} parameters"
-    sys.stdout.write(f"adapter: {described} (rank {rank})\n")
+    sys.stdout.write(f"adapter: {format_adapter(validation.adapter_parameters, rank)}\n")

@@ -206,8 +206,8 @@ class Client:
         limit: int | None = None,
         offset: int | None = None,
     ) -> CatalogPage:
-        """One page of the models the server accepts today; filters combine with AND, as
-        offline."""
+        """One page of the models the server accepts on its day (retiring ones included, each
+        with its ``lifecycle``; retired ones never); filters combine with AND, as offline."""
         params = _drop_none(
             {
                 "query": query,
