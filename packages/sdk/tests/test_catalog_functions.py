@@ -310,6 +310,13 @@ def test_describe_retired_model_names_date_and_replacement() -> None:
     )
 
 
+def test_describe_retired_peft_id_names_the_id_given() -> None:
+    assert describe_unknown_training_model("moonshotai/Kimi-K2.5:peft:131072", on=TODAY) == (
+        "Training base model 'moonshotai/Kimi-K2.5:peft:131072' was retired on 2026-07-12; "
+        "Tinker recommends moonshotai/Kimi-K2.6 instead."
+    )
+
+
 def test_describe_typo_of_retired_model_names_it_then_live_suggestions() -> None:
     assert describe_unknown_training_model("Qwen3-VL-235B", on=TODAY).startswith(
         "Unknown training base model 'Qwen3-VL-235B'. The nearest id, "

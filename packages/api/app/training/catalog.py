@@ -971,7 +971,14 @@ def describe_retiring_training_model(tinker_id: str, *, on: date | None = None) 
     retirement = get_training_model_retirement(tinker_id)
     if retirement is None or retirement.status(on) is not TrainingModelStatus.RETIRING:
         return None
-    return retirement.describe(on)
+    return _as_asked(retirement, tinker_id).describe(on)
+
+
+def _as_asked(retirement: TrainingModelRetirement, tinker_id: str) -> TrainingModelRetirement:
+    """The retirement worded for the id the user gave (a ``:peft:`` id shares its model's)."""
+    if retirement.tinker_id == tinker_id:
+        return retirement
+    return retirement.model_copy(update={"tinker_id": tinker_id})
 
 
 # --- filtering ---------------------------------------------------------------------------------
@@ -1254,7 +1261,7 @@ def describe_unknown_training_model(
     day = training_day(on)
     retirement = get_training_model_retirement(model_id)
     if retirement is not None and retirement.status(day) is TrainingModelStatus.RETIRED:
-        return retirement.describe(day)
+        return _as_asked(retirement, model_id).describe(day)
     message = f"Unknown training base model {model_id!r}"
     suffix = _suffix_problem(model_id, day)
     if suffix is not None:
