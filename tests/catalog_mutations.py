@@ -2,8 +2,13 @@
 
 Each ``Mutation`` is one edit a careless hand could make to the API's mirror, with the finding
 (code and path) that ``python -m tools.catalog_sync check`` must report for it. They are
-generated from the mirror's own syntax tree, so every entry and every field is covered and a new
-field without a mutation rule fails loudly instead of going untested.
+generated from the mirror's own syntax tree, so every entry, every field and every retirement
+record is covered, and a new field without a mutation rule fails loudly instead of going untested.
+
+Mutations that share a ``group`` change the same field of different entries (or records): each
+one's finding is named by its own entry, so they are applied together and checked in one run,
+which keeps the suite fast; each must still be reported. Everything that can interact (order,
+types, enums, code) is applied alone.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache, partial
 from pathlib import Path
 
 import pytest
@@ -21,13 +27,18 @@ from tools.catalog_sync.cli import API_CATALOG, SDK_CATALOG, main
 
 __all__ = [
     "Mutation",
+    "apply_all",
+    "batches",
     "behaviour_mutations",
+    "computed_field_mutations",
     "copy_catalogs",
     "entry_field_mutations",
+    "entry_fields",
     "entry_presence_mutations",
     "retired_mutations",
     "run_check",
     "schema_mutations",
+    "set_keyword",
 ]
 
 MIRROR_TEXT = API_CATALOG.read_text(encoding="utf-8")
@@ -42,6 +53,8 @@ class Mutation:
     path: str
     edit: Callable[[str], str]
     path_is_prefix: bool = False
+    #: mutations with the same non-empty group are independent and checked in one run
+    group: str = ""
 
     def caught_by(self, findings: Sequence[dict[str, object]]) -> bool:
         for finding in findings:
@@ -60,6 +73,26 @@ def copy_catalogs(folder: Path) -> tuple[Path, Path]:
     return sdk, api
 
 
+def batches(mutations: Sequence[Mutation]) -> Iterator[list[Mutation]]:
+    """The mutations in the runs they are checked in: each group together, the rest alone."""
+    groups: dict[str, list[Mutation]] = {}
+    for mutation in mutations:
+        if mutation.group:
+            groups.setdefault(mutation.group, []).append(mutation)
+        else:
+            yield [mutation]
+    yield from groups.values()
+
+
+def apply_all(batch: Sequence[Mutation], text: str) -> str:
+    """``text`` with every edit of ``batch`` applied in turn; each must change something."""
+    for mutation in batch:
+        edited = mutation.edit(text)
+        assert edited != text, f"{mutation.name}: the edit changed nothing"
+        text = edited
+    return text
+
+
 def run_check(
     capsys: pytest.CaptureFixture[str], sdk: Path, api: Path, *extra: str
 ) -> tuple[int, list[dict[str, object]]]:
@@ -72,24 +105,57 @@ def run_check(
 # --- editing helpers ---------------------------------------------------------------------------
 
 
-def _entry_calls(text: str) -> list[ast.Call]:
+def _tuple_calls(text: str, name: str) -> list[ast.Call]:
+    """The calls of the data tuple ``name`` (``TINKER_MODELS`` or ``TINKER_RETIREMENTS``)."""
     for node in ast.parse(text).body:
         target = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id == "TINKER_MODELS":
+        if isinstance(target, ast.Name) and target.id == name:
             assert isinstance(node, ast.AnnAssign)
             assert isinstance(node.value, ast.Tuple)
             return [call for call in node.value.elts if isinstance(call, ast.Call)]
-    raise AssertionError("TINKER_MODELS not found")
+    raise AssertionError(f"{name} not found")
 
 
-def _lines_of(node: ast.AST) -> tuple[int, int]:
+def _entry_calls(text: str) -> list[ast.Call]:
+    return _tuple_calls(text, "TINKER_MODELS")
+
+
+def _retirement_calls(text: str) -> list[ast.Call]:
+    return _tuple_calls(text, "TINKER_RETIREMENTS")
+
+
+def _keywords(call: ast.Call) -> dict[str, str]:
+    """Each keyword of ``call`` as source (normalised by ``ast.unparse``: quick on big files)."""
+    return {kw.arg: ast.unparse(kw.value) for kw in call.keywords if kw.arg is not None}
+
+
+def _tinker_id(call: ast.Call) -> str:
+    value = ast.literal_eval(_keywords(call)["tinker_id"])
+    assert isinstance(value, str)
+    return value
+
+
+def _index_of(calls: list[ast.Call], tinker_id: str) -> int:
+    """The position of the first call for ``tinker_id``: edits by id compose in any order."""
+    return next(i for i, call in enumerate(calls) if _tinker_id(call) == tinker_id)
+
+
+def _lines_of(node: ast.expr | ast.keyword) -> tuple[int, int]:
     assert node.end_lineno is not None
     return node.lineno - 1, node.end_lineno  # 0-based start, exclusive end
 
 
 def set_keyword(text: str, index: int, field: str, source: str) -> str:
     """Entry ``index``'s ``field=`` set to ``source`` (an expression), added if absent."""
-    call = _entry_calls(text)[index]
+    return _set_call_keyword(text, _entry_calls(text)[index], field, source)
+
+
+def set_retirement_keyword(text: str, index: int, field: str, source: str) -> str:
+    """Retirement record ``index``'s ``field=`` set to ``source``, added if absent."""
+    return _set_call_keyword(text, _retirement_calls(text)[index], field, source)
+
+
+def _set_call_keyword(text: str, call: ast.Call, field: str, source: str) -> str:
     lines = text.splitlines(keepends=True)
     for keyword in call.keywords:
         if keyword.arg == field:
@@ -119,11 +185,20 @@ def _entry_lines(lines: list[str], start: int) -> list[str]:
     return lines[start : end + 1]
 
 
-def duplicate_entry(text: str, index: int) -> str:
+def duplicate_entry(text: str, tinker_id: str) -> str:
+    """The entry for ``tinker_id`` written twice in a row."""
+    calls = _entry_calls(text)
     lines = text.splitlines(keepends=True)
-    start, _ = _lines_of(_entry_calls(text)[index])
+    start, _ = _lines_of(calls[_index_of(calls, tinker_id)])
     block = _entry_lines(lines, start)
     return "".join(lines[: start + len(block)] + block + lines[start + len(block) :])
+
+
+def remove_entry(text: str, tinker_id: str) -> str:
+    """The mirror without the entry for ``tinker_id``."""
+    calls = _entry_calls(text)
+    start, _ = _lines_of(calls[_index_of(calls, tinker_id)])
+    return "".join(_without(text.splitlines(keepends=True), start))
 
 
 def move_entry(text: str, index: int) -> str:
@@ -154,9 +229,9 @@ def replace_once(old: str, new: str) -> Callable[[str], str]:
 _FAMILY = re.compile(r"TrainingModelFamily\.([A-Z_]+)")
 
 
-def _field_edit(field: str, call: ast.Call, text: str) -> str | None:  # noqa: PLR0911
-    """A different value for ``field`` of ``call``, as source; None when there is no rule."""
-    given = {kw.arg: ast.get_source_segment(text, kw.value) or "" for kw in call.keywords}
+def _field_edit(field: str, given: dict[str, str]) -> str | None:  # noqa: PLR0911
+    """A different value for ``field`` of an entry written with ``given`` keywords (as source);
+    None when there is no rule."""
     value = given.get(field)
     if field == "tinker_id":
         assert value is not None
@@ -200,29 +275,29 @@ def _training_fact_edit(field: str, value: str | None) -> str | None:
     return None
 
 
-def entry_fields() -> list[str]:
+@cache
+def entry_fields() -> tuple[str, ...]:
     """The mirror's entry fields, read from its ``TrainingModel`` class (computed ones excluded)."""
     for node in ast.parse(MIRROR_TEXT).body:
         if isinstance(node, ast.ClassDef) and node.name == "TrainingModel":
-            return [
+            return tuple(
                 statement.target.id
                 for statement in node.body
                 if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
                 if statement.target.id != "model_config"
-            ]
+            )
     raise AssertionError("TrainingModel not found in the mirror")
 
 
 def entry_field_mutations() -> list[Mutation]:
-    """For every entry and every field: that field changed in that entry of the mirror."""
+    """For every entry and every field: that field changed in that entry of the mirror (the same
+    field of every entry in one run)."""
     mutations = []
-    calls = _entry_calls(MIRROR_TEXT)
-    for index, call in enumerate(calls):
-        tinker_id = ast.literal_eval(
-            next(kw.value for kw in call.keywords if kw.arg == "tinker_id")
-        )
+    for index, call in enumerate(_entry_calls(MIRROR_TEXT)):
+        given = _keywords(call)
+        tinker_id = _tinker_id(call)
         for field in entry_fields():
-            source = _field_edit(field, call, MIRROR_TEXT)
+            source = _field_edit(field, given)
             assert source is not None, f"no mutation rule for the new field {field!r}"
             code = "entry-id-differs" if field == "tinker_id" else "field-value-differs"
 
@@ -238,87 +313,93 @@ def entry_field_mutations() -> list[Mutation]:
                     f"{tinker_id}.{field}",
                     edit,
                     path_is_prefix=field == "pricing",
+                    group=f"field {field}",
                 )
             )
     return mutations
 
 
+#: Removals and duplicates are spread over this many runs, so that no run empties the catalog.
+_SPREAD = 3
+
+
 def entry_presence_mutations() -> list[Mutation]:
-    """For every entry: removed, duplicated, and moved out of order."""
+    """For every entry: removed, duplicated, and moved out of order (alone: moves interact)."""
     mutations = []
     for index, call in enumerate(_entry_calls(MIRROR_TEXT)):
-        tinker_id = ast.literal_eval(
-            next(kw.value for kw in call.keywords if kw.arg == "tinker_id")
-        )
+        tinker_id = _tinker_id(call)
+        spread = index % _SPREAD
         mutations += [
             Mutation(f"remove {tinker_id}", "entry-missing-in-api", tinker_id,
-                     lambda text, i=index: "".join(_without(text.splitlines(keepends=True),
-                                                            _lines_of(_entry_calls(text)[i])[0]))),
+                     partial(remove_entry, tinker_id=tinker_id), group=f"remove {spread}"),
             Mutation(f"duplicate {tinker_id}", "entry-duplicate", tinker_id,
-                     lambda text, i=index: duplicate_entry(text, i)),
+                     partial(duplicate_entry, tinker_id=tinker_id), group=f"duplicate {spread}"),
             Mutation(f"move {tinker_id}", "entry-order-differs", tinker_id,
-                     lambda text, i=index: move_entry(text, i)),
+                     partial(move_entry, index=index)),
         ]  # fmt: skip
     return mutations
 
 
-def _retirement_calls(text: str) -> list[ast.Call]:
-    for node in ast.parse(text).body:
-        target = node.target if isinstance(node, ast.AnnAssign) else None
-        if isinstance(target, ast.Name) and target.id == "TINKER_RETIREMENTS":
-            assert isinstance(node.value, ast.Tuple)
-            return [call for call in node.value.elts if isinstance(call, ast.Call)]
-    raise AssertionError("TINKER_RETIREMENTS not found")
-
-
-def _edit_retirement(text: str, index: int, change: Callable[[str], str]) -> str:
-    """Retirement ``index``'s source replaced by ``change(source)``."""
-    call = _retirement_calls(text)[index]
+def _remove_retirement(text: str, tinker_id: str) -> str:
+    calls = _retirement_calls(text)
+    start, end = _lines_of(calls[_index_of(calls, tinker_id)])
     lines = text.splitlines(keepends=True)
-    start, end = _lines_of(call)
-    block = "".join(lines[start:end])
-    return "".join(lines[:start]) + change(block) + "".join(lines[end:])
+    return "".join(lines[:start] + lines[end:])
+
+
+def _move_first_retirement_last(text: str) -> str:
+    calls = _retirement_calls(text)
+    lines = text.splitlines(keepends=True)
+    start, end = _lines_of(calls[0])
+    _, last_end = _lines_of(calls[-1])
+    return "".join(lines[:start] + lines[end:last_end] + lines[start:end] + lines[last_end:])
 
 
 def retired_mutations() -> list[Mutation]:
-    """For every retirement record: removed, its date and its replacement changed, moved."""
+    """For every retirement record: removed, and each of its dates and its replacement changed
+    (one field of every record per run); their order; records the mirror's own rules reject."""
     mutations = []
     calls = _retirement_calls(MIRROR_TEXT)
     for index, call in enumerate(calls):
-        key = ast.literal_eval(next(kw.value for kw in call.keywords if kw.arg == "tinker_id"))
+        key = _tinker_id(call)
         path = f"TINKER_RETIREMENTS[{key}]"
-        source = ast.get_source_segment(MIRROR_TEXT, call) or ""
-        given = {kw.arg: ast.get_source_segment(MIRROR_TEXT, kw.value) for kw in call.keywords}
-        other = '"Qwen/Qwen3-8B"' if given.get("replacement") != '"Qwen/Qwen3-8B"' else "None"
-
-        def date_edit(block: str, old: str = f"retired_on={given['retired_on']}") -> str:
-            return block.replace(old, "retired_on=date(2099, 1, 1)")
-
-        def replacement_edit(
-            block: str, old: str = f"replacement={given.get('replacement')}", new: str = other
-        ) -> str:
-            return block.replace(old, f"replacement={new}")
-
-        mutations += [
+        given = _keywords(call)
+        other = "'Qwen/Qwen3-8B'" if given.get("replacement") != "'Qwen/Qwen3-8B'" else "None"
+        # 2026-01-01 comes before every retirement (the record stays valid) and is no record's
+        # announcement day; 2099 is after every announcement.
+        changes = {
+            "retired_on": "date(2099, 1, 1)",
+            "replacement": other,
+            "announced_on": "date(2026, 1, 1)",
+        }
+        mutations.append(
             Mutation(f"retirement-remove {key}", "retirement-missing-in-api", path,
-                     lambda text, i=index: _edit_retirement(text, i, lambda _: "")),
-            Mutation(f"retirement-date {key}", "retirement-field-differs", f"{path}.retired_on",
-                     lambda text, i=index, e=date_edit: _edit_retirement(text, i, e)),
-            Mutation(f"retirement-replacement {key}", "retirement-field-differs",
-                     f"{path}.replacement",
-                     lambda text, i=index, e=replacement_edit: _edit_retirement(text, i, e)),
-        ]  # fmt: skip
-        assert "retired_on=" in source
-        assert "replacement=" in source
-    first = ast.get_source_segment(MIRROR_TEXT, calls[0]) or ""
-    first_key = ast.literal_eval(calls[0].keywords[0].value)
-    mutations.append(
-        Mutation(f"retirement-move {first_key}", "retirement-order-differs",
-                 f"TINKER_RETIREMENTS[{first_key}]",
-                 lambda text: _edit_retirement(text, 0, lambda _: "")
-                 .replace("\n)\n\n# --- catalog data: end", f"\n    {first},\n)\n\n"
-                          "# --- catalog data: end")),
-    )  # fmt: skip
+                     partial(_remove_retirement, tinker_id=key),
+                     group=f"retirement remove {index % _SPREAD}"),
+        )  # fmt: skip
+        for field, source in changes.items():
+            assert given.get(field) != source, f"{key}.{field} is already {source}"
+            mutations.append(
+                Mutation(f"retirement {key}.{field}={source}", "retirement-field-differs",
+                         f"{path}.{field}",
+                         partial(set_retirement_keyword, index=index, field=field,
+                                 source=source),
+                         group=f"retirement {field}"),
+            )  # fmt: skip
+    first, last = _tinker_id(calls[0]), _tinker_id(calls[-1])
+    mutations += [
+        Mutation(f"retirement-move {first}", "retirement-order-differs",
+                 f"TINKER_RETIREMENTS[{first}]", _move_first_retirement_last),
+        # A record the mirror's own validation rejects is a finding, never a load failure.
+        Mutation(f"retirement {first} announced after its date", "retirement-invalid",
+                 f"TINKER_RETIREMENTS[{first}]",
+                 partial(set_retirement_keyword, index=0, field="announced_on",
+                         source="date(2099, 1, 1)")),
+        Mutation(f"retirement {last} dated with words", "retirement-invalid",
+                 f"TINKER_RETIREMENTS[{last}].retired_on",
+                 partial(set_retirement_keyword, index=len(calls) - 1, field="retired_on",
+                         source="'soon'")),
+    ]  # fmt: skip
     return mutations
 
 
@@ -359,6 +440,7 @@ def schema_mutations() -> list[Mutation]:
             ]  # fmt: skip
     model = "schema.TrainingModel"
     pricing = "schema.TrainingModelPricing"
+    retirement = "schema.TrainingModelRetirement"
     rules: list[tuple[str, str, str, str]] = [
         # bounds
         ("schema-bound-differs", f"{model}.size_b.minimum", "    size_b: float = Field(ge=0.1)",
@@ -410,12 +492,70 @@ def schema_mutations() -> list[Mutation]:
         ("schema-field-missing-in-sdk", f"{pricing}.cached_prefill",
          "    train: Price | None = None\n",
          "    train: Price | None = None\n    cached_prefill: Price | None = None\n"),
+        # the training facts
+        ("schema-bound-differs", f"{model}.hidden_size.anyOf[0].minimum",
+         "hidden_size: int | None = Field(default=None, ge=1)",
+         "hidden_size: int | None = Field(default=None, ge=2)"),
+        ("schema-bound-differs", f"{model}.lora_parameters_per_rank.anyOf[0].minimum",
+         "lora_parameters_per_rank: int | None = Field(default=None, ge=1)",
+         "lora_parameters_per_rank: int | None = Field(default=None, ge=2)"),
+        ("schema-bound-differs", f"{model}.max_lora_rank.anyOf[0].maximum",
+         "max_lora_rank: int | None = Field(default=None, ge=1)",
+         "max_lora_rank: int | None = Field(default=None, ge=1, le=128)"),
+        ("schema-default-differs", f"{model}.kind.default",
+         "    kind: TrainingModelKind | None = None\n",
+         "    kind: TrainingModelKind | None = TrainingModelKind.CHAT\n"),
+        ("schema-type-differs", f"{model}.vision", "    vision: bool | None = None\n",
+         "    vision: bool | str | None = None\n"),
+        # computed fields (serialization only)
+        ("schema-type-differs", f"schema(serialization).{model[7:]}.recommended_learning_rate",
+         "def recommended_learning_rate(self) -> float | None:",
+         "def recommended_learning_rate(self) -> float | str | None:"),
+        # the retirement record
+        ("schema-type-differs", f"{retirement}.retired_on", "    retired_on: date\n",
+         "    retired_on: date | str\n"),
+        ("schema-default-differs", f"{retirement}.replacement.default",
+         "    replacement: str | None = None\n", '    replacement: str | None = "none"\n'),
+        ("schema-bound-differs", f"{retirement}.replacement.anyOf[0].minLength",
+         "    replacement: str | None = None\n",
+         "    replacement: str | None = Field(default=None, min_length=3)\n"),
+        ("schema-field-missing-in-api", f"{retirement}.announced_on",
+         "    announced_on: date | None = None\n", ""),
+        ("schema-field-missing-in-sdk", f"{retirement}.note",
+         "    announced_on: date | None = None\n",
+         "    announced_on: date | None = None\n    note: str | None = None\n"),
     ]  # fmt: skip
     for code, path, old, new in rules:
         mutations.append(
             Mutation(f"{path}: {new.strip()}", code, path, replace_once(old, new), True)
         )
     return mutations
+
+
+def computed_field_mutations() -> list[Mutation]:
+    """Code changes that leave every stored field equal but change a computed one."""
+    entries = [(_tinker_id(call), _keywords(call)) for call in _entry_calls(MIRROR_TEXT)]
+    retired = {_tinker_id(call) for call in _retirement_calls(MIRROR_TEXT)}
+    qwen = next(
+        i
+        for i, given in entries
+        if given["family"] == "TrainingModelFamily.QWEN" and "hidden_size" in given
+    )
+    extended = next(i for i, given in entries if "extended_context_length" in given)
+    retiring = next(i for i, _ in entries if i in retired)
+    return [
+        Mutation("learning-rate exponent", "field-value-differs",
+                 f"{qwen}.recommended_learning_rate",
+                 replace_once("_QWEN_LR_EXPONENT = 5e-4, 2000, 0.0775",
+                              "_QWEN_LR_EXPONENT = 5e-4, 2000, 0.08")),
+        Mutation("extended context never derived", "field-value-differs",
+                 f"{extended}.extended_context",
+                 replace_once("        return self.extended_context_length is not None\n",
+                              "        return False\n")),
+        Mutation("retirement not derived", "field-value-differs", f"{retiring}.retirement",
+                 replace_once("        return get_training_model_retirement(self.tinker_id)\n",
+                              "        return None\n")),
+    ]  # fmt: skip
 
 
 def behaviour_mutations() -> list[Mutation]:

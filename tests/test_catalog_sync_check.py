@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.catalog_mutations import copy_catalogs, run_check, set_keyword
-from tools.catalog_sync.cli import main
+from tools.catalog_sync.cli import REPO_ROOT, main
 
 QWEN_8B_INDEX = 0  # Qwen/Qwen3-8B, the first entry (context 32768)
 
@@ -172,6 +174,10 @@ def test_check_invalid_whole_entry_rule(
          "ModuleNotFoundError"),
         ('EXTENDED_CONTEXT_SEPARATOR = ":peft:"\n', 'EXTENDED_CONTEXT_SEPARATOR = ":peft:" + 1\n',
          "TypeError"),
+        # outside the data block: pydantic's message spans lines, the report must not
+        ("_BY_ID: dict[str, TrainingModel] =",
+         "TrainingModelPricing(prefill=-1)\n_BY_ID: dict[str, TrainingModel] =",
+         "ValidationError: prefill: Input should be greater than or equal to 0"),
     ],
 )  # fmt: skip
 def test_check_unloadable_mirror_exits_2(
@@ -187,6 +193,7 @@ def test_check_unloadable_mirror_exits_2(
     err = capsys.readouterr().err
     assert f"cannot load {api}: {reason}" in err
     assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
 def test_check_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -235,3 +242,135 @@ def test_check_json_is_one_record_per_line(
     assert family["code"] == "enum-members-differ"
     assert family["api_value"]["MISTRAL"] == "mistral"
     assert "MISTRAL" not in family["sdk_value"]
+
+
+def test_check_ignore_matching_no_code_exits_2(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    _mutate(api, "SUGGESTION_CUTOFF = 65.0", "SUGGESTION_CUTOFF = 55.0")
+    argv = ["check", "--sdk", str(sdk), "--api", str(api), "--ignore", "behavior-*"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert "--ignore 'behavior-*' matches no finding code" in captured.err
+    assert captured.out == ""
+
+
+def test_check_without_rapidfuzz_exits_2(tmp_path: Path) -> None:
+    # Both copies fail alike without rapidfuzz; counting that as agreement would pass CI blind.
+    sdk, api = copy_catalogs(tmp_path)
+    script = (
+        "import sys; sys.modules['rapidfuzz'] = None\n"
+        "from tools.catalog_sync.cli import main\n"
+        f"raise SystemExit(main(['check', '--sdk', {str(sdk)!r}, '--api', {str(api)!r}]))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout == ""
+    assert "cannot run here" in run.stderr
+    assert "rapidfuzz" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_check_import_only_the_mirror_needs_is_a_finding(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    line = "        from rapidfuzz.fuzz import ratio\n"
+    _mutate(api, line, line + "        import no_such_module_for_catalog_sync  # noqa: F401\n")
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    suggest = next(f for f in findings if str(f["path"]).startswith("suggest_training_models("))
+    assert suggest["code"] == "behaviour-differs"
+    assert "ModuleNotFoundError" in str(suggest["api_value"])
+
+
+def _retirement_line(path: Path, tinker_id: str, keyword: str) -> int:
+    """The line of ``keyword=`` in the retirement record of ``tinker_id``."""
+    lines = path.read_text().splitlines()
+    start = next(
+        i for i, line in enumerate(lines)
+        if line.strip() == f'tinker_id="{tinker_id}",' and "Retirement(" in lines[i - 1]
+    )  # fmt: skip
+    return next(i for i in range(start, len(lines)) if lines[i].strip().startswith(keyword)) + 1
+
+
+def test_check_retirement_field_both_values_and_lines(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    _mutate(api, 'replacement="moonshotai/Kimi-K2.6",', 'replacement="moonshotai/Kimi-K2.5",')
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    record = next(f for f in findings if f["code"] == "retirement-field-differs")
+    assert record["path"] == "TINKER_RETIREMENTS[moonshotai/Kimi-K2.5].replacement"
+    assert (record["sdk_value"], record["api_value"]) == (
+        "moonshotai/Kimi-K2.6",
+        "moonshotai/Kimi-K2.5",
+    )
+    assert record["sdk_location"] == {
+        "path": str(sdk),
+        "line": _retirement_line(sdk, "moonshotai/Kimi-K2.5", "replacement="),
+    }
+    assert record["api_location"] == {
+        "path": str(api),
+        "line": _retirement_line(api, "moonshotai/Kimi-K2.5", "replacement="),
+    }
+
+
+def test_check_retirement_date_asks_the_days_around_it(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    _mutate(api, "retired_on=date(2026, 9, 2),", "retired_on=date(2026, 9, 3),")
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    found = {(f["code"], f["path"]): f for f in findings}
+    assert ("retirement-field-differs", "TINKER_RETIREMENTS[Qwen/Qwen3.6-27B].retired_on") in found
+    assert ("field-value-differs", "Qwen/Qwen3.6-27B.retirement.retired_on") in found
+    # On the SDK's date the SDK refuses the model and the mirror still accepts it.
+    day = "on=datetime.date(2026, 9, 2)"
+    lookup = found["behaviour-differs", f"get_training_model('Qwen/Qwen3.6-27B', {day})"]
+    assert (lookup["sdk_value"], lookup["api_value"]) == (None, "Qwen/Qwen3.6-27B")
+    status = found["behaviour-differs", f"training_model_status('Qwen/Qwen3.6-27B', {day})"]
+    assert (status["sdk_value"], status["api_value"]) == ("retired", "retiring")
+    assert ("behaviour-differs", f"retired_training_models({day})") in found
+
+
+def test_check_retirement_rejected_by_its_own_copy_is_a_finding(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    _mutate(api, "announced_on=date(2026, 8, 19),", "announced_on=date(2026, 9, 19),")
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    invalid = next(f for f in findings if f["code"] == "retirement-invalid")
+    assert invalid["path"] == "TINKER_RETIREMENTS[Qwen/Qwen3.6-27B]"
+    assert "announced_on must not come after retired_on" in str(invalid["note"])
+    assert {(f["code"], f["path"]) for f in findings} >= {
+        ("retirement-field-differs", "TINKER_RETIREMENTS[Qwen/Qwen3.6-27B].announced_on")
+    }
+
+
+def test_check_retirement_missing_in_api(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    text = api.read_text()
+    start = text.index('    TrainingModelRetirement(\n        tinker_id="moonshotai/Kimi-K2.5"')
+    end = text.index("    ),\n", start) + len("    ),\n")
+    api.write_text(text[:start] + text[end:])
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    missing = next(f for f in findings if f["code"] == "retirement-missing-in-api")
+    assert missing["path"] == "TINKER_RETIREMENTS[moonshotai/Kimi-K2.5]"
+    assert missing["api_missing"] is True
+    assert isinstance(missing["sdk_value"], dict)
+    assert missing["sdk_value"]["retired_on"] == "2026-07-12"

@@ -159,6 +159,13 @@ def _answer(result: Any) -> Any:
     return result
 
 
+class CannotRun(str):
+    """The answer of a call that failed to import what it needs: not behaviour to compare, but a
+    sign that this environment cannot run the catalog (rapidfuzz missing, say)."""
+
+    __slots__ = ()
+
+
 def _ask(module: ModuleType, question: Question) -> Any:
     cache = _answers.setdefault(module, {})
     try:
@@ -171,10 +178,9 @@ def _ask(module: ModuleType, question: Question) -> Any:
     try:
         answer = _answer(function(*question.args, **dict(question.kwargs)))
     except ImportError as error:
-        # Not an answer: this environment cannot run the catalog at all (rapidfuzz missing, say).
-        # Both copies would fail alike and look equal, so the check cannot be trusted: exit 2.
-        where = getattr(module, "__file__", None) or module.__name__
-        raise LoadError(where, f"{question.function} cannot run here: {error}") from error
+        # Both copies failing alike would look equal; compare_behaviour decides (exit 2 when both
+        # fail, a finding when only one copy needs what is missing).
+        answer = CannotRun(f"{type(error).__name__}: {error}")
     except Exception as error:  # noqa: BLE001 -- the error is the answer to compare
         # Which argument a query error blames is behaviour too: the API puts it in `loc`.
         blamed = getattr(error, "argument", None)
@@ -185,6 +191,20 @@ def _ask(module: ModuleType, question: Question) -> Any:
         )
     cache[question] = answer
     return answer
+
+
+def _refuse_unrunnable(
+    sdk: Catalog, api: Catalog, answers: list[tuple[Question, Any, Any]]
+) -> None:
+    """LoadError when both copies fail to import what a call needs: the check would otherwise
+    count two failures as one agreeing answer, and pass without having compared anything."""
+    for question, left, right in answers:
+        if isinstance(left, CannotRun) and isinstance(right, CannotRun):
+            raise LoadError(
+                f"{sdk.display} and {api.display}",
+                f"{question} cannot run here ({left}); install what the catalog modules import "
+                "(pydantic, rapidfuzz)",
+            )
 
 
 def _location(catalog: Catalog, function: str) -> Location:
@@ -215,6 +235,7 @@ def compare_behaviour(sdk: Catalog, api: Catalog) -> list[Finding]:
                 )
             continue
         answers = [(q, _ask(sdk.module, q), _ask(api.module, q)) for q in asked]
+        _refuse_unrunnable(sdk, api, answers)
         differing = [(q, left, right) for q, left, right in answers if left != right]
         if differing:
             question, sdk_answer, api_answer = differing[0]

@@ -12,7 +12,7 @@ from collections import Counter
 from typing import Any
 
 from tools.catalog_sync.findings import MISSING, Finding, Location
-from tools.catalog_sync.loader import Catalog, Entry, plain
+from tools.catalog_sync.loader import Catalog, Entry
 from tools.catalog_sync.values import same
 
 __all__ = ["compare_data", "entry_location"]
@@ -164,17 +164,49 @@ def _order(sdk: Catalog, api: Catalog, common: set[str]) -> list[Finding]:
 
 
 def _retirements(catalog: Catalog) -> dict[str, tuple[int, dict[str, Any]]] | None:
-    """Each retirement record's position and plain values by id; None when the name is absent."""
-    records = getattr(catalog.module, "TINKER_RETIREMENTS", MISSING)
-    if records is MISSING:
+    """Each retirement record's position and values by id (a record its own side rejects with
+    its values as written); None when the copy defines no ``TINKER_RETIREMENTS``."""
+    if catalog.retirements is None:
         return None
     found: dict[str, tuple[int, dict[str, Any]]] = {}
-    for index, record in enumerate(records if isinstance(records, tuple | list) else ()):
-        values = plain(record)
-        tinker_id = values.get("tinker_id") if isinstance(values, dict) else None
-        if isinstance(tinker_id, str):
-            found.setdefault(tinker_id, (index, values))
+    for record in catalog.retirements:
+        found.setdefault(record.tinker_id, (record.index, record.values))
     return found
+
+
+def _invalid_retirements(catalog: Catalog, other: Catalog) -> list[Finding]:
+    """A retirement record its own copy's validation rejects (the other copy may accept it)."""
+    findings = []
+    others = {r.tinker_id: r for r in other.retirements or ()}
+    for record in catalog.retirements or ():
+        if record.error is None:
+            continue
+        field = record.error_field.split(".")[0]
+        path = f"TINKER_RETIREMENTS[{record.tinker_id}]" + (f".{field}" if field else "")
+        counterpart = others.get(record.tinker_id)
+        here = (
+            record.values.get(field, MISSING) if field else record.values,
+            _retirement_line(catalog, record.tinker_id, field or None),
+        )
+        there: tuple[object, Location | None] = (MISSING, None)
+        if counterpart is not None:
+            there = (
+                counterpart.values.get(field, MISSING) if field else counterpart.values,
+                _retirement_line(other, record.tinker_id, field or None),
+            )
+        sdk_side, api_side = (here, there) if catalog.side == "sdk" else (there, here)
+        findings.append(
+            Finding(
+                "retirement-invalid",
+                path,
+                sdk_side[0],
+                api_side[0],
+                sdk_side[1],
+                api_side[1],
+                f"rejected by the {catalog.side} copy's own validation: {record.error}",
+            )
+        )
+    return findings
 
 
 def _retirement_line(catalog: Catalog, tinker_id: str, field: str | None = None) -> Location:
@@ -314,5 +346,6 @@ def compare_data(sdk: Catalog, api: Catalog) -> list[Finding]:
     for tinker_id in [i for i in sdk_by_id if i in common]:
         findings += _field_findings(sdk, api, sdk_by_id[tinker_id], api_by_id[tinker_id])
     findings += _order(sdk, api, set(common))
+    findings += _invalid_retirements(sdk, api) + _invalid_retirements(api, sdk)
     findings += _retired(sdk, api)
     return findings

@@ -17,9 +17,12 @@ from tools.catalog_sync.findings import MISSING, Finding, Location
 from tools.catalog_sync.loader import Catalog, plain
 from tools.catalog_sync.values import same
 
-__all__ = ["ENTRY_TYPE", "compare_schema"]
+__all__ = ["ENTRY_TYPE", "RETIREMENT_TYPE", "compare_schema"]
 
 ENTRY_TYPE = "TrainingModel"
+#: Retirement records are data of their own (``TINKER_RETIREMENTS``), not only the computed
+#: ``TrainingModel.retirement``, so their type is compared in validation mode as well.
+RETIREMENT_TYPE = "TrainingModelRetirement"
 _MODES = ("validation", "serialization")
 _BOUNDS = frozenset(
     {
@@ -96,13 +99,20 @@ def _schema(catalog: Catalog, mode: str) -> dict[str, Any] | str:
 
 
 def _generate_schema(catalog: Catalog, mode: str) -> dict[str, Any] | str:
-    entry_type = getattr(catalog.module, ENTRY_TYPE, None)
-    try:
-        schema = dict(entry_type.model_json_schema(mode=mode))  # type: ignore[union-attr]
-    except Exception as error:  # noqa: BLE001 -- a type pydantic cannot describe is a finding
-        return f"{type(error).__name__}: {error}"
-    definitions = schema.pop("$defs", {})
-    return {"$defs": {ENTRY_TYPE: schema, **definitions}}
+    """The entry type's JSON Schema with every type it uses, and the retirement record's, as one
+    ``$defs`` mapping (a type one copy lacks shows as missing there)."""
+    definitions: dict[str, Any] = {}
+    for name in (ENTRY_TYPE, RETIREMENT_TYPE):
+        model_type = getattr(catalog.module, name, None)
+        if name != ENTRY_TYPE and model_type is None:
+            continue
+        try:
+            schema = dict(model_type.model_json_schema(mode=mode))  # type: ignore[union-attr]
+        except Exception as error:  # noqa: BLE001 -- a type pydantic cannot describe is a finding
+            return f"{type(error).__name__}: {error}"
+        definitions.update(schema.pop("$defs", {}))
+        definitions[name] = schema
+    return {"$defs": {ENTRY_TYPE: definitions.pop(ENTRY_TYPE), **definitions}}
 
 
 def _location(catalog: Catalog, parts: list[str]) -> Location:

@@ -47,6 +47,7 @@ KNOWN_CODES: Final = frozenset(
         "field-value-differs",
         "public-names-differ",
         "retirement-field-differs",
+        "retirement-invalid",
         "retirement-order-differs",
         "schema-bound-differs",
         "schema-default-differs",

@@ -1,10 +1,10 @@
 """Loads a catalog module from its file, with neither package installed and without crashing.
 
 Each copy is executed under a unique module name so that the SDK's and the API's classes never
-mix. An entry that fails its own side's validation must become a finding, not a traceback: when
-executing the module raises, it is executed again with every ``TINKER_MODELS`` element guarded,
-so the valid entries (and the module's functions) still load and each invalid one is kept with
-its pydantic message and the keyword values as written.
+mix. A record that fails its own side's validation must become a finding, not a traceback: when
+executing the module raises, it is executed again with every ``TINKER_MODELS`` and
+``TINKER_RETIREMENTS`` element guarded, so the valid records (and the module's functions) still
+load and each invalid one is kept with its pydantic message and the keyword values as written.
 """
 
 from __future__ import annotations
@@ -19,12 +19,14 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from tools.catalog_sync.source import (
     ENTRIES_NAME,
+    RETIRED_NAME,
     EntryCall,
     SourceMap,
     data_block_lines,
@@ -37,8 +39,12 @@ _GUARD_NAME = "__catalog_sync_guard__"
 _STATEMENT_GUARD_NAME = "__catalog_sync_statement_failed__"
 _CACHE_SIZE = 4
 _names = itertools.count()
+#: The data tuples whose elements are guarded one by one, and the type of their elements.
+_RECORD_TYPES = {ENTRIES_NAME: "TrainingModel", RETIRED_NAME: "TrainingModelRetirement"}
+#: Per guarded tuple, the positions of the elements that failed, with "<loc>\0<message>".
+_Invalid = dict[str, dict[int, str]]
 # Loading is most of a check's cost; tests load the same unmutated copy hundreds of times.
-_Loaded = tuple[ModuleType, dict[int, str], list[tuple[str, int, str]], SourceMap]
+_Loaded = tuple[ModuleType, _Invalid, list[tuple[str, int, str]], SourceMap]
 _cache: dict[tuple[str, str], _Loaded] = {}
 
 
@@ -53,7 +59,7 @@ class LoadError(Exception):
 
 @dataclass(frozen=True)
 class Entry:
-    """One catalog entry as one side defines it.
+    """One catalog entry (or retirement record) as one side defines it.
 
     ``values`` holds the validated entry dumped to JSON types, or, for an entry its own side
     rejects (``error`` set), the keyword values as written, so it can still be compared.
@@ -81,14 +87,19 @@ class Catalog:
     entries: tuple[Entry, ...]
     #: data-block statements other than the entries that failed: (name, line, reason)
     failed_statements: tuple[tuple[str, int, str], ...] = ()
+    #: the ``TINKER_RETIREMENTS`` records, invalid ones included; None when the copy has none
+    retirements: tuple[Entry, ...] | None = None
 
 
 def plain(value: object) -> Any:
-    """JSON-shaped data: models dumped, enum members as their values, tuples as lists."""
+    """JSON-shaped data: models dumped, enum members as their values, dates as ISO strings,
+    tuples as lists (as pydantic dumps them, so written and validated values compare alike)."""
     if hasattr(value, "model_dump") and callable(value.model_dump):
         return value.model_dump(mode="json")
     if isinstance(value, enum.Enum):
         return value.value
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, tuple | list):
         return [plain(item) for item in value]
     if isinstance(value, dict):
@@ -117,6 +128,7 @@ def _first_loc(error: BaseException) -> str:
 
 
 def _reason(error: BaseException, filename: str) -> str:
+    """One line: the error, and the line of the catalog module it was raised from."""
     if isinstance(error, SyntaxError):
         return f"SyntaxError: {error.msg} (line {error.lineno})"
     line = None
@@ -124,11 +136,15 @@ def _reason(error: BaseException, filename: str) -> str:
         if frame.filename == filename:
             line = frame.lineno
     where = f" (line {line})" if line else ""
-    return f"{type(error).__name__}: {error}{where}"
+    described = _describe(error)
+    if not described.startswith(f"{type(error).__name__}:"):
+        described = f"{type(error).__name__}: {described}"
+    return " ".join(described.split()) + where
 
 
 class _Guard(ast.NodeTransformer):
-    """Rewrites ``TINKER_MODELS = (A, B)`` as ``TINKER_MODELS = guard((lambda: A, lambda: B))``.
+    """Rewrites ``TINKER_MODELS = (A, B)`` as ``TINKER_MODELS = guard("TINKER_MODELS", (lambda:
+    A, lambda: B))``, and ``TINKER_RETIREMENTS`` alike.
 
     Every other top-level statement of the data block (``_ALL = (...)``) runs inside
     ``try``/``except``, so a data line referring to a member the enum lost is reported, too.
@@ -145,7 +161,7 @@ class _Guard(ast.NodeTransformer):
         body: list[ast.stmt] = []
         for statement in node.body:
             name = _target_name(statement)
-            if begin < statement.lineno < end and name not in (None, ENTRIES_NAME):
+            if begin < statement.lineno < end and name is not None and name not in _RECORD_TYPES:
                 report = ast.Expr(
                     ast.Call(
                         ast.Name(_STATEMENT_GUARD_NAME, ast.Load()),
@@ -162,7 +178,7 @@ class _Guard(ast.NodeTransformer):
         node.body = body
         return node
 
-    def _wrap(self, node: ast.expr | None) -> ast.expr | None:
+    def _wrap(self, name: str, node: ast.expr | None) -> ast.expr | None:
         if not isinstance(node, ast.Tuple | ast.List):
             return node
         thunks: list[ast.expr] = [
@@ -170,19 +186,22 @@ class _Guard(ast.NodeTransformer):
                                           defaults=[]), body=element)
             for element in node.elts
         ]  # fmt: skip
-        call = ast.Call(ast.Name(_GUARD_NAME, ast.Load()), [ast.Tuple(thunks, ast.Load())], [])
+        arguments: list[ast.expr] = [ast.Constant(name), ast.Tuple(thunks, ast.Load())]
+        call = ast.Call(ast.Name(_GUARD_NAME, ast.Load()), arguments, [])
         return ast.copy_location(call, node)
 
     def visit_Assign(self, node: ast.Assign) -> ast.Assign:
-        if any(isinstance(t, ast.Name) and t.id == ENTRIES_NAME for t in node.targets):
-            wrapped = self._wrap(node.value)
+        name = _target_name(node)
+        if name in _RECORD_TYPES:
+            wrapped = self._wrap(name, node.value)
             assert wrapped is not None
             node.value = wrapped
         return node
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AnnAssign:
-        if isinstance(node.target, ast.Name) and node.target.id == ENTRIES_NAME:
-            node.value = self._wrap(node.value)
+        name = _target_name(node)
+        if name in _RECORD_TYPES:
+            node.value = self._wrap(name, node.value)
         return node
 
 
@@ -199,7 +218,7 @@ def _execute(
     tree: ast.Module,
     path: Path,
     side: str,
-    guard: Callable[[tuple[Any, ...]], Any] | None,
+    guard: Callable[[str, tuple[Any, ...]], Any] | None,
     *,
     statement_failed: Callable[[str, int, BaseException], None] | None = None,
     block: tuple[int, int] | None = None,
@@ -231,22 +250,23 @@ def _execute_guarded(
     *,
     display: str,
     block: tuple[int, int] | None,
-) -> tuple[ModuleType, dict[int, str], list[tuple[str, int, str]]]:
-    """Run the module again with each entry guarded; the per-entry errors, keyed by position."""
-    invalid: dict[int, str] = {}
+) -> tuple[ModuleType, _Invalid, list[tuple[str, int, str]]]:
+    """Run the module again with each record guarded; the per-record errors, keyed by tuple
+    name and position."""
+    invalid: _Invalid = {}
     failed_statements: list[tuple[str, int, str]] = []
 
     def statement_failed(name: str, line: int, error: BaseException) -> None:
         failed_statements.append((name, line, _describe(error)))
 
-    def guard(thunks: tuple[Any, ...]) -> tuple[Any, ...]:
+    def guard(name: str, thunks: tuple[Any, ...]) -> tuple[Any, ...]:
         built = []
         for index, thunk in enumerate(thunks):
             try:
                 built.append(thunk())
-            except Exception as error:  # noqa: BLE001 -- any failure of one entry is a finding
+            except Exception as error:  # noqa: BLE001 -- any failure of one record is a finding
                 loc = _first_loc(error)
-                invalid[index] = f"{loc}\0{_describe(error)}"
+                invalid.setdefault(name, {})[index] = f"{loc}\0{_describe(error)}"
         return tuple(built)
 
     try:
@@ -268,25 +288,29 @@ def _evaluate(node: ast.expr, module: ModuleType, filename: str) -> Any:
 
 
 def _entries(
-    module: ModuleType, source_map: SourceMap, invalid: dict[int, str], filename: str
+    module: ModuleType,
+    name: str,
+    calls: list[EntryCall],
+    invalid: dict[int, str],
+    filename: str,
 ) -> tuple[Entry, ...]:
-    models = getattr(module, ENTRIES_NAME)
-    calls = source_map.entries
+    """The elements of tuple ``name`` in source order, each with its call when they align."""
+    models = getattr(module, name)
     valid_positions = [i for i in range(len(calls)) if i not in invalid]
     aligned = len(valid_positions) == len(models)
     entries: list[Entry] = []
     for number, model in enumerate(models):
         call = calls[valid_positions[number]] if aligned else None
         index = call.index if call is not None else number
-        entries.append(Entry(index, str(model.tinker_id), plain(model), call))
-    entry_type = getattr(module, "TrainingModel", None)
+        entries.append(Entry(index, str(getattr(model, "tinker_id", "")), plain(model), call))
+    entry_type = getattr(module, _RECORD_TYPES[name], None)
     fields = getattr(entry_type, "model_fields", {})
     for index, message in invalid.items():
         call = calls[index]
-        values = {name: _evaluate(node, module, filename) for name, node in call.keywords.items()}
-        for name, info in fields.items():
-            if name not in values and not info.is_required():
-                values[name] = plain(info.get_default(call_default_factory=True))
+        values = {key: _evaluate(node, module, filename) for key, node in call.keywords.items()}
+        for key, info in fields.items():
+            if key not in values and not info.is_required():
+                values[key] = plain(info.get_default(call_default_factory=True))
         loc, _, description = message.partition("\0")
         tinker_id = values.get("tinker_id")
         tinker_id = tinker_id if isinstance(tinker_id, str) else f"<entry {index + 1}>"
@@ -332,5 +356,15 @@ def load_catalog(path: Path, side: str, display: str) -> Catalog:
         _cache[key] = (module, invalid, failed_statements, source_map)
     if not hasattr(module, ENTRIES_NAME):
         raise LoadError(display, f"defines no {ENTRIES_NAME}")
-    entries = _entries(module, source_map, invalid, str(path))
-    return Catalog(side, path, display, text, module, source_map, entries, tuple(failed_statements))
+    entries = _entries(
+        module, ENTRIES_NAME, source_map.entries, invalid.get(ENTRIES_NAME, {}), str(path)
+    )
+    retirements = None
+    if hasattr(module, RETIRED_NAME):
+        retirements = _entries(
+            module, RETIRED_NAME, source_map.retirements, invalid.get(RETIRED_NAME, {}), str(path)
+        )
+    return Catalog(
+        side, path, display, text, module, source_map, entries, tuple(failed_statements),
+        retirements,
+    )  # fmt: skip
