@@ -129,6 +129,61 @@ def test_upstream_retired_model_still_listed_is_informational(
         ("upstream-retired-but-listed", "Qwen/Qwen3.5-27B"),
         ("upstream-retired-but-listed", "meta-llama/Llama-3.1-8B"),
     ]
+    assert all(r["informational"] for r in records)
+    # It points at the retirement record, where the date that decides is written.
+    llama = next(r for r in records if r["path"] == "meta-llama/Llama-3.1-8B")
+    line = sdk.read_text().splitlines()[llama["sdk_location"]["line"] - 1]
+    assert line.strip() == "TrainingModelRetirement("
+    following = sdk.read_text().splitlines()[llama["sdk_location"]["line"]]
+    assert following.strip() == 'tinker_id="meta-llama/Llama-3.1-8B",'
+
+
+def test_upstream_retired_variant_still_listed_is_not_missing(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    lagging = {"model_name": "Qwen/Qwen3.6-27B:peft:262144", "max_context_length": 262144,
+               "trainable": True}  # fmt: skip
+    state.body = {"supported_models": [*_served(sdk), lagging]}
+    assert main(_upstream(monkeypatch, sdk, url, "--format", "json")) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["code"], r["path"]) for r in records] == [
+        ("upstream-retired-but-listed", "Qwen/Qwen3.6-27B:peft:262144")
+    ]
+
+
+def test_upstream_github_notices_inform_and_errors_fail(
+    *,
+    tinker: tuple[FakeTinker, str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    state, url = tinker
+    sdk, _ = copy_catalogs(tmp_path)
+    lagging = {"model_name": "Qwen/Qwen3.5-27B", "max_context_length": 65536, "trainable": True}
+    state.body = {"supported_models": [*_served(sdk), lagging]}
+    assert main(_upstream(monkeypatch, sdk, url, "--format", "github")) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"::notice file={sdk},line=")
+    assert "[upstream-retired-but-listed] Qwen/Qwen3.5-27B" in lines[0]
+    assert lines[-1].startswith("catalog_sync: no drift; 1 informational finding")
+
+    unknown = {"model_name": "Qwen/Qwen3-14B", "max_context_length": 32768, "trainable": None}
+    state.body = {"supported_models": [*_served(sdk), lagging, unknown]}
+    assert main(_upstream(monkeypatch, sdk, url, "--format", "github")) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert sum(line.startswith("::notice ") for line in lines) == 1
+    error = next(line for line in lines if line.startswith("::error "))
+    assert "[upstream-missing-in-catalog] Qwen/Qwen3-14B" in error
+    assert "does not say whether it trains" in error
+    assert lines[-1].startswith("catalog_sync: 2 findings (")
+    assert "1 of them informational" in lines[-1]
 
 
 def test_upstream_reports_missing_extra_and_context(

@@ -17,7 +17,7 @@ from typing import TextIO
 from tools.catalog_sync.compare_behaviour import compare_behaviour
 from tools.catalog_sync.compare_data import compare_data
 from tools.catalog_sync.compare_schema import compare_schema
-from tools.catalog_sync.findings import KNOWN_CODES, Finding
+from tools.catalog_sync.findings import INFORMATIONAL_CODES, KNOWN_CODES, Finding
 from tools.catalog_sync.loader import Catalog, LoadError, load_catalog
 from tools.catalog_sync.report import FORMATS, render
 from tools.catalog_sync.sync import SyncError, synced_text, unified_diff, write_atomically
@@ -103,7 +103,6 @@ def _run_upstream(args: argparse.Namespace) -> int:
     # Imported here: urllib.request (ssl, http.client) would cost every `check` ~30 ms.
     from tools.catalog_sync.upstream import (
         DEFAULT_BASE_URL,
-        INFORMATIONAL_CODES,
         UpstreamError,
         compare_upstream,
         fetch_served_models,

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from tools.catalog_sync.findings import MISSING, Finding, Location
+from tools.catalog_sync.findings import INFORMATIONAL_CODES, MISSING, Finding, Location
 
 __all__ = ["FORMATS", "format_value", "render", "summary", "to_record"]
 
@@ -70,7 +70,8 @@ def _github(finding: Finding, labels: tuple[str, str]) -> str:
     message = _headline(finding, labels)
     if finding.note:
         message += f"\n{finding.note}"
-    return f"::error {','.join(properties)}::{_escape(message)}"
+    level = "notice" if finding.code in INFORMATIONAL_CODES else "error"
+    return f"::{level} {','.join(properties)}::{_escape(message)}"
 
 
 def to_record(finding: Finding) -> dict[str, Any]:
@@ -89,6 +90,7 @@ def to_record(finding: Finding) -> dict[str, Any]:
         "sdk_location": location(finding.sdk_location),
         "api_location": location(finding.api_location),
         "note": finding.note,
+        "informational": finding.code in INFORMATIONAL_CODES,
     }
 
 
@@ -99,7 +101,11 @@ def summary(findings: Sequence[Finding], subject: str) -> str:
     counts = Counter(finding.code for finding in findings)
     kinds = ", ".join(f"{count} {code}" for code, count in sorted(counts.items()))
     noun = "finding" if len(findings) == 1 else "findings"
-    return f"catalog_sync: {len(findings)} {noun} ({kinds}) ({subject})"
+    informational = sum(count for code, count in counts.items() if code in INFORMATIONAL_CODES)
+    if informational == len(findings):
+        return f"catalog_sync: no drift; {len(findings)} informational {noun} ({kinds}) ({subject})"
+    aside = f", {informational} of them informational" if informational else ""
+    return f"catalog_sync: {len(findings)} {noun} ({kinds}){aside} ({subject})"
 
 
 def render(

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tools.catalog_sync.compare_data import entry_location
-from tools.catalog_sync.findings import MISSING, Finding, Location
-from tools.catalog_sync.loader import Catalog
+from tools.catalog_sync.findings import INFORMATIONAL_CODES, MISSING, Finding, Location
+from tools.catalog_sync.loader import Catalog, Entry
 
 __all__ = [
     "CAPABILITIES_PATH",
     "DEFAULT_BASE_URL",
+    "INFORMATIONAL_CODES",
     "ServedModel",
     "UpstreamError",
     "compare_upstream",
@@ -32,6 +33,7 @@ __all__ = [
 #: Tinker's public production endpoint, as its documentation gives it (``TINKER_BASE_URL``).
 DEFAULT_BASE_URL = "https://tinker.thinkingmachines.dev/services/tinker-prod"
 CAPABILITIES_PATH = "/api/v1/get_server_capabilities"
+EXTENDED_CONTEXT_SEPARATOR = ":peft:"
 _HINTS = {
     401: "the API key was rejected",
     402: "billing is not set up for this Tinker account",
@@ -127,83 +129,122 @@ def fetch_served_models(base_url: str, api_key: str, timeout: float) -> list[Ser
     return _parse(payload)
 
 
-#: Findings that inform rather than fail: a model the catalog retired on its announced date that
-#: Tinker still lists (the date is the contract, not the service's lag: tinker-feedback #145).
-INFORMATIONAL_CODES = frozenset({"upstream-retired-but-listed"})
-
-
 def _retired_ids(catalog: Catalog) -> set[str]:
     """The ids the catalog calls retired today (none when the copy has no lifecycle)."""
     retired = getattr(catalog.module, "retired_training_models", None)
     return {record.tinker_id for record in retired()} if callable(retired) else set()
 
 
+def _retired_model(name: str, retired: set[str]) -> str | None:
+    """The retired id ``name`` selects: itself, or the model a ``:peft:`` variant belongs to."""
+    if name in retired:
+        return name
+    base, separator, _ = name.rpartition(EXTENDED_CONTEXT_SEPARATOR)
+    return base if separator and base in retired else None
+
+
+def _retirement_location(catalog: Catalog, tinker_id: str) -> Location:
+    for call in catalog.source_map.retirements:
+        if call.tinker_id == tinker_id:
+            return Location(catalog.display, call.line)
+    return Location(catalog.display, catalog.source_map.retired_line)
+
+
 def compare_upstream(catalog: Catalog, served: list[ServedModel]) -> list[Finding]:
     """Catalog models Tinker does not serve or train, served models it lacks, context mismatch,
-    and (informational) retired models Tinker still lists."""
-    by_name = {model.name: model for model in served}
+    and (informational, see ``INFORMATIONAL_CODES``) retired models Tinker still lists."""
     retired = _retired_ids(catalog)
-    known: set[str] = set(retired)
-    findings = [
-        Finding(
-            "upstream-retired-but-listed",
-            name,
-            "retired",
-            "listed",
-            Location(catalog.display, catalog.source_map.retired_line),
-            None,
-            "Tinker still lists a model the catalog retired; jobs stay refused from its date",
-        )
-        for name in sorted(retired)
-        if name in by_name
-    ]
+    findings = _retired_but_listed(catalog, served, retired)
+    known: set[str] = set()
+    by_name = {model.name: model for model in served}
     for entry in catalog.entries:
-        tinker_id = entry.tinker_id
-        if tinker_id in retired:
-            continue
-        extended = entry.values.get("extended_context_length")
-        extended_id = f"{tinker_id}:peft:{extended}" if extended is not None else None
-        known.update(name for name in (tinker_id, extended_id) if name)
-        bare, variant = by_name.get(tinker_id), by_name.get(extended_id or "")
-        at = entry_location(catalog, entry)
-        if bare is None and variant is None:
-            findings.append(
-                Finding("upstream-not-served", tinker_id, "listed", MISSING, at, None,
-                        "Tinker does not list this model: jobs for it would fail")
-            )  # fmt: skip
-            continue
-        for model in (bare, variant):
-            if model is not None and model.trainable is False:
-                findings.append(
-                    Finding("upstream-not-trainable", f"{model.name}.trainable", True, False, at,
-                            None, "Tinker serves this model for sampling only")
-                )  # fmt: skip
-        checks = (("context_length", bare), ("extended_context_length", variant))
-        for field, model in checks:
-            if model is None or model.max_context_length is None:
-                continue
-            if entry.values.get(field) != model.max_context_length:
-                findings.append(
-                    Finding(
-                        "upstream-context-differs",
-                        f"{tinker_id}.{field}",
-                        entry.values.get(field),
-                        model.max_context_length,
-                        entry_location(catalog, entry, field),
-                        None,
-                    )
-                )
-    for model in served:
-        if model.trainable and model.name not in known:
+        if entry.tinker_id not in retired:
+            findings += _entry_findings(catalog, entry, by_name, known)
+    return findings + _missing_in_catalog(catalog, served, known, retired)
+
+
+def _retired_but_listed(
+    catalog: Catalog, served: list[ServedModel], retired: set[str]
+) -> list[Finding]:
+    findings = []
+    for model in sorted(served, key=lambda m: m.name):
+        retired_id = _retired_model(model.name, retired)
+        if retired_id is not None:
             findings.append(
                 Finding(
-                    "upstream-missing-in-catalog",
+                    "upstream-retired-but-listed",
                     model.name,
-                    MISSING,
-                    {"max_context_length": model.max_context_length, "trainable": True},
-                    Location(catalog.display, catalog.source_map.entries_line),
+                    "retired",
+                    "listed",
+                    _retirement_location(catalog, retired_id),
                     None,
-                    "Tinker trains this model but the catalog does not offer it",
+                    "Tinker still lists a model the catalog retired; jobs stay refused from its "
+                    "date",
                 )
             )
+    return findings
+
+
+def _entry_findings(
+    catalog: Catalog, entry: Entry, by_name: dict[str, ServedModel], known: set[str]
+) -> list[Finding]:
+    """One live entry against Tinker's listing; adds the names it accounts for to ``known``."""
+    tinker_id = entry.tinker_id
+    extended = entry.values.get("extended_context_length")
+    extended_id = f"{tinker_id}{EXTENDED_CONTEXT_SEPARATOR}{extended}" if extended else None
+    known.update(name for name in (tinker_id, extended_id) if name)
+    bare, variant = by_name.get(tinker_id), by_name.get(extended_id or "")
+    at = entry_location(catalog, entry)
+    if bare is None and variant is None:
+        return [
+            Finding("upstream-not-served", tinker_id, "listed", MISSING, at, None,
+                    "Tinker does not list this model: jobs for it would fail")
+        ]  # fmt: skip
+    findings = []
+    for model in (bare, variant):
+        if model is not None and model.trainable is False:
+            findings.append(
+                Finding("upstream-not-trainable", f"{model.name}.trainable", True, False, at,
+                        None, "Tinker serves this model for sampling only")
+            )  # fmt: skip
+    for field, model in (("context_length", bare), ("extended_context_length", variant)):
+        if model is None or model.max_context_length is None:
+            continue
+        if entry.values.get(field) != model.max_context_length:
+            findings.append(
+                Finding(
+                    "upstream-context-differs",
+                    f"{tinker_id}.{field}",
+                    entry.values.get(field),
+                    model.max_context_length,
+                    entry_location(catalog, entry, field),
+                    None,
+                )
+            )
+    return findings
+
+
+def _missing_in_catalog(
+    catalog: Catalog, served: list[ServedModel], known: set[str], retired: set[str]
+) -> list[Finding]:
+    findings = []
+    for model in served:
+        # Sampling-only models are not the catalog's business; one whose trainability Tinker
+        # leaves out may well train, so it is reported too.
+        if model.trainable is False or model.name in known:
+            continue
+        if _retired_model(model.name, retired) is not None:
+            continue
+        unsure = "" if model.trainable else " (Tinker does not say whether it trains)"
+        findings.append(
+            Finding(
+                "upstream-missing-in-catalog",
+                model.name,
+                MISSING,
+                {"max_context_length": model.max_context_length, "trainable": model.trainable},
+                Location(catalog.display, catalog.source_map.entries_line),
+                None,
+                f"Tinker serves this model but the catalog does not offer it{unsure}",
+            )
+        )
     return findings
