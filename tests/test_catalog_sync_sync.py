@@ -3,6 +3,7 @@ diff; one edit in the SDK, types and functions included, reaches the mirror."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,15 @@ def test_sync_mirror_without_docstring_exits_2(
     assert main(["sync", *_paths(sdk, api)]) == 2
     assert "has no module docstring to keep" in capsys.readouterr().err
     assert api.read_text() == stripped
+
+
+def test_sync_keeps_the_mirror_permissions(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copy_catalogs(tmp_path)
+    api.write_text(set_keyword(api.read_text(), 3, "context_length", "1024"))
+    api.chmod(0o644)
+    assert main(["sync", *_paths(sdk, api)]) == 0
+    assert "rewrote" in capsys.readouterr().out
+    assert stat.S_IMODE(api.stat().st_mode) == 0o644
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary file left behind

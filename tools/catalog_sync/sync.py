@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import difflib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -56,11 +57,13 @@ def synced_text(sdk_path: Path, api_path: Path, sdk_display: str, api_display: s
 
 
 def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename, so a crash never leaves half a mirror."""
+    """Replace ``path`` with ``text`` in one rename, so a crash never leaves half a mirror. The
+    file keeps its permissions (``mkstemp`` would make it readable by its owner only)."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as output:
             output.write(text)
+        os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
