@@ -117,7 +117,13 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
     ]
     prefixes = list(dict.fromkeys(i[: max(4, len(i) * 3 // 5)] for i in [*ids, *retired]))
     questions += [Question("suggest_training_models", (prefix,)) for prefix in prefixes]
-    questions += _dated_questions(sorted(dates), ids, list(retired), typos, families)
+    # A :peft: id shares its model's retirement, and a wrong suffix is explained only while the
+    # model is accepted: both change on the day too.
+    retired_variants = [e for e in extended if e.rpartition(":peft:")[0] in retired]
+    wrong_suffixes = [f"{i}:peft:1" for i in list(retired)[:: max(1, len(retired) // 3)]]
+    questions += _dated_questions(
+        sorted(dates), ids, [*retired, *retired_variants, *wrong_suffixes], typos, families
+    )
     return questions
 
 
