@@ -2,8 +2,9 @@
 
 Two copies of one catalog drift unless something compares them on every change. ``check`` loads
 both modules straight from their files and reports every difference in data, schema and behaviour
-as a ``Finding``; ``sync`` rewrites the mirror's data block from the SDK's; ``upstream`` compares
-the catalog with the models Tinker itself reports. Run ``python -m tools.catalog_sync --help``.
+as a ``Finding``; ``sync`` rewrites the mirror below its own docstring from the SDK's module;
+``upstream`` compares the catalog with the models Tinker itself reports. Run
+``python -m tools.catalog_sync --help``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""Data findings: which entries exist, in what order, and every field of each, both sides.
+"""Data findings: which entries and retirement records exist, in what order, and every field of
+each, both sides.
 
-Entries are matched by ``tinker_id``. Field values are compared as JSON-shaped data, nested
-pricing field by field. An entry its own side rejects is still compared through the keyword values
-as written, so the field that drifted is named even when it also broke validation.
+Entries and records are matched by ``tinker_id``. Field values are compared as JSON-shaped data,
+nested pricing (and an entry's computed retirement) field by field. A record its own side rejects
+is still compared through the keyword values as written, so the field that drifted is named even
+when it also broke validation.
 """
 
 from __future__ import annotations
