@@ -190,6 +190,20 @@ RETIREMENT_DAY = "2026-06-12"
 #: A real model retiring on RETIREMENT_DAY, with a replacement: Qwen/Qwen3.5-9B-Base.
 RETIRING = "meta-llama/Llama-3.1-8B"
 
+#: ``:peft:`` ids whose suffix the model does not offer, and the answer each must get.
+WRONG_SUFFIXES = [
+    (
+        "Qwen/Qwen3-8B:peft:131072",
+        "Unknown training base model 'Qwen/Qwen3-8B:peft:131072': Qwen/Qwen3-8B has no "
+        "extended-context variant; its context is 32,768 tokens.",
+    ),
+    (
+        "Qwen/Qwen3.5-397B-A17B:peft:999",
+        "Unknown training base model 'Qwen/Qwen3.5-397B-A17B:peft:999': "
+        "Qwen/Qwen3.5-397B-A17B offers :peft:262144, not :peft:999.",
+    ),
+]
+
 
 @pytest.fixture(scope="session")
 def api_before_june(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:

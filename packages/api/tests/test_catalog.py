@@ -18,6 +18,7 @@ from app.training.pages import PAGE_CACHE_SIZE, CatalogFilters, catalog_page
 
 from .conftest import (
     RETIRING,
+    WRONG_SUFFIXES,
     Api,
     assert_no_retiring_headers,
     assert_retiring_headers,
@@ -198,18 +199,7 @@ def test_read_catalog_entry_describes_a_peft_id_as_itself(
 
 @pytest.mark.parametrize(
     ("path", "detail"),
-    [
-        (
-            "Qwen/Qwen3-8B:peft:131072",
-            "Unknown training base model 'Qwen/Qwen3-8B:peft:131072': Qwen/Qwen3-8B has no "
-            "extended-context variant; its context is 32,768 tokens.",
-        ),
-        (
-            "Qwen/Qwen3.5-397B-A17B:peft:999",
-            "Unknown training base model 'Qwen/Qwen3.5-397B-A17B:peft:999': "
-            "Qwen/Qwen3.5-397B-A17B offers :peft:262144, not :peft:999.",
-        ),
-    ],
+    WRONG_SUFFIXES,
 )
 def test_read_catalog_entry_wrong_suffix_is_answered_specifically(
     api: Api, path: str, detail: str

@@ -11,6 +11,7 @@ import pytest
 
 from .conftest import (
     RETIRING,
+    WRONG_SUFFIXES,
     Api,
     assert_no_retiring_headers,
     assert_retiring_headers,
@@ -253,18 +254,7 @@ def test_create_job_retired_model_names_date_and_replacement(
 
 @pytest.mark.parametrize(
     ("base_model", "detail"),
-    [
-        (
-            "Qwen/Qwen3-8B:peft:131072",
-            "Unknown training base model 'Qwen/Qwen3-8B:peft:131072': Qwen/Qwen3-8B has no "
-            "extended-context variant; its context is 32,768 tokens.",
-        ),
-        (
-            "Qwen/Qwen3.5-397B-A17B:peft:999",
-            "Unknown training base model 'Qwen/Qwen3.5-397B-A17B:peft:999': "
-            "Qwen/Qwen3.5-397B-A17B offers :peft:262144, not :peft:999.",
-        ),
-    ],
+    WRONG_SUFFIXES,
 )
 def test_create_job_wrong_suffix_is_answered_specifically(
     api: Api, base_model: str, detail: str
