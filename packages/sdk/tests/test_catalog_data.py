@@ -68,10 +68,12 @@ def test_extended_context_flag_follows_its_length() -> None:
 
 
 def test_entry_json_carries_training_facts_and_retirement() -> None:
-    entry = _served("Qwen/Qwen3.5-9B-Base").model_dump(mode="json")
+    entry = _served("Qwen/Qwen3.5-9B-Base").listed(DAY)
     assert (entry["kind"], entry["vision"], entry["retirement"]) == ("base", True, None)
+    assert entry["lifecycle"] == "available"
     assert entry["recommended_learning_rate"] == pytest.approx(4.73e-4, rel=1e-3)
     retired = next(m for m in TINKER_MODELS if m.tinker_id == "meta-llama/Llama-3.1-8B")
+    assert retired.listed(date(2026, 6, 1))["lifecycle"] == "retiring"
     assert retired.model_dump(mode="json")["retirement"] == {
         "tinker_id": "meta-llama/Llama-3.1-8B",
         "retired_on": "2026-06-12",

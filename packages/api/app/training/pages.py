@@ -49,8 +49,7 @@ def _render(body: bytes) -> Rendered:
 @lru_cache(maxsize=512)
 def _entry_json(model: TrainingModel, day: date) -> bytes:
     """The entry as clients see it: its fields and its ``lifecycle`` on ``day``."""
-    entry = {**model.model_dump(mode="json"), "lifecycle": model.status(day).value}
-    return json.dumps(entry, separators=(",", ":")).encode()
+    return json.dumps(model.listed(day), separators=(",", ":")).encode()
 
 
 class CatalogFilters(NamedTuple):

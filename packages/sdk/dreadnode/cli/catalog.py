@@ -23,7 +23,6 @@ from dreadnode.cli.output import MAX_LIMIT, page_footer, write_json, write_table
 from dreadnode.cli.parsing import bounded_int, non_negative_float
 from dreadnode.training.models import (
     TrainingAlgorithm,
-    TrainingModel,
     TrainingModelFamily,
     TrainingModelKind,
     TrainingQueryError,
@@ -115,11 +114,6 @@ def add_catalog_parser(commands: Any) -> None:
     parser.set_defaults(handler=run_catalog)
 
 
-def entry_json(model: TrainingModel, day: date) -> dict[str, Any]:
-    """An embedded entry exactly as the API serves it: its fields and its lifecycle on ``day``."""
-    return {**model.model_dump(mode="json"), "lifecycle": model.status(day).value}
-
-
 def run_catalog(args: argparse.Namespace) -> int:
     """List the catalog (the API's or the embedded one) with the filters in ``args``."""
     server_url = None if args.offline else configured_server_url(args)
@@ -140,7 +134,7 @@ def run_catalog(args: argparse.Namespace) -> int:
         raise UsageError(f"dn train catalog: {flag}: {err}") from None
     if server_url is None:
         source = f"embedded in dreadnode-training {__version__} (offline)"
-        shown: list[Entry] = [entry_json(model, day) for model in matches[:limit]]
+        shown: list[Entry] = [model.listed(day) for model in matches[:limit]]
         total = len(matches)
     else:
         with api_client(args) as client:

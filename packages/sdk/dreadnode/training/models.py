@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from functools import cache, lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field, model_validator
 
@@ -238,6 +238,11 @@ class TrainingModel(BaseModel):
         """Available, retiring (accepted with a warning) or retired (refused) on that day."""
         retirement = self.retirement
         return TrainingModelStatus.AVAILABLE if retirement is None else retirement.status(on)
+
+    def listed(self, on: date | None = None) -> dict[str, Any]:
+        """The entry as the API and ``dn train catalog --json`` show it: its fields and its
+        ``lifecycle`` on that day. One shape, written once, so online and offline agree."""
+        return {**self.model_dump(mode="json"), "lifecycle": self.status(on).value}
 
     def adapter_parameters(self, lora_rank: int) -> int | None:
         """Parameters of a LoRA adapter of this rank (mlp, attention and unembedding, as Tinker

@@ -65,7 +65,7 @@ def _lifecycle_headers(check: JobCheck, day: date) -> dict[str, str]:
 def _job_response(
     job: Job, check: JobCheck, day: date, *, status_code: int, replayed: bool = False
 ) -> JSONResponse:
-    headers = retirement_headers(job.base_model, day)
+    headers = _lifecycle_headers(check, day)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     public = JobPublic.model_validate(job).model_dump()
