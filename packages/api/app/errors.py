@@ -189,8 +189,12 @@ async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     raw = list(exc.errors())
-    if any(error.get("type") == "json_invalid" for error in raw):
-        return envelope(400, "Malformed JSON in the request body")
+    for error in raw:
+        if error.get("type") == "json_invalid":
+            reason = (error.get("ctx") or {}).get("error")
+            return envelope(400, f"Malformed JSON in the request body: {reason or 'not JSON'}")
+        if error.get("type") == "missing" and tuple(error.get("loc", ())) == ("body",):
+            return envelope(400, "Malformed JSON in the request body: the body is empty")
     items = pydantic_error_items(raw)
     return envelope(422, "; ".join(item["msg"] for item in items), items)
 

@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app import __version__
+from app.api.query import reject_unknown_query_parameters
 from app.api.router import api_router
 from app.api.routes import health
 from app.core.config import API_PREFIX, Settings
@@ -21,7 +23,6 @@ from app.core.head import HeadAsGetMiddleware
 from app.core.ratelimit import RateLimiter
 from app.core.tokencache import TokenCache
 from app.errors import install_exception_handlers
-from app.schemas import JobCreate
 
 __all__ = ["create_app"]
 
@@ -36,12 +37,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         database.dispose()
 
-    app = FastAPI(
+    app = FastAPIOffline(
         title="Dreadnode training API",
         version=__version__,
         openapi_url=f"{API_PREFIX}/openapi.json",
+        # Both pages load their scripts from the fastapi-offline package, not a CDN, so they
+        # work with no network; the assets live under the prefix with the rest of the API.
         docs_url=f"{API_PREFIX}/docs",
-        redoc_url=None,
+        redoc_url=f"{API_PREFIX}/redoc",
+        static_url=f"{API_PREFIX}/docs/assets",
+        # No badge fetched from a public validator; keep the token across reloads.
+        swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
+        dependencies=[Depends(reject_unknown_query_parameters)],
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -52,22 +59,4 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HeadAsGetMiddleware)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
-    _document_job_body(app)
     return app
-
-
-def _document_job_body(app: FastAPI) -> None:
-    """Add ``JobCreate`` to the OpenAPI components: job handlers read their body themselves."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = build()
-            job_schema = JobCreate.model_json_schema(ref_template="#/components/schemas/{model}")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components.update(job_schema.pop("$defs", {}))
-            components["JobCreate"] = job_schema
-            app.openapi_schema = schema
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]

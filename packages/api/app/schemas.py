@@ -23,8 +23,8 @@ from app.training.catalog import (
 __all__ = [
     "MAX_OFFSET",
     "CatalogEntryPublic",
-    "CatalogPage",
     "ErrorEntry",
+    "ErrorResponse",
     "HealthPublic",
     "Hyperparameters",
     "JobCreate",
@@ -37,6 +37,7 @@ __all__ = [
     "JobValidation",
     "JobsPublic",
     "RetiredModelsPublic",
+    "TrainingCatalogResponse",
 ]
 
 #: The largest ``offset`` a list accepts: every backend's 32-bit signed integer, so a huge value
@@ -181,9 +182,20 @@ class JobEventsPublic(BaseModel):
 class ErrorEntry(BaseModel):
     """One violation: where, what, and a stable machine-readable type."""
 
-    loc: list[str | int]
-    msg: str
-    type: str
+    loc: list[str | int] = Field(description="Where the validation error occurred")
+    msg: str = Field(description="Human-readable validation message")
+    type: str = Field(description="Machine-readable validation error type")
+
+
+class ErrorResponse(BaseModel):
+    """Canonical API error envelope returned by the API."""
+
+    code: int = Field(description="HTTP status code")
+    detail: str = Field(description="Human-readable error message")
+    type: str = Field(description="Stable machine-readable error type")
+    errors: list[ErrorEntry] = Field(
+        description="Every violation, for a validation error; empty for other errors"
+    )
 
 
 class JobCreated(JobPublic):
@@ -206,18 +218,21 @@ class JobValidation(BaseModel):
 
 
 class CatalogEntryPublic(TrainingModel):
-    """A catalog entry as the API answers it: its fields, and where it stands today."""
+    """One base model available for hosted training jobs."""
 
-    lifecycle: TrainingModelStatus
+    lifecycle: TrainingModelStatus = Field(
+        description="Where the model stands on the server's day: available, or retiring on the "
+        "date in `retirement`"
+    )
 
 
-class CatalogPage(BaseModel):
-    """One page of catalog entries; ``total`` counts every match."""
+class TrainingCatalogResponse(BaseModel):
+    """Paginated list response for GET /training/catalog."""
 
-    models: list[CatalogEntryPublic]
-    total: int
-    limit: int
-    offset: int
+    models: list[CatalogEntryPublic] = Field(description="This page of matching entries")
+    total: int = Field(description="How many entries match the filters, on every page")
+    limit: int = Field(description="The largest page asked for")
+    offset: int = Field(description="How many matching entries come before this page")
 
 
 class RetiredModelsPublic(BaseModel):

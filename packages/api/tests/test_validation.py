@@ -3,7 +3,6 @@ that does not support the requested algorithm (every current entry supports all 
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
@@ -35,7 +34,7 @@ def sft_only_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.usefixtures("sft_only_catalog")
 def test_check_job_rejects_algorithm_the_model_does_not_support() -> None:
     body = {"base_model": SFT_ONLY.tinker_id, "method": "rl", "algorithm": "ppo", "dataset": "d"}
-    check = validation.check_job(json.dumps(body).encode(), DAY)
+    check = validation.check_job(body, DAY)
     assert check.job is None
     assert [(e["loc"], e["type"]) for e in check.errors] == [
         (["body", "algorithm"], "unsupported_algorithm")
@@ -51,7 +50,7 @@ def test_check_job_reports_unsupported_algorithm_beside_field_errors() -> None:
         "dataset": "d",
         "hyperparameters": {"lora_rank": 0, "max_sequence_length": 5000},
     }
-    check = validation.check_job(json.dumps(body).encode(), DAY)
+    check = validation.check_job(body, DAY)
     assert sorted(e["type"] for e in check.errors) == [
         "context_length_exceeded",
         "greater_than_equal",

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-import pydantic_core
 from pydantic import ValidationError
 
-from app.errors import BadRequestError, ErrorItem, error_item, pydantic_error_items
+from app.errors import ErrorItem, error_item, pydantic_error_items
 from app.schemas import JobCreate, JobMethod
 from app.training.catalog import (
     DEFAULT_LORA_RANK,
@@ -28,7 +27,7 @@ from app.training.catalog import (
     training_model_status,
 )
 
-__all__ = ["JobCheck", "check_job", "effective_hyperparameters", "parse_json_body"]
+__all__ = ["JobCheck", "check_job", "effective_hyperparameters"]
 
 #: The algorithms each method may use; the first is the default.
 METHOD_ALGORITHMS: Mapping[JobMethod, tuple[TrainingAlgorithm, ...]] = {
@@ -69,27 +68,12 @@ def effective_hyperparameters(
     return effective, defaulted
 
 
-def parse_json_body(body: bytes) -> Any:
-    """The decoded JSON body, or a 400 when it is not JSON at all.
+def check_job(raw: Any, day: date) -> JobCheck:
+    """Validate a decoded job request body completely, with the catalog as it stands on ``day``.
 
-    pydantic-core's parser, not ``json``: it is iterative with a nesting limit, so a body of
-    100,000 ``[`` is a 400 rather than a ``RecursionError``. NaN and Infinity still parse, so that
-    the field they land in can say it wants a finite number.
+    The model validates the decoded object (see ``JobCreate`` for how it stays as strict as
+    validating JSON), and the cross-field checks read the same object.
     """
-    try:
-        return pydantic_core.from_json(body)
-    except ValueError as err:
-        raise BadRequestError(f"Malformed JSON in the request body: {err}") from None
-
-
-def check_job(body: bytes, day: date) -> JobCheck:
-    """Validate a job request body completely, with the catalog as it stands on ``day``; raises
-    ``BadRequestError`` for malformed JSON.
-
-    The body is parsed once; the model validates the decoded object (see ``JobCreate`` for how
-    it stays as strict as validating JSON), and the cross-field checks read the same object.
-    """
-    raw = parse_json_body(body)
     errors: list[ErrorItem] = []
     job: JobCreate | None = None
     try:

@@ -8,8 +8,14 @@ from fastapi import APIRouter, Header, Query, Response
 from starlette.convertors import PathConvertor, register_url_convertor
 
 from app.api.deps import CatalogDay, CurrentUser
+from app.api.responses import ENTRY_HEADERS, LIFECYCLE_HEADERS, NOT_MODIFIED, error_responses
 from app.errors import NotFoundError, ValidationFailedError, error_item
-from app.schemas import MAX_OFFSET, CatalogEntryPublic, CatalogPage, RetiredModelsPublic
+from app.schemas import (
+    MAX_OFFSET,
+    CatalogEntryPublic,
+    RetiredModelsPublic,
+    TrainingCatalogResponse,
+)
 from app.training.catalog import (
     TrainingQueryError,
     describe_unknown_training_model,
@@ -55,7 +61,14 @@ def _conditional(
     return Response(rendered.body, media_type="application/json", headers=headers)
 
 
-@router.get("", response_model=CatalogPage)
+@router.get(
+    "",
+    response_model=TrainingCatalogResponse,
+    responses={
+        200: {"description": "One page of matches", "headers": ENTRY_HEADERS},
+        **NOT_MODIFIED,
+    },
+)
 async def read_catalog(
     *,
     _user: CurrentUser,
@@ -86,7 +99,14 @@ async def read_catalog(
     return _conditional(rendered, if_none_match)
 
 
-@router.get("/retired", response_model=RetiredModelsPublic)
+@router.get(
+    "/retired",
+    response_model=RetiredModelsPublic,
+    responses={
+        200: {"description": "Every retirement in effect", "headers": ENTRY_HEADERS},
+        **NOT_MODIFIED,
+    },
+)
 async def read_retired_models(
     *,
     _user: CurrentUser,
@@ -97,7 +117,17 @@ async def read_retired_models(
     return _conditional(retired_page(day), if_none_match)
 
 
-@router.get("/{tinker_id:catalog_id}", response_model=CatalogEntryPublic)
+@router.get(
+    "/{tinker_id:catalog_id}",
+    response_model=CatalogEntryPublic,
+    responses={
+        200: {"description": "The entry", "headers": {**ENTRY_HEADERS, **LIFECYCLE_HEADERS}},
+        **NOT_MODIFIED,
+        **error_responses(
+            404, s404="No such model: unknown (with suggestions), retired, or a wrong :peft: suffix"
+        ),
+    },
+)
 async def read_catalog_entry(
     *,
     _user: CurrentUser,

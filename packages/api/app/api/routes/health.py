@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from app import __version__
 from app.api.deps import DatabaseDep
+from app.api.responses import error_responses
 from app.schemas import HealthPublic
 
 __all__ = ["router"]
@@ -14,7 +15,15 @@ __all__ = ["router"]
 router = APIRouter(prefix="/health", tags=["health"])
 
 
-@router.get("", response_model=HealthPublic, responses={503: {"model": HealthPublic}})
+@router.get(
+    "",
+    response_model=HealthPublic,
+    responses={
+        200: {"description": "The service and its database answer"},
+        503: {"model": HealthPublic, "description": "The database does not answer"},
+        **error_responses(422, 500),
+    },
+)
 def read_health(*, database: DatabaseDep) -> JSONResponse:
     """200 when the database answers, 503 (``degraded``) when it does not."""
     if database.is_reachable():

@@ -5,12 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
-from app.api.deps import CatalogDay, CurrentUser, JsonBody, SessionDep, WriterUser
+from app.api.body import JobBody, PydanticJsonRoute
+from app.api.deps import CatalogDay, CurrentUser, SessionDep, WriterUser
+from app.api.responses import LIFECYCLE_HEADERS, error_responses
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.models import Job
 from app.schemas import (
@@ -30,18 +32,14 @@ from app.training.catalog import TrainingAlgorithm
 from app.training.lifecycle import retirement_headers
 from app.training.validation import JobCheck, check_job
 
-__all__ = ["JOB_BODY_SCHEMA", "router"]
+__all__ = ["router"]
 
-router = APIRouter(prefix="/training/jobs", tags=["jobs"])
+router = APIRouter(prefix="/training/jobs", tags=["jobs"], route_class=PydanticJsonRoute)
 
-#: The body is read by ``check_job`` (so that every violation is reported at once) rather than by
-#: FastAPI; this keeps the JobCreate schema in the OpenAPI description (see ``app.main``).
-JOB_BODY_SCHEMA: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobCreate"}}},
-    }
-}
+#: The errors of an operation on one job by id.
+_ONE_JOB = error_responses(404, s404="No such job among the caller's")
+#: The errors of reading a job body: not JSON, or not declared as JSON.
+_BODY = error_responses(400, 415, s400="Malformed JSON, or a bad Idempotency-Key")
 
 
 def _job_not_found(job_id: str) -> NotFoundError:
@@ -90,11 +88,39 @@ def _replay(
     return _job_response(job, check, day, status_code=200, replayed=True)
 
 
-@router.post("", response_model=JobCreated, status_code=201, openapi_extra=JOB_BODY_SCHEMA)
+@router.post(
+    "",
+    response_model=JobCreated,
+    status_code=201,
+    responses={
+        201: {"description": "The job, created and queued", "headers": LIFECYCLE_HEADERS},
+        200: {
+            "model": JobCreated,
+            "description": "The job an earlier request with this Idempotency-Key created; "
+            "nothing new was written",
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "`true`: this answer replays an earlier creation",
+                    "schema": {"type": "string", "enum": ["true"]},
+                },
+                **LIFECYCLE_HEADERS,
+            },
+        },
+        **_BODY,
+        **error_responses(
+            403,
+            409,
+            422,
+            s403="The token is read-only",
+            s409="The Idempotency-Key was already used with a different body",
+            s422="The job is invalid: every violation is listed in `errors`",
+        ),
+    },
+)
 def create_job(
     *,
     user: WriterUser,
-    body: JsonBody,
+    body: JobBody,
     session: SessionDep,
     day: CatalogDay,
     idempotency_key: Annotated[str | None, Header()] = None,
@@ -129,8 +155,18 @@ def create_job(
     return _job_response(job, check, day, status_code=201)
 
 
-@router.post("/validate", response_model=JobValidation, openapi_extra=JOB_BODY_SCHEMA)
-def validate_job(*, _user: CurrentUser, body: JsonBody, day: CatalogDay) -> Response:
+@router.post(
+    "/validate",
+    response_model=JobValidation,
+    responses={
+        200: {
+            "description": "The verdict, valid or not, with every violation and warning",
+            "headers": LIFECYCLE_HEADERS,
+        },
+        **_BODY,
+    },
+)
+def validate_job(*, _user: CurrentUser, body: JobBody, day: CatalogDay) -> Response:
     """Run every creation check without writing anything (sync: parsing a body is CPU work)."""
     check = check_job(body, day)
     verdict = JobValidation(
@@ -163,7 +199,11 @@ def read_jobs(
     )
 
 
-@router.get("/{job_id}", response_model=JobPublic)
+@router.get(
+    "/{job_id}",
+    response_model=JobPublic,
+    responses={200: {"description": "The job", "headers": LIFECYCLE_HEADERS}, **_ONE_JOB},
+)
 def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: CatalogDay) -> Response:
     """One of the caller's jobs (with ``Deprecation``/``Sunset`` when its model is retiring)."""
     job = store.get_job(session, owner=user.owner, job_id=job_id)
@@ -173,7 +213,17 @@ def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: Catalo
     return JSONResponse(body, headers=retirement_headers(job.base_model, day))
 
 
-@router.post("/{job_id}/cancel", response_model=JobPublic)
+@router.post(
+    "/{job_id}/cancel",
+    response_model=JobPublic,
+    responses={
+        200: {"description": "The job, now cancelled", "headers": LIFECYCLE_HEADERS},
+        **_ONE_JOB,
+        **error_responses(
+            403, 409, s403="The token is read-only", s409="The job has already finished"
+        ),
+    },
+)
 def cancel_job(
     *, job_id: str, session: SessionDep, user: WriterUser, day: CatalogDay, response: Response
 ) -> JobPublic:
@@ -188,7 +238,7 @@ def cancel_job(
     return JobPublic.model_validate(job)
 
 
-@router.get("/{job_id}/events", response_model=JobEventsPublic)
+@router.get("/{job_id}/events", response_model=JobEventsPublic, responses=_ONE_JOB)
 def read_job_events(*, job_id: str, session: SessionDep, user: CurrentUser) -> JobEventsPublic:
     """A job's history, oldest first."""
     events = store.list_job_events(session, owner=user.owner, job_id=job_id)
