@@ -21,7 +21,6 @@ from app.errors import (
     AuthenticationError,
     PermissionDeniedError,
     RateLimitError,
-    UnsupportedMediaTypeError,
     UpgradeRequiredError,
 )
 from app.storage.tokens import find_token
@@ -31,7 +30,6 @@ __all__ = [
     "CatalogDay",
     "CurrentUser",
     "DatabaseDep",
-    "JsonBody",
     "Principal",
     "SessionDep",
     "SettingsDep",
@@ -75,30 +73,6 @@ async def get_catalog_day(settings: SettingsDep) -> date:
 
 
 CatalogDay = Annotated[date, Depends(get_catalog_day)]
-
-
-def is_json_media_type(content_type: str | None) -> bool:
-    """``application/json`` or any ``application/*+json``, parameters (``charset``) ignored."""
-    if content_type is None:
-        return False
-    media_type = content_type.partition(";")[0].strip().lower()
-    kind, _, subtype = media_type.partition("/")
-    return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
-
-
-async def read_json_body(request: Request) -> bytes:
-    """The raw body of a request that declares JSON; 415 for any other ``Content-Type``.
-
-    The bytes are left unparsed: job handlers parse them themselves to report every violation.
-    """
-    content_type = request.headers.get("content-type")
-    if not is_json_media_type(content_type):
-        given = f"not {content_type!r}" if content_type else "and none was given"
-        raise UnsupportedMediaTypeError(f"Content-Type must be application/json, {given}")
-    return await request.body()
-
-
-JsonBody = Annotated[bytes, Depends(read_json_body)]
 
 
 async def check_client_version(request: Request, settings: SettingsDep) -> None:
