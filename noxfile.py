@@ -5,7 +5,9 @@ Each package's test session installs that package alone, which proves it stands 
 
 from __future__ import annotations
 
+import functools
 import os
+import socket
 
 import nox
 
@@ -19,6 +21,42 @@ API = "./packages/api"
 TEST_TOOLS = ("pytest>=8",)
 # All the catalog checker needs: what the two catalog modules import (neither package installed).
 CATALOG_CHECK_DEPS = ("pydantic==2.13.4", "rapidfuzz==3.14.6")
+#: The PostgreSQL the development machines run (database `test`, user `postgres`, trust auth).
+LOCAL_POSTGRES = ("127.0.0.1", 5432)
+LOCAL_POSTGRES_ADDRESS = f"{LOCAL_POSTGRES[0]}:{LOCAL_POSTGRES[1]}"
+LOCAL_POSTGRES_URL = f"postgresql+psycopg://postgres@{LOCAL_POSTGRES_ADDRESS}/test"
+
+
+@functools.cache
+def local_postgres_answers() -> bool:
+    """Whether the development machines' PostgreSQL accepts a connection within 2 s."""
+    try:
+        socket.create_connection(LOCAL_POSTGRES, timeout=2).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_database_env(session: nox.Session) -> dict[str, str]:
+    """TEST_DATABASE_URL for a test session: as set, even empty (SQLite only); unset, the local
+    PostgreSQL when it answers, so plain `nox` tests what CI tests. The log says which."""
+    if "TEST_DATABASE_URL" in os.environ:
+        url = os.environ["TEST_DATABASE_URL"]
+        # Not the URL itself: one that is set may hold a password.
+        session.log(
+            "TEST_DATABASE_URL is set: PostgreSQL too"
+            if url
+            else "TEST_DATABASE_URL is empty: SQLite only"
+        )
+    elif local_postgres_answers():
+        url = LOCAL_POSTGRES_URL
+        session.log(f"PostgreSQL answers on {LOCAL_POSTGRES_ADDRESS}: TEST_DATABASE_URL={url}")
+    else:
+        url = ""
+        session.log(
+            f"no PostgreSQL on {LOCAL_POSTGRES_ADDRESS}, TEST_DATABASE_URL unset: SQLite only"
+        )
+    return {"TEST_DATABASE_URL": url}
 
 
 @nox.session
@@ -39,14 +77,14 @@ def tests_sdk(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """Install the SDK and the API together; run the cross-package tests (real server, real dn)."""
     session.install(SDK, "./packages/api", *TEST_TOOLS)
-    session.run("pytest", "tests", *session.posargs)
+    session.run("pytest", "tests", *session.posargs, env=test_database_env(session))
 
 
 @nox.session(name="tests-api")
 def tests_api(session: nox.Session) -> None:
-    """Install the API alone and run its tests (on PostgreSQL too when TEST_DATABASE_URL is set)."""
+    """Install the API alone and run its tests (on PostgreSQL too when one is found)."""
     session.install(API, *TEST_TOOLS, "httpx>=0.27")
-    env = {"TEST_DATABASE_URL": os.environ.get("TEST_DATABASE_URL", "")}
+    env = test_database_env(session)
     session.run("pytest", "packages/api/tests", *session.posargs, env=env)
 
 
