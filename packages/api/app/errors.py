@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 __all__ = [
     "APIError",
@@ -199,12 +200,38 @@ async def _request_validation_error(_request: Request, exc: Exception) -> JSONRe
     return envelope(422, "; ".join(item["msg"] for item in items), items)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+#: The methods a 405's ``Allow`` may name.
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path (``HEAD`` with ``GET``, as the HEAD
+    middleware serves it). Starlette's own ``Allow`` names only the first route that matched the
+    path, so ``POST /training/jobs`` would hide its ``GET`` twin. Each method is probed through
+    the routes' public ``matches``, which nested routers answer for their routes too."""
+    allowed = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    }
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return ", ".join(sorted(allowed))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
     if exc.status_code == 404 and detail == "Not Found":
         detail = "Not found"
-    return envelope(exc.status_code, detail, headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+        detail = f"Method {request.method} not allowed; this path answers {headers['Allow']}"
+    return envelope(exc.status_code, detail, headers=headers)
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:

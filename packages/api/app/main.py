@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 
 from app import __version__
@@ -21,7 +21,6 @@ from app.core.config import API_PREFIX, Settings
 from app.core.db import Database
 from app.core.head import HeadAsGetMiddleware
 from app.core.ratelimit import RateLimiter
-from app.core.tokencache import TokenCache
 from app.errors import install_exception_handlers
 
 __all__ = ["create_app"]
@@ -49,14 +48,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # No badge fetched from a public validator; keep the token across reloads.
         swagger_ui_parameters={"validatorUrl": None, "persistAuthorization": True},
         dependencies=[Depends(reject_unknown_query_parameters)],
+        generate_unique_id_function=_operation_id,
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.db = database
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-    app.state.token_cache = TokenCache[tuple[str, Any]](settings.token_cache_seconds)
     install_exception_handlers(app)
     app.add_middleware(HeadAsGetMiddleware)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """The handler's name (``read_catalog``, ``create_job``), so that generated clients and the
+    schema's links read well; the unprefixed ``/health`` twin is ``read_health_unprefixed``."""
+    return route.name if route.path_format.startswith(API_PREFIX) else f"{route.name}_unprefixed"

@@ -106,10 +106,27 @@ Method = Annotated[JobMethod, Strict(False)]
 Algorithm = Annotated[TrainingAlgorithm, Strict(False)]
 
 
+#: A job the service accepts: the docs page's "Try it out" starts from it, and schemathesis'
+#: examples phase sends it.
+JOB_EXAMPLE: dict[str, Any] = {
+    "base_model": "Qwen/Qwen3-8B",
+    "method": "sft",
+    "dataset": "s3://bucket/train.jsonl",
+    "name": "first run",
+    "tags": ["demo"],
+    "hyperparameters": {"learning_rate": 0.0001, "lora_rank": 32, "epochs": 1},
+}
+
+
 class JobCreate(BaseModel):
     """The body of ``POST /training/jobs`` and ``/training/jobs/validate``."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        allow_inf_nan=False,
+        json_schema_extra={"examples": [JOB_EXAMPLE]},
+    )
 
     base_model: str = Field(min_length=1, max_length=300)
     method: Method

@@ -105,6 +105,19 @@ def test_request_wrong_method_is_405(api: Api, method: str, path: str) -> None:
     assert response.headers["allow"]
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [("/training/jobs", "GET, HEAD, POST"), ("/training/jobs/x/cancel", "POST")],
+)
+def test_405_allow_names_every_method_of_the_path(api: Api, path: str, allowed: str) -> None:
+    # GET and POST /training/jobs are two routes; Allow must name both, not the first matched.
+    with api.client() as client:
+        response = client.request("OPTIONS", path)
+    body = envelope(response, 405, "method_not_allowed_error")
+    assert response.headers["allow"] == allowed
+    assert body["detail"] == f"Method OPTIONS not allowed; this path answers {allowed}"
+
+
 def test_request_with_current_sdk_user_agent_passes(api: Api) -> None:
     with api.client(**{"User-Agent": SDK_AGENT.format("0.1.0")}) as client:
         assert client.get("/training/catalog", params={"limit": 1}).status_code == 200

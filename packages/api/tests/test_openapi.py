@@ -182,3 +182,11 @@ def test_docs_pages_load_their_assets_from_the_server(api: Api, page: str) -> No
         asset = httpx.get(f"{api.url}{source}", timeout=30)
         assert asset.status_code == 200, source
     assert f"{PREFIX}/openapi.json" in html.text
+
+
+def test_the_documented_job_example_is_accepted_today(api: Api, schema: dict[str, Any]) -> None:
+    # The docs page's "Try it out" starts from it: it must name a model Tinker serves today.
+    (example,) = schema["components"]["schemas"]["JobCreate"]["examples"]
+    with api.client() as client:
+        verdict = client.post("/training/jobs/validate", json=example).json()
+    assert (verdict["valid"], verdict["warnings"]) == (True, []), verdict

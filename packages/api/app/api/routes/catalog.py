@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from starlette.convertors import PathConvertor, register_url_convertor
@@ -17,6 +18,9 @@ from app.schemas import (
     TrainingCatalogResponse,
 )
 from app.training.catalog import (
+    TrainingAlgorithm,
+    TrainingModelFamily,
+    TrainingModelKind,
     TrainingQueryError,
     describe_unknown_training_model,
 )
@@ -36,7 +40,17 @@ router = APIRouter(prefix="/training/catalog", tags=["catalog"])
 #: Longer than any id or display name, with room to spare; bounds the work one query can ask for.
 MAX_QUERY_LENGTH = 200
 
-SizeBound = Annotated[float | None, Query(allow_inf_nan=False)]
+
+def _size_bound(description: str) -> Any:
+    """A size filter: finite, documented as at least 0 (the catalog checks it, and the bounds'
+    order, with messages that name the filter)."""
+    return Query(allow_inf_nan=False, description=description, json_schema_extra={"minimum": 0})
+
+
+def _choice(enum: type[StrEnum], description: str) -> Any:
+    """A filter the catalog validates (its message lists the allowed values), documented with
+    those values, so the schema accepts exactly what the server does."""
+    return Query(description=description, json_schema_extra={"enum": [m.value for m in enum]})
 
 
 class _IdConvertor(PathConvertor):
@@ -72,15 +86,33 @@ def _conditional(
 async def read_catalog(
     *,
     _user: CurrentUser,
-    query: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
-    family: str | None = None,
-    algorithm: str | None = None,
-    min_size_b: SizeBound = None,
-    max_size_b: SizeBound = None,
-    kind: str | None = None,
-    vision: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+    query: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_QUERY_LENGTH,
+            description="Words that must all appear in the id or display name",
+        ),
+    ] = None,
+    family: Annotated[str | None, _choice(TrainingModelFamily, "The model family")] = None,
+    algorithm: Annotated[
+        str | None, _choice(TrainingAlgorithm, "A training algorithm the model supports")
+    ] = None,
+    min_size_b: Annotated[
+        float | None,
+        _size_bound("Smallest size: billions of active parameters (all, for a dense model)"),
+    ] = None,
+    max_size_b: Annotated[
+        float | None,
+        _size_bound("Largest size: billions of active parameters (all, for a dense model)"),
+    ] = None,
+    kind: Annotated[
+        str | None, _choice(TrainingModelKind, "Chat (instruction-tuned) or base models")
+    ] = None,
+    vision: Annotated[
+        bool | None, Query(description="Only models that take images, or only those that do not")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="The page size")] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Matching entries to skip")] = 0,
     if_none_match: Annotated[str | None, Header()] = None,
     day: CatalogDay,
 ) -> Response:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.body import JobBody, PydanticJsonRoute
 from app.api.deps import CatalogDay, CurrentUser, SessionDep, WriterUser
@@ -36,8 +38,28 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/training/jobs", tags=["jobs"], route_class=PydanticJsonRoute)
 
+
+class _JobIdConvertor(StringConvertor):
+    """A job id: one path segment, never ``validate``, which names the validation operation.
+    Without that, ``GET /training/jobs/validate`` would be read as the job 'validate' (a 404)
+    rather than the 405 of a path that answers only POST, with ``Allow: POST``."""
+
+    regex = "(?!validate(?:/|$))[^/]+"
+
+
+register_url_convertor("job_id", _JobIdConvertor())
+
 #: The errors of an operation on one job by id.
 _ONE_JOB = error_responses(404, s404="No such job among the caller's")
+#: Where a created job's id leads (OpenAPI links: clients and schemathesis follow them).
+_JOB_LINKS = {
+    name: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+    for name, operation in (
+        ("ReadJob", "read_job"),
+        ("CancelJob", "cancel_job"),
+        ("ReadJobEvents", "read_job_events"),
+    )
+}
 #: The errors of reading a job body: not JSON, or not declared as JSON.
 _BODY = error_responses(400, 415, s400="Malformed JSON, or a bad Idempotency-Key")
 
@@ -46,11 +68,17 @@ def _job_not_found(job_id: str) -> NotFoundError:
     return NotFoundError(f"Training job {job_id!r} not found")
 
 
+#: An ``Idempotency-Key``: 1-255 printable ASCII characters (what a header can carry unchanged).
+IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
+
+
 def _idempotency_key(value: str | None) -> str | None:
+    """The key, checked here rather than by FastAPI so that a bad one is a 400 (the
+    Idempotency-Key draft's status), documented with the same pattern."""
     if value is None:
         return None
-    if not 1 <= len(value) <= 255 or not value.isprintable():
-        raise BadRequestError("Idempotency-Key must be 1-255 printable characters")
+    if not IDEMPOTENCY_KEY.fullmatch(value):
+        raise BadRequestError("Idempotency-Key must be 1-255 printable ASCII characters")
     return value
 
 
@@ -93,7 +121,11 @@ def _replay(
     response_model=JobCreated,
     status_code=201,
     responses={
-        201: {"description": "The job, created and queued", "headers": LIFECYCLE_HEADERS},
+        201: {
+            "description": "The job, created and queued",
+            "headers": LIFECYCLE_HEADERS,
+            "links": _JOB_LINKS,
+        },
         200: {
             "model": JobCreated,
             "description": "The job an earlier request with this Idempotency-Key created; "
@@ -123,7 +155,14 @@ def create_job(
     body: JobBody,
     session: SessionDep,
     day: CatalogDay,
-    idempotency_key: Annotated[str | None, Header()] = None,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            description="Makes the creation safe to retry: the same key and body answer the "
+            "same job, with `Idempotent-Replayed: true`",
+            json_schema_extra={"pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
+        ),
+    ] = None,
 ) -> Response:
     """Create a training job after every check has passed; a rejected request writes nothing."""
     key = _idempotency_key(idempotency_key)
@@ -200,7 +239,7 @@ def read_jobs(
 
 
 @router.get(
-    "/{job_id}",
+    "/{job_id:job_id}",
     response_model=JobPublic,
     responses={200: {"description": "The job", "headers": LIFECYCLE_HEADERS}, **_ONE_JOB},
 )
@@ -214,7 +253,7 @@ def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: Catalo
 
 
 @router.post(
-    "/{job_id}/cancel",
+    "/{job_id:job_id}/cancel",
     response_model=JobPublic,
     responses={
         200: {"description": "The job, now cancelled", "headers": LIFECYCLE_HEADERS},
@@ -238,7 +277,7 @@ def cancel_job(
     return JobPublic.model_validate(job)
 
 
-@router.get("/{job_id}/events", response_model=JobEventsPublic, responses=_ONE_JOB)
+@router.get("/{job_id:job_id}/events", response_model=JobEventsPublic, responses=_ONE_JOB)
 def read_job_events(*, job_id: str, session: SessionDep, user: CurrentUser) -> JobEventsPublic:
     """A job's history, oldest first."""
     events = store.list_job_events(session, owner=user.owner, job_id=job_id)
