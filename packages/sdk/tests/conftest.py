@@ -4,6 +4,7 @@ loopback, the API's paths, and catalog entries exactly as the API serves them.""
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -87,6 +88,50 @@ def dn() -> DnRunner:
             timeout=60,
             check=False,
         )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def dn_on_terminal() -> DnRunner:
+    """Run ``dn`` with its stdout on a pseudo-terminal, as a person at a shell sees it, and return
+    the finished process: ``stdout`` is what the terminal showed (with ``\r\n`` as ``\n``),
+    ``stderr`` what went to a pipe beside it."""
+    import pty
+
+    executable = console_script("dn")
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        controller, terminal = pty.openpty()
+        try:
+            process = subprocess.Popen(
+                [executable, *args],
+                stdin=subprocess.DEVNULL,
+                stdout=terminal,
+                stderr=subprocess.PIPE,
+                env=dn_environment({"TERM": "dumb", **(env or {})}),
+            )
+            os.close(terminal)
+            terminal = -1
+            shown = bytearray()
+            while select.select([controller], [], [], 60)[0]:
+                try:
+                    chunk = os.read(controller, 65536)
+                except OSError:  # EIO: dn exited, and the terminal's other side with it
+                    break
+                if not chunk:
+                    break
+                shown += chunk
+            assert process.stderr is not None
+            stderr = process.stderr.read().decode()
+            process.stderr.close()
+            code = process.wait(timeout=60)
+        finally:
+            os.close(controller)
+            if terminal != -1:
+                os.close(terminal)
+        stdout = shown.decode().replace("\r\n", "\n")
+        return subprocess.CompletedProcess(process.args, code, stdout, stderr)
 
     return run
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from typing import Any
 
 import pytest
 
 from dreadnode import __version__
 from dreadnode.cli import api as cli_api
+from dreadnode.client._retry import RetryWait
+from dreadnode.training import TrainingQueryError, filter_training_models
 
 from .conftest import CATALOG, FROM_THE_FUTURE, JOBS, QWEN, DnRunner, console_script, dn_environment
 from .fake_api import FakeAPI, Reply, envelope, job_json
@@ -25,8 +29,7 @@ def test_catalog_reads_the_server_when_one_is_configured(dn: DnRunner, fake_api:
     result = dn(
         "train", "catalog", "--json", "--family", "qwen", "--limit", "1", env=_env(fake_api)
     )
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
+    assert (result.returncode, result.stderr) == (0, "")  # into a pipe: the listing alone
     assert json.loads(result.stdout) == {"models": [QWEN], "total": 3, "limit": 1}
     assert fake_api.requests[0].query == {"family": ["qwen"], "limit": ["1"]}
     assert fake_api.requests[0].headers["x-api-key"] == "t0ken"
@@ -36,15 +39,55 @@ def test_catalog_server_url_flag_needs_no_environment(dn: DnRunner, fake_api: Fa
     fake_api.script("GET", CATALOG, Reply(200, {"models": [], "total": 0, "limit": 20}))
     result = dn("train", "catalog", "--server-url", fake_api.url + "/api/v1")
     assert result.returncode == 0, result.stderr
-    assert "(server)" in result.stderr
+    assert len(fake_api.seen("GET", CATALOG)) == 1
     assert "No models match these filters." in result.stdout
 
 
-def test_catalog_offline_flag_ignores_the_server(dn: DnRunner, fake_api: FakeAPI) -> None:
-    result = dn("train", "catalog", "--json", "--offline", env=_env(fake_api))
+def test_catalog_offline_flag_ignores_the_server(
+    dn_on_terminal: DnRunner, fake_api: FakeAPI
+) -> None:
+    result = dn_on_terminal("train", "catalog", "--json", "--offline", env=_env(fake_api))
     assert result.returncode == 0, result.stderr
     assert result.stderr == f"catalog: embedded in dreadnode-training {__version__} (offline)\n"
     assert fake_api.requests == []
+
+
+@pytest.mark.parametrize("mode", [["--json"], [], ["--retired"]], ids=["json", "table", "retired"])
+def test_catalog_on_a_terminal_says_it_came_from_the_server(
+    dn_on_terminal: DnRunner, fake_api: FakeAPI, mode: list[str]
+) -> None:
+    fake_api.script("GET", CATALOG, Reply(200, {"models": [QWEN], "total": 1, "limit": 20}))
+    fake_api.script("GET", CATALOG + "/retired", Reply(200, {"retired": [], "total": 0}))
+    result = dn_on_terminal("train", "catalog", *mode, env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
+    assert ("Qwen/Qwen3-8B" in result.stdout) is (mode != ["--retired"])
+
+
+def test_catalog_from_the_server_piped_into_head_says_nothing_on_stderr(fake_api: FakeAPI) -> None:
+    page = {"models": [QWEN] * 20, "total": 20, "limit": 20, "offset": 0}
+    fake_api.script("GET", CATALOG, Reply(200, page))
+    dn = subprocess.Popen(
+        [console_script("dn"), "train", "catalog"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dn_environment(_env(fake_api)),
+    )
+    head = subprocess.run(["head", "-1"], stdin=dn.stdout, capture_output=True, check=True)
+    assert dn.stdout is not None
+    dn.stdout.close()
+    _, stderr = dn.communicate(timeout=60)
+    assert (dn.returncode, stderr) == (0, b"")
+    assert head.stdout.split() == [
+        b"tinker_id",
+        b"name",
+        b"family",
+        b"type",
+        b"size",
+        b"context",
+        b"algorithms",
+        b"lifecycle",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -93,7 +136,7 @@ def test_catalog_retired_reads_the_servers_listing(dn: DnRunner, fake_api: FakeA
     as_json = dn("train", "catalog", "--retired", "--json", env=_env(fake_api))
     assert as_json.returncode == 0, as_json.stderr
     assert json.loads(as_json.stdout) == listing
-    assert as_json.stderr == f"catalog: from {fake_api.url}/api/v1 (server)\n"
+    assert as_json.stderr == ""
     table = dn("train", "catalog", "--retired", env=_env(fake_api))
     assert table.stdout.splitlines()[1].split() == [
         "Qwen/Qwen3.6-27B",
@@ -112,14 +155,63 @@ def test_catalog_family_unknown_here_is_left_to_the_server(dn: DnRunner, fake_ap
     assert json.loads(result.stdout)["models"][0]["family"] == "mistral"
 
 
-def test_catalog_family_the_server_refuses_is_one_line_exit_1(
+def _refusal(**filters: Any) -> Reply:
+    """The API's 422 for ``filters``: its catalog copy raises what the SDK's raises, and the
+    route reports it at ``("query", argument)`` (app/api/routes/catalog.py)."""
+    with pytest.raises(TrainingQueryError) as raised:
+        filter_training_models(**filters)
+    item = {
+        "loc": ["query", raised.value.argument],
+        "msg": str(raised.value),
+        "type": "value_error",
+    }
+    return envelope(422, str(raised.value), "validation_error", [item])
+
+
+@pytest.mark.parametrize(
+    ("args", "filters"),
+    [
+        (["--family", "banana"], {"family": "banana"}),
+        (["--algorithm", "dpo"], {"algorithm": "dpo"}),
+    ],
+)
+def test_catalog_value_the_server_refuses_exits_2_as_offline(
+    dn: DnRunner, fake_api: FakeAPI, args: list[str], filters: dict[str, str]
+) -> None:
+    fake_api.script("GET", CATALOG, _refusal(**filters))
+    online = dn("train", "catalog", *args, env=_env(fake_api))
+    offline = dn("train", "catalog", "--offline", *args, env=_env(fake_api))
+    assert len(fake_api.requests) == 1  # online, the server judged it
+    assert (online.returncode, online.stdout) == (offline.returncode, offline.stdout) == (2, "")
+    assert online.stderr == offline.stderr
+    assert online.stderr.startswith(f"error: dn train catalog: {args[0]}: unknown ")
+    assert len(online.stderr.splitlines()) == 1
+
+
+def test_catalog_server_refusing_several_filters_names_each_flag(
     dn: DnRunner, fake_api: FakeAPI
 ) -> None:
-    detail = "unknown family 'banana'; allowed: deepseek, glm, mistral"
-    errors = [{"loc": ["query", "family"], "msg": detail, "type": "value_error"}]
-    fake_api.script("GET", CATALOG, envelope(422, detail, "validation_error", errors))
-    result = dn("train", "catalog", "--family", "banana", env=_env(fake_api))
-    assert (result.returncode, result.stderr) == (1, f"error: {detail}\n")
+    errors = [
+        {"loc": ["query", "family"], "msg": "unknown family 'x'", "type": "value_error"},
+        {"loc": ["query", "query"], "msg": "String should have at most 200 characters",
+         "type": "string_too_long"},
+    ]  # fmt: skip
+    fake_api.script("GET", CATALOG, envelope(422, "invalid", "validation_error", errors))
+    result = dn("train", "catalog", "--family", "x", "--query", "q", env=_env(fake_api))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: dn train catalog: --family: unknown family 'x'",
+        "  --query: String should have at most 200 characters",
+    ]
+
+
+def test_catalog_422_about_something_not_sent_stays_the_servers_error(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    errors = [{"loc": ["header", "x-api-key"], "msg": "malformed token", "type": "value_error"}]
+    fake_api.script("GET", CATALOG, envelope(422, "malformed token", "validation_error", errors))
+    result = dn("train", "catalog", env=_env(fake_api))
+    assert (result.returncode, result.stderr) == (1, "error: malformed token\n")
 
 
 def test_catalog_offline_refuses_a_family_it_does_not_know(dn: DnRunner, fake_api: FakeAPI) -> None:
@@ -147,11 +239,53 @@ def test_catalog_from_a_newer_server_shows_unknown_family_with_upgrade_hint(
     assert as_json["models"][1]["modalities"] == ["text", "image"]
 
 
+OFFLINE_HINT = "  the catalog embedded in this SDK needs no server: dn train catalog --offline"
+
+
 def test_catalog_unreachable_server_is_one_line_exit_1(dn: DnRunner) -> None:
     result = dn("train", "catalog", env={"DREADNODE_SERVER_URL": "http://127.0.0.1:9"})
     assert result.returncode == 1
     assert result.stderr.startswith("error: cannot reach the API at http://127.0.0.1:9/api/v1")
+    assert result.stderr.splitlines()[1:] == [
+        "  is the API server running? check DREADNODE_SERVER_URL or --server-url",
+        OFFLINE_HINT,
+    ]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("retired", [False, True])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        envelope(500, "Internal server error", "internal_error"),
+        Reply(502, "<html>Bad Gateway</html>", {"Retry-After": "0"}, content_type="text/html"),
+    ],
+    ids=["500", "proxy-502"],
+)
+def test_catalog_failing_server_suggests_offline(
+    dn: DnRunner, fake_api: FakeAPI, reply: Reply, retired: bool
+) -> None:
+    path, args = (CATALOG + "/retired", ["--retired"]) if retired else (CATALOG, [])
+    fake_api.script("GET", path, reply)
+    result = dn("train", "catalog", *args, env=_env(fake_api))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ")
+    assert result.stderr.splitlines()[-1] == OFFLINE_HINT + (" --retired" if retired else "")
+
+
+def test_catalog_refusal_that_offline_cannot_cure_does_not_suggest_it(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    fake_api.script("GET", CATALOG, envelope(401, "Authentication failed", "authentication_error"))
+    result = dn("train", "catalog", env=_env(fake_api))
+    assert result.returncode == 1
+    assert "--offline" not in result.stderr
+
+
+def test_jobs_unreachable_server_does_not_suggest_offline(dn: DnRunner) -> None:
+    result = dn("train", "jobs", "list", env={"DREADNODE_SERVER_URL": "http://127.0.0.1:9"})
+    assert result.returncode == 1
+    assert "--offline" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -725,8 +859,84 @@ def test_jobs_cancel_asks_on_a_terminal_and_cancels_on_yes(fake_api: FakeAPI) ->
     assert len(fake_api.requests) == 1
 
 
-def test_jobs_cancel_on_a_terminal_does_nothing_unless_told_yes(fake_api: FakeAPI) -> None:
-    result = _cancel_on_a_terminal(fake_api, "\n")
-    assert result.returncode == 1
-    assert result.stderr.endswith("error: not cancelled\n")
+@pytest.mark.parametrize("answer", ["\n", "n\n", "no\n", "nope\n"])
+def test_jobs_cancel_declined_on_a_terminal_is_not_an_error(fake_api: FakeAPI, answer: str) -> None:
+    result = _cancel_on_a_terminal(fake_api, answer)
+    assert (result.returncode, result.stdout) == (0, "")
+    assert result.stderr == "Cancel job job-1? [y/N] not cancelled\n"
     assert fake_api.requests == []
+
+
+def test_rate_limit_wait_is_announced_before_it_starts(fake_api: FakeAPI) -> None:
+    limited = envelope(429, "Rate limit exceeded", "rate_limit_error")
+    limited.headers["Retry-After"] = "2"
+    page = {"jobs": [job_json()], "total": 1, "limit": 20}
+    fake_api.script("GET", JOBS, limited, Reply(200, page))
+    process = subprocess.Popen(
+        [console_script("dn"), "train", "jobs", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dn_environment(_env(fake_api)),
+    )
+    assert process.stderr is not None
+    note = process.stderr.readline()  # "" (end of file) if dn said nothing before finishing
+    announced = time.monotonic()
+    retried_yet = len(fake_api.seen("GET", JOBS))
+    stdout, stderr = process.communicate(timeout=60)
+    waited = time.monotonic() - announced
+    assert note == (
+        "note: the API is rate limiting requests (429 Too Many Requests); "
+        "waiting 2 s, as it asked, before retry 1 of 2\n"
+    )
+    assert retried_yet == 1  # said while waiting, not after
+    assert waited > 1.5
+    assert (process.returncode, stderr) == (0, "")
+    assert stdout.splitlines()[1].split()[0] == "job-1"
+    assert len(fake_api.seen("GET", JOBS)) == 2
+
+
+@pytest.mark.parametrize(
+    ("wait", "line"),
+    [
+        (
+            RetryWait(attempt=1, delay=0.73, status=429, retry_after=None, max_retries=2),
+            "note: the API is rate limiting requests (429 Too Many Requests); "
+            "waiting 0.7 s before retry 1 of 2\n",
+        ),
+        (
+            RetryWait(attempt=2, delay=8.0, status=429, retry_after=3600.0, max_retries=2),
+            "note: the API is rate limiting requests (429 Too Many Requests); "
+            "waiting 8 s (it asked for 3600 s) before retry 2 of 2\n",
+        ),
+        (
+            RetryWait(attempt=1, delay=2.0, status=503, retry_after=2.0, max_retries=2),
+            "note: the API answered 503 Service Unavailable; "
+            "waiting 2 s, as it asked, before retry 1 of 2\n",
+        ),
+        # A backoff nobody asked for, after a gateway error or no answer, is too short to say.
+        (RetryWait(attempt=1, delay=0.4, status=502, retry_after=None, max_retries=2), ""),
+        (RetryWait(attempt=1, delay=0.4, status=None, retry_after=None, max_retries=2), ""),
+        (RetryWait(attempt=1, delay=0.0, status=429, retry_after=0.0, max_retries=2), ""),
+    ],
+)
+def test_announced_waits_say_why_and_how_long(
+    wait: RetryWait, line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cli_api.announce_wait(wait)
+    assert capsys.readouterr().err == line
+
+
+def test_a_proxy_asking_to_wait_is_announced_then_reported(dn: DnRunner, fake_api: FakeAPI) -> None:
+    busy = Reply(503, "<html>busy</html>", {"Retry-After": "0.1"}, content_type="text/html")
+    fake_api.script("GET", JOBS, busy)
+    result = dn("train", "jobs", "list", env=_env(fake_api))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert lines[:2] == [
+        f"note: the API answered 503 Service Unavailable; waiting 0.1 s, as it asked, "
+        f"before retry {attempt} of 2"
+        for attempt in (1, 2)
+    ]
+    assert lines[2].startswith("error: HTTP 503 Service Unavailable")
+    assert len(fake_api.requests) == 3

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -214,7 +215,8 @@ def test_catalog_json_with_no_match_is_empty_list(dn: DnRunner) -> None:
         (["--query", "..."], "--query: query must contain at least one letter or digit"),
         (["--kind", "instruct"], "--kind: invalid choice: 'instruct'"),
         (["--vision", "--no-vision"], "--no-vision: not allowed with argument --vision"),
-        (["--colour", "red"], "unrecognized arguments: --colour red"),
+        (["--colour", "red"], "unrecognized argument --colour (see 'dn train catalog --help')"),
+        (["--jsn"], "dn train catalog: unrecognized argument --jsn; did you mean --json?"),
     ],
 )
 def test_catalog_usage_errors_exit_2_with_one_line(
@@ -240,7 +242,6 @@ def test_missing_or_unknown_command_is_usage_error(dn: DnRunner, args: list[str]
 def test_help_and_version_exit_0(dn: DnRunner) -> None:
     catalog_help = dn("train", "catalog", "--help")
     assert catalog_help.returncode == 0
-    assert " ".join(catalog_help.stdout.split()).count("billions of active parameters") == 2
     assert "--retired" in catalog_help.stdout
     version = dn("--version")
     assert version.returncode == 0
@@ -258,9 +259,34 @@ def test_dreadnode_alias_runs_the_same_cli() -> None:
     assert json.loads(result.stdout)["limit"] == 1
 
 
-def test_catalog_without_server_says_it_is_embedded_on_stderr(dn: DnRunner) -> None:
-    result = dn("train", "catalog", "--json", "--limit", "1")
+def test_help_says_active_parameters_for_every_size_filter(dn: DnRunner) -> None:
+    text = " ".join(dn("train", "catalog", "--help").stdout.split())
+    assert "Sizes are billions of active parameters" in text
+    for flag, side in (("--min-size-b", "smallest"), ("--max-size-b", "largest")):
+        assert f"{flag} BILLIONS {side} size, in billions of active parameters" in text
+
+
+def test_catalog_on_a_terminal_says_it_is_embedded_on_stderr(dn_on_terminal: DnRunner) -> None:
+    result = dn_on_terminal("train", "catalog", "--json", "--limit", "1")
+    assert result.returncode == 0, result.stderr
     assert result.stderr == "catalog: embedded in dreadnode-training 0.1.0 (offline)\n"
+    assert json.loads(result.stdout)["limit"] == 1
+
+
+@pytest.mark.parametrize("mode", [[], ["--json"]], ids=["table", "json"])
+def test_catalog_into_a_pipe_or_file_is_the_listing_alone(
+    dn: DnRunner, tmp_path: Path, mode: list[str]
+) -> None:
+    piped = dn("train", "catalog", *mode)
+    assert (piped.returncode, piped.stderr) == (0, "")
+    listing = tmp_path / "listing"
+    with listing.open("w") as out:
+        written = subprocess.run(
+            [console_script("dn"), "train", "catalog", *mode],
+            stdout=out, stderr=subprocess.PIPE, text=True, env=dn_environment(), check=False,
+        )  # fmt: skip
+    assert (written.returncode, written.stderr) == (0, "")
+    assert listing.read_text() == piped.stdout
 
 
 def _dn_into_closed_pipe(*args: str, read_first_line: bool) -> subprocess.CompletedProcess[bytes]:
@@ -292,5 +318,33 @@ def test_catalog_into_closed_pipe_exits_0_quietly(mode: list[str], read_first_li
         "train", "catalog", "--limit", "100", *mode, read_first_line=read_first_line
     )
     assert result.returncode == 0, result.stderr
-    # Only the line saying where the catalog came from: no "Exception ignored", no traceback.
-    assert result.stderr.decode() == "catalog: embedded in dreadnode-training 0.1.0 (offline)\n"
+    # Nothing at all: no source line, no "Exception ignored", no traceback.
+    assert result.stderr == b""
+
+
+def head_1(*args: str) -> tuple[int, str, str]:
+    """``dn ARGS | head -1`` as a shell runs it: dn's exit code, its stderr, what head printed."""
+    dn = subprocess.Popen(
+        [console_script("dn"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=dn_environment(),
+    )
+    head = subprocess.run(
+        ["head", "-1"], stdin=dn.stdout, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert dn.stdout is not None
+    assert dn.stderr is not None
+    dn.stdout.close()  # head has gone: this pipe now has no reader at all
+    stderr = dn.stderr.read().decode()
+    dn.stderr.close()
+    return dn.wait(timeout=60), stderr, head.stdout
+
+
+@pytest.mark.parametrize("mode", [[], ["--json"], ["--retired"]], ids=["table", "json", "retired"])
+def test_catalog_piped_into_head_exits_0_with_nothing_on_stderr(
+    dn: DnRunner, mode: list[str]
+) -> None:
+    code, stderr, first = head_1("train", "catalog", *mode)
+    assert (code, stderr) == (0, "")
+    assert first == dn("train", "catalog", *mode).stdout.splitlines(keepends=True)[0]

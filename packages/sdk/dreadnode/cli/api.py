@@ -1,13 +1,16 @@
 """What every command that talks to the API shares: its flags, its client, and its error lines.
 
 The client (and httpx under it) is imported here only inside functions, when a command actually
-talks to a server: ``dn train catalog --json`` offline never pays for it.
+talks to a server: ``dn train catalog --json`` offline never pays for it. The client retries what
+is safe to retry; a wait the server asked for (a rate limit, a ``Retry-After``) is announced on
+stderr before it starts, so ``dn`` never seems to hang.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
@@ -17,11 +20,13 @@ from dreadnode.cli.errors import CLIError, UsageError
 
 if TYPE_CHECKING:
     from dreadnode.client import APIError, Client
+    from dreadnode.client._retry import RetryWait
 
 __all__ = [
     "API_KEY_ENV",
     "SERVER_URL_ENV",
     "add_server_arguments",
+    "announce_wait",
     "api_client",
     "configured_server_url",
     "describe_api_error",
@@ -58,18 +63,26 @@ def configured_server_url(args: argparse.Namespace) -> str | None:
 
 
 @contextmanager
-def api_client(args: argparse.Namespace) -> Iterator[Client]:
-    """A client for the configured server; any ``APIError`` inside becomes a one-line CLIError."""
+def api_client(
+    args: argparse.Namespace, *, unavailable_hint: str | None = None
+) -> Iterator[Client]:
+    """A client for the configured server; any ``APIError`` inside becomes a one-line CLIError.
+
+    ``unavailable_hint`` is added to the hints when the server could not be reached or failed
+    (a 5xx): what the user can do without it.
+    """
     server_url = configured_server_url(args)
     if server_url is None:
         raise UsageError(
             f"no API server configured: set {SERVER_URL_ENV} or pass --server-url",
             hints=(f"e.g. export {SERVER_URL_ENV}=http://127.0.0.1:8000",),
         )
-    from dreadnode.client import APIError, Client
+    from dreadnode.client import APIError, Client, RetryPolicy
 
     try:
-        client = Client(server_url=server_url, api_key=args.api_key)
+        client = Client(
+            server_url=server_url, api_key=args.api_key, retry=RetryPolicy(on_wait=announce_wait)
+        )
     except ValueError as err:  # ConfigurationError: a URL that cannot be a server's root
         source = "--server-url" if getattr(args, "server_url", None) else SERVER_URL_ENV
         raise UsageError(f"{source}: {err}") from None
@@ -77,7 +90,41 @@ def api_client(args: argparse.Namespace) -> Iterator[Client]:
         with client:
             yield client
     except APIError as err:
-        raise describe_api_error(err, api_key_set=bool(client.api_key)) from err
+        raise describe_api_error(
+            err, api_key_set=bool(client.api_key), unavailable_hint=unavailable_hint
+        ) from err
+
+
+def announce_wait(wait: RetryWait) -> None:
+    """``note: the API is rate limiting requests (429 Too Many Requests); waiting 2 s, as it
+    asked, before retry 1 of 2`` on stderr, before the wait. Only for waits the server asked
+    for, or a rate limit: the short backoff after a dropped connection is not worth a line."""
+    from http import HTTPStatus
+
+    if wait.delay <= 0 or wait.status is None:
+        return
+    if wait.status != 429 and wait.retry_after is None:
+        return
+    answer = f"{wait.status} {HTTPStatus(wait.status).phrase}"
+    if wait.status == 429:
+        reason = f"the API is rate limiting requests ({answer})"
+    else:
+        reason = f"the API answered {answer}"
+    if wait.retry_after is None:
+        how_long = f"waiting {_seconds(wait.delay)} s"
+    elif wait.retry_after > wait.delay:
+        how_long = f"waiting {_seconds(wait.delay)} s (it asked for {_seconds(wait.retry_after)} s)"
+    else:
+        how_long = f"waiting {_seconds(wait.delay)} s, as it asked,"
+    sys.stderr.write(
+        f"note: {reason}; {how_long} before retry {wait.attempt} of {wait.max_retries}\n"
+    )
+    sys.stderr.flush()
+
+
+def _seconds(value: float) -> str:
+    """``2``, ``0.7``, ``8``: a wait as a person reads it."""
+    return f"{round(value, 1):g}"
 
 
 def format_error_item(item: Any) -> str:
@@ -97,12 +144,16 @@ def format_error_item(item: Any) -> str:
     return f"{where}: {message}"
 
 
-def describe_api_error(error: APIError, *, api_key_set: bool) -> CLIError:
-    """The line a user reads for ``error`` (exit 1), with hints that say what to do about it."""
+def describe_api_error(
+    error: APIError, *, api_key_set: bool, unavailable_hint: str | None = None
+) -> CLIError:
+    """The line a user reads for ``error`` (exit 1), with hints that say what to do about it;
+    ``unavailable_hint`` ends them when the server could not be reached or failed (a 5xx)."""
     from dreadnode.client import (
         APIConnectionError,
         APIStatusError,
         AuthenticationError,
+        InternalServerError,
         NotFoundError,
         RateLimitError,
         UpgradeRequiredError,
@@ -134,6 +185,8 @@ def describe_api_error(error: APIError, *, api_key_set: bool) -> CLIError:
             )
         elif isinstance(error, RateLimitError) and error.retry_after is not None:
             hints.append(f"try again in {error.retry_after:g} s")
-        if error.request_id:
-            hints.append(f"request id: {error.request_id}")
+    if unavailable_hint and isinstance(error, APIConnectionError | InternalServerError):
+        hints.append(unavailable_hint)
+    if isinstance(error, APIStatusError) and error.request_id:
+        hints.append(f"request id: {error.request_id}")
     return CLIError(error.message, hints=tuple(hints))

@@ -2,9 +2,16 @@
 
 It reads the API's catalog when a server is configured (``--server-url`` or
 ``$DREADNODE_SERVER_URL``) and the catalog embedded in the SDK otherwise, so it works offline with
-no credentials; one line on stderr says which. ``--offline`` forces the embedded one. Both give
-the same output, and a newer server's entry with a family this SDK does not know is shown as-is
-with a hint to upgrade rather than failing the listing.
+no credentials. ``--offline`` forces the embedded one, and is what a failing server's error
+suggests. Both give the same output, and a newer server's entry with a family this SDK does not
+know is shown as-is with a hint to upgrade rather than failing the listing.
+
+A filter the server refuses is a usage error (exit 2) in the same words as offline, where the
+embedded catalog refuses it: the same ``--family banana`` fails the same way either way.
+
+On a terminal, one line on stderr says where the listing came from. Into a pipe or a file the
+listing is data and comes alone: its reader may stop early (``dn train catalog | head -1``),
+and then nothing at all is on stderr, as there is no telling, after the fact, that it did.
 """
 
 from __future__ import annotations
@@ -46,6 +53,11 @@ FILTER_FLAGS: Final = {
     "vision": "--vision",
 }
 
+#: Each query parameter of ``GET /training/catalog`` that ``dn`` sends, and the flag that sets it,
+#: so that the server's refusal of one names the flag to fix.
+PARAMETER_FLAGS: Final = {**FILTER_FLAGS, "limit": "--limit"}
+OFFLINE_HINT: Final = "the catalog embedded in this SDK needs no server: dn train catalog --offline"
+
 #: A catalog entry as JSON (``TrainingModel.model_dump(mode="json")`` or the API's answer).
 Entry = Mapping[str, Any]
 
@@ -56,8 +68,10 @@ def add_catalog_parser(commands: Any) -> None:
         "catalog",
         help="list the base models Tinker can fine-tune",
         description=(
-            "List the base models Tinker can fine-tune. Filters combine with AND. Reads the API "
-            "when a server is configured, the catalog embedded in this SDK otherwise."
+            "List the base models Tinker can fine-tune. Filters combine with AND. Sizes are "
+            "billions of active parameters; a mixture of experts shows active of total "
+            "('3B of 30B'). Reads the API when a server is configured, the catalog embedded in "
+            "this SDK otherwise."
         ),
     )
     parser.add_argument("--query", help="words that must appear in the id or name, e.g. 'qwen 3.5'")
@@ -84,11 +98,14 @@ def add_catalog_parser(commands: Any) -> None:
     parser.add_argument(
         "--min-size-b",
         type=non_negative_float,
-        help="smallest size, in billions of active parameters",
+        metavar="BILLIONS",
+        help="smallest size, in billions of active parameters (for a mixture of experts, "
+        "those used per token, not its total)",
     )
     parser.add_argument(
         "--max-size-b",
         type=non_negative_float,
+        metavar="BILLIONS",
         help="largest size, in billions of active parameters",
     )
     parser.add_argument(
@@ -137,13 +154,13 @@ def run_catalog(args: argparse.Namespace) -> int:
         shown: list[Entry] = [model.listed(day) for model in matches[:limit]]
         total = len(matches)
     else:
-        with api_client(args) as client:
-            page = client.list_catalog(**filters, limit=limit)
+        with api_client(args, unavailable_hint=OFFLINE_HINT) as client:
+            page = _list_served(client, filters, limit)
             source = f"from {client.base_url} (server)"
         shown = [entry.model_dump(mode="json") for entry in page.models]
         total = page.total
         _warn_unknown_values(page.models)
-    sys.stderr.write(f"catalog: {source}\n")
+    _say_source(source)
     if args.json:
         write_json({"models": shown, "total": total, "limit": limit})
     else:
@@ -154,6 +171,40 @@ def run_catalog(args: argparse.Namespace) -> int:
                 names = ", ".join(model.tinker_id for model in suggestions)
                 sys.stdout.write(f"Did you mean: {names}?\n")
     return 0
+
+
+def _list_served(client: Any, filters: Mapping[str, Any], limit: int) -> Any:
+    """The server's page; its refusal of a filter is a usage error naming the flag (exit 2)."""
+    from dreadnode.client import UnprocessableEntityError
+
+    try:
+        return client.list_catalog(**filters, limit=limit)
+    except UnprocessableEntityError as err:
+        refusal = _refused_filters(err.errors)
+        if refusal is None:
+            raise  # not about what the user typed: api_client reports it (exit 1)
+        raise refusal from None
+
+
+def _refused_filters(errors: Sequence[Mapping[str, Any]]) -> UsageError | None:
+    """``dn train catalog: --family: unknown family 'banana'; allowed: ...``, the line offline
+    gives, from the server's 422 items; None unless every item is about a parameter we sent."""
+    lines = []
+    for item in errors:
+        loc = [str(part) for part in item.get("loc") or []]
+        if len(loc) != 2 or loc[0] != "query" or loc[1] not in PARAMETER_FLAGS:
+            return None
+        lines.append(f"{PARAMETER_FLAGS[loc[1]]}: {item.get('msg', '')}")
+    if not lines:
+        return None
+    first, *others = lines
+    return UsageError(f"dn train catalog: {first}", hints=tuple(others))
+
+
+def _say_source(source: str) -> None:
+    """Where the listing came from, on stderr, for a person at a terminal only (see above)."""
+    if sys.stdout.isatty():
+        sys.stderr.write(f"catalog: {source}\n")
 
 
 def _refuse_listing_flags(filters: Mapping[str, Any], *, limit: int | None) -> None:
@@ -176,11 +227,11 @@ def _run_retired(args: argparse.Namespace, server_url: str | None, day: date) ->
         source = f"embedded in dreadnode-training {__version__} (offline)"
         retired = [r.model_dump(mode="json") for r in retired_training_models(on=day)]
     else:
-        with api_client(args) as client:
+        with api_client(args, unavailable_hint=OFFLINE_HINT + " --retired") as client:
             answer = client.list_retired_models()
             source = f"from {client.base_url} (server)"
         retired = [r.model_dump(mode="json") for r in answer.retired]
-    sys.stderr.write(f"catalog: {source}\n")
+    _say_source(source)
     if args.json:
         write_json({"retired": retired, "total": len(retired)})
         return 0

@@ -2,7 +2,8 @@
 
 Tables for people, ``--json`` for scripts (the API's answer as it came). ``cancel`` asks before it
 acts on a terminal, and refuses without ``--yes`` when nobody is there to ask (exit 2), so a script
-never cancels a job by accident.
+never cancels a job by accident. Answering no is not a failure: the user got what they chose
+(exit 0, "not cancelled").
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dreadnode.cli.api import add_server_arguments, api_client
-from dreadnode.cli.errors import CLIError, UsageError
+from dreadnode.cli.contract import JOB_STATUSES
+from dreadnode.cli.errors import UsageError
 from dreadnode.cli.output import (
     MAX_LIMIT,
     format_adapter,
@@ -24,9 +26,8 @@ from dreadnode.cli.output import (
 )
 from dreadnode.cli.parsing import bounded_int
 
+# JOB_STATUSES is re-exported: the cross-package wire-contract test reads it from here.
 __all__ = ["JOB_STATUSES", "add_jobs_parser"]
-
-JOB_STATUSES = ("queued", "running", "completed", "failed", "cancelled")
 
 
 def add_jobs_parser(commands: Any) -> None:
@@ -127,8 +128,9 @@ def run_get(args: argparse.Namespace) -> int:
 
 def run_cancel(args: argparse.Namespace) -> int:
     _require_id(args)
-    if not args.yes:
-        _confirm(f"Cancel job {args.job_id}? [y/N] ")
+    if not args.yes and not _confirm(f"Cancel job {args.job_id}? [y/N] "):
+        sys.stderr.write("not cancelled\n")
+        return 0
     with api_client(args) as client:
         job = client.cancel_job(args.job_id)
     if args.json:
@@ -156,8 +158,9 @@ def run_events(args: argparse.Namespace) -> int:
     return 0
 
 
-def _confirm(question: str) -> None:
-    """Ask on a terminal; refuse (exit 2) when stdin is not one, since nobody can answer."""
+def _confirm(question: str) -> bool:
+    """Ask on a terminal whether to go on; refuse (exit 2) when stdin is not one, since nobody
+    can answer."""
     if not sys.stdin.isatty():
         raise UsageError(
             "refusing to cancel without confirmation: stdin is not a terminal; "
@@ -165,9 +168,7 @@ def _confirm(question: str) -> None:
         )
     sys.stderr.write(question)
     sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in {"y", "yes"}:
-        raise CLIError("not cancelled")
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
 
 def _require_id(args: argparse.Namespace) -> None:

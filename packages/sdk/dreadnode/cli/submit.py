@@ -16,14 +16,11 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
+from dreadnode.cli.contract import HYPERPARAMETERS, METHODS
 from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.output import format_adapter, format_value
-from dreadnode.cli.parsing import finite_float, positive_whole_number, whole_number
 from dreadnode.training.models import (
-    DEFAULT_LORA_RANK,
-    MAX_KNOWN_LORA_RANK,
-    TrainingAlgorithm,
     TrainingModel,
     describe_retiring_training_model,
     describe_unknown_training_model,
@@ -33,49 +30,23 @@ from dreadnode.training.models import (
 if TYPE_CHECKING:
     from dreadnode.client import ErrorItem, JobSpec, JobValidation
 
-__all__ = ["add_submit_parsers", "check_model", "run_submit"]
-
-RL_ALGORITHMS = (TrainingAlgorithm.IMPORTANCE_SAMPLING.value, TrainingAlgorithm.PPO.value)
-
-#: (flag, hyperparameter, argparse type, help)
-_HYPERPARAMETERS = (
-    ("--learning-rate", "learning_rate", finite_float, "0 < x <= 1"),
-    ("--batch-size", "batch_size", whole_number, "1-4096"),
-    ("--epochs", "epochs", whole_number, "1-100"),
-    ("--steps", "steps", whole_number, "1-1,000,000"),
-    ("--max-sequence-length", "max_sequence_length", whole_number, "up to the model's context"),
-    (
-        "--lora-rank",
-        "lora_rank",
-        positive_whole_number,
-        f"a power of two, up to the model's maximum or {MAX_KNOWN_LORA_RANK} "
-        f"(default {DEFAULT_LORA_RANK})",
-    ),
-)
+__all__ = ["add_submit_parsers", "check_model", "job_spec", "run_submit"]
 
 
 def add_submit_parsers(commands: Any) -> None:
-    """Register ``sft`` and ``rl`` under ``dn train``."""
-    sft = commands.add_parser(
-        "sft",
-        help="submit a supervised fine-tuning job",
-        description="Submit a supervised fine-tuning (cross-entropy) job to the API.",
-    )
-    _add_job_arguments(sft)
-    sft.set_defaults(handler=run_submit, method="sft", algorithm=TrainingAlgorithm.SFT.value)
-    rl = commands.add_parser(
-        "rl",
-        help="submit a reinforcement-learning job",
-        description="Submit a reinforcement-learning job to the API.",
-    )
-    _add_job_arguments(rl)
-    rl.add_argument(
-        "--algorithm",
-        choices=RL_ALGORITHMS,
-        default=TrainingAlgorithm.IMPORTANCE_SAMPLING.value,
-        help="the RL objective (default: importance_sampling)",
-    )
-    rl.set_defaults(handler=run_submit, method="rl")
+    """Register one subcommand per training method (``sft``, ``rl``) under ``dn train``."""
+    for method in METHODS:
+        parser = commands.add_parser(method.name, help=method.help, description=method.description)
+        _add_job_arguments(parser)
+        default, *others = method.algorithms
+        if others:
+            parser.add_argument(
+                "--algorithm",
+                choices=method.algorithms,
+                default=default,
+                help=f"the {method.name.upper()} objective (default: {default})",
+            )
+        parser.set_defaults(handler=run_submit, method=method.name, algorithm=default)
 
 
 def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
@@ -90,8 +61,8 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
         "--tag", dest="tags", action="append", default=[], help="a tag (repeatable)"
     )
     knobs = parser.add_argument_group("hyperparameters (bounds are checked by the API)")
-    for flag, dest, kind, bounds in _HYPERPARAMETERS:
-        knobs.add_argument(flag, dest=dest, type=kind, help=bounds)
+    for knob in HYPERPARAMETERS:
+        knobs.add_argument(knob.flag, dest=knob.name, type=knob.parser, help=knob.bounds)
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -143,19 +114,7 @@ def run_submit(args: argparse.Namespace) -> int:
     day = catalog_day()
     check_model(args.model, args.algorithm, args.lora_rank, on=day)
     retiring = describe_retiring_training_model(args.model, on=day)
-    job: JobSpec = {
-        "base_model": args.model,
-        "method": args.method,
-        "algorithm": args.algorithm,
-        "dataset": args.dataset,
-        "name": args.name,
-        "tags": args.tags,
-        "hyperparameters": {
-            dest: getattr(args, dest)
-            for _, dest, _, _ in _HYPERPARAMETERS
-            if getattr(args, dest) is not None
-        },
-    }
+    job = job_spec(args)
     with api_client(args) as client:
         if args.dry_run:
             validation = client.validate_job(**job)
@@ -172,6 +131,24 @@ def run_submit(args: argparse.Namespace) -> int:
             f"({created.status}); follow it with: dn train jobs get {created.id}\n"
         )
     return 0
+
+
+def job_spec(args: argparse.Namespace) -> JobSpec:
+    """The job the parsed command line describes; a hyperparameter not given is left out (the
+    server's default then applies, and is reported as defaulted)."""
+    return {
+        "base_model": args.model,
+        "method": args.method,
+        "algorithm": args.algorithm,
+        "dataset": args.dataset,
+        "name": args.name,
+        "tags": args.tags,
+        "hyperparameters": {
+            knob.name: getattr(args, knob.name)
+            for knob in HYPERPARAMETERS
+            if getattr(args, knob.name) is not None
+        },
+    }
 
 
 def _report_validation(validation: JobValidation, *, as_json: bool) -> int:

@@ -1,0 +1,96 @@
+"""What ``dn`` may send the API, written once: job statuses, methods and their algorithms, and the
+hyperparameters with their flags.
+
+argparse (choices, flags, help) and the request builder both read these tables, so a status, an
+algorithm or a knob is added in one place and every command follows. Algorithms come from the
+catalog's ``TrainingAlgorithm``; the statuses and hyperparameters restate the wire contract
+(``dreadnode.client.types``, which imports httpx and so cannot be read while ``dn`` starts), and
+the SDK's tests hold them equal to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from dreadnode.cli.parsing import finite_float, positive_whole_number, whole_number
+from dreadnode.training.models import DEFAULT_LORA_RANK, MAX_KNOWN_LORA_RANK, TrainingAlgorithm
+
+__all__ = [
+    "HYPERPARAMETERS",
+    "JOB_STATUSES",
+    "METHODS",
+    "Hyperparameter",
+    "Method",
+]
+
+#: Every state a job can be in, in the order a job passes through them (``--status``).
+JOB_STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class Method:
+    """A training method: the API's ``method``, the ``dn train`` subcommand that submits it, and
+    the algorithms it trains with (the first is the default; one alone needs no flag)."""
+
+    name: str
+    help: str
+    description: str
+    algorithms: tuple[str, ...]
+
+
+METHODS: Final = (
+    Method(
+        "sft",
+        "submit a supervised fine-tuning job",
+        "Submit a supervised fine-tuning (cross-entropy) job to the API.",
+        (TrainingAlgorithm.SFT.value,),
+    ),
+    Method(
+        "rl",
+        "submit a reinforcement-learning job",
+        "Submit a reinforcement-learning job to the API.",
+        tuple(a.value for a in TrainingAlgorithm if a is not TrainingAlgorithm.SFT),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    """One field of the job's ``hyperparameters``: its name on the wire, its type there, what
+    the help says of its bounds (the API checks them), and how its flag's text is read."""
+
+    name: str
+    kind: type[int] | type[float]
+    bounds: str
+    parse: Callable[[str], int | float] | None = None
+
+    @property
+    def flag(self) -> str:
+        """``--learning-rate`` for ``learning_rate``."""
+        return "--" + self.name.replace("_", "-")
+
+    @property
+    def parser(self) -> Callable[[str], int | float]:
+        """The argparse ``type``: a finite float or a whole number unless the entry says more."""
+        if self.parse is not None:
+            return self.parse
+        return finite_float if self.kind is float else whole_number
+
+
+HYPERPARAMETERS: Final = (
+    Hyperparameter("learning_rate", float, "0 < x <= 1"),
+    Hyperparameter("batch_size", int, "1-4096"),
+    Hyperparameter("epochs", int, "1-100"),
+    Hyperparameter("steps", int, "1-1,000,000"),
+    Hyperparameter("max_sequence_length", int, "up to the model's context"),
+    # At least 1 whatever else bounds it: its upper bound depends on the model (the catalog's).
+    Hyperparameter(
+        "lora_rank",
+        int,
+        f"a power of two, up to the model's maximum or {MAX_KNOWN_LORA_RANK} "
+        f"(default {DEFAULT_LORA_RANK})",
+        parse=positive_whole_number,
+    ),
+)
