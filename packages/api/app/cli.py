@@ -1,23 +1,44 @@
 """The operator command line: ``dreadnode-api`` / ``python -m app``.
 
-    serve [--host H] [--port P] [--workers N]   apply migrations, then run uvicorn
-    migrate                                      apply migrations
+    serve [--host H] [--port P] [--workers N] [--check]
+                                   check the port is free, apply migrations, then run uvicorn;
+                                   --check stops after the port check (changes nothing)
+    migrate                        apply migrations
     tokens create --name N [--owner O] [--read-only]
-                                                 print a new token, alone on the last line
+                                   print a new token, alone on the last line
+    tokens list [--all] [--json]   name, owner, access, created, last used; never the secret
+    tokens revoke NAME             every worker refuses the token from its next request
 
-Errors are one line on stderr (exit 1; usage errors exit 2), never a traceback.
+Every command says which database it uses (a SQLite file's path, or the URL with its password
+masked; inside ``--json`` output for ``tokens list``): the default file is in the user's data
+directory, not the current one, and an operator should never have to guess. Errors are one line
+on stderr (exit 1; usage errors exit 2), never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import json
+import socket
 import sys
 from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.config import Settings
+from app.core.config import (
+    API_PREFIX,
+    Settings,
+    default_database_path,
+    describe_database,
+    sqlite_path,
+)
+
+if TYPE_CHECKING:
+    from app.storage.tokens import TokenInfo
 
 __all__ = ["main"]
 
@@ -51,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="apply migrations, then serve with uvicorn")
+    serve = commands.add_parser(
+        "serve", help="check the port is free, apply migrations, then serve with uvicorn"
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=_port, default=8000, help="port to bind (default 8000)")
     serve.add_argument(
@@ -63,15 +86,27 @@ def _parser() -> argparse.ArgumentParser:
         default=True,
         help="log every request (default on)",
     )
+    serve.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that the port is free; print the API's URL alone on the last line",
+    )
 
     commands.add_parser("migrate", help="apply database migrations")
 
     tokens = commands.add_parser("tokens", help="manage API tokens")
     token_commands = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     create = token_commands.add_parser("create", help="create a token and print it once")
-    create.add_argument("--name", required=True, help="a label for the token")
+    create.add_argument(
+        "--name", required=True, help="a label for the token, unique among active tokens"
+    )
     create.add_argument("--owner", help="whose jobs it acts on (default: the name)")
     create.add_argument("--read-only", action="store_true", help="may read but not write")
+    listing = token_commands.add_parser("list", help="list tokens (never their secrets)")
+    listing.add_argument("--all", action="store_true", help="include revoked tokens")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    revoke = token_commands.add_parser("revoke", help="revoke a token: refused from now on")
+    revoke.add_argument("name", metavar="NAME", help="the active token's name")
     return parser
 
 
@@ -101,24 +136,50 @@ def _fail(message: str) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.core.db import migrate
-
     settings = Settings()
-    if args.command == "migrate":
-        migrate(settings.database_url)
-        sys.stdout.write("migrations applied\n")
-        return 0
     if args.command == "serve":
         return _serve(args, settings)
-    return _create_token(args, settings)
+    if not (args.command == "tokens" and args.tokens_command == "list" and args.json):
+        sys.stdout.write(f"database: {describe_database(settings.database_url)}\n")
+    _migrate(settings)
+    if args.command == "migrate":
+        sys.stdout.write("migrations applied\n")
+        return 0
+    if args.tokens_command == "create":
+        return _create_token(args, settings)
+    if args.tokens_command == "list":
+        return _list_tokens(args, settings)
+    return _revoke_token(args, settings)
+
+
+def _migrate(settings: Settings) -> None:
+    """Apply the migrations, first creating the default database's directory if it is missing.
+
+    Only the default's: a ``DATABASE_URL`` naming a missing directory is more likely a typo
+    than a wish, and fails instead.
+    """
+    from app.core.db import migrate
+
+    path = sqlite_path(settings.database_url)
+    if path is not None and path == default_database_path().resolve():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    migrate(settings.database_url)
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    _check_port_free(args.host, args.port)
+    address = f"[{args.host}]" if ":" in args.host else args.host
+    url = f"http://{address}:{args.port}{API_PREFIX}"
+    sys.stdout.write(f"database: {describe_database(settings.database_url)}\n")
+    if args.check:
+        sys.stdout.write(f"port {args.port} on {args.host} is free; the API would be at:\n")
+        sys.stdout.write(f"{url}\n")
+        return 0
     import uvicorn
 
-    from app.core.db import migrate
-
-    migrate(settings.database_url)
+    _migrate(settings)
+    sys.stdout.write(f"serving:  {url}  (docs at {url}/docs)\n")
+    sys.stdout.flush()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -130,25 +191,126 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the address as uvicorn will (same family and options), and let it go again: a busy
+    port fails here, in one line, before anything is migrated or started."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if sys.platform != "win32":  # there it would let two servers share the port
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as err:
+            if err.errno == errno.EADDRINUSE:
+                raise OSError(f"port {port} on {host} is in use") from None
+            reason = err.strerror or str(err)
+            raise OSError(f"cannot listen on port {port} on {host}: {reason}") from None
+
+
 def _create_token(args: argparse.Namespace, settings: Settings) -> int:
-    from app.core.db import Database, migrate
+    from app.core.db import Database
     from app.storage.tokens import create_token
 
-    name = args.name.strip()
-    if not name:
-        raise ValueError("--name must not be empty")
-    migrate(settings.database_url)
     database = Database(settings.database_url)
     try:
         with database.session() as session:
-            token = create_token(session, name=name, owner=args.owner, read_only=args.read_only)
+            token = create_token(
+                session, name=args.name, owner=args.owner, read_only=args.read_only
+            )
     finally:
         database.dispose()
+    name = args.name.strip()
+    owner = (args.owner or "").strip() or name
     kind = "read-only token" if args.read_only else "token"
-    sys.stdout.write(
-        f"created {kind} {name!r} for owner {args.owner or name!r}; it is shown only this once:\n"
-    )
+    sys.stdout.write(f"created {kind} {name!r} for owner {owner!r}; it is shown only this once:\n")
     sys.stdout.write(f"{token}\n")
+    return 0
+
+
+def _list_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core.db import Database
+    from app.storage.tokens import list_tokens
+
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            tokens = list_tokens(session, include_revoked=args.all)
+    finally:
+        database.dispose()
+    if args.json:
+        document = {
+            "database": describe_database(settings.database_url),
+            "tokens": [_token_json(token) for token in tokens],
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        return 0
+    if not tokens:
+        which = "tokens" if args.all else "active tokens"
+        sys.stdout.write(f"no {which}; create one with: dreadnode-api tokens create --name NAME\n")
+        return 0
+    sys.stdout.write(_token_table(tokens, with_revoked=args.all))
+    return 0
+
+
+def _token_json(token: TokenInfo) -> dict[str, object]:
+    return {
+        "name": token.name,
+        "owner": token.owner,
+        "prefix": token.prefix,
+        "read_only": token.read_only,
+        "created_at": token.created_at.isoformat(),
+        "last_used_at": None if token.last_used_at is None else token.last_used_at.isoformat(),
+        "revoked_at": None if token.revoked_at is None else token.revoked_at.isoformat(),
+    }
+
+
+def _when(moment: datetime | None, never: str) -> str:
+    return never if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _token_table(tokens: list[TokenInfo], *, with_revoked: bool) -> str:
+    """Aligned columns; the token column shows only the public prefix of ``dn_<prefix>_...``."""
+    header = ["NAME", "OWNER", "ACCESS", "TOKEN", "CREATED", "LAST USED"]
+    if with_revoked:
+        header.append("REVOKED")
+    rows = [header]
+    for token in tokens:
+        row = [
+            token.name,
+            token.owner,
+            "read-only" if token.read_only else "read-write",
+            f"dn_{token.prefix}_...",
+            _when(token.created_at, "-"),
+            _when(token.last_used_at, "never"),
+        ]
+        if with_revoked:
+            row.append(_when(token.revoked_at, "-"))
+        rows.append(row)
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        + "\n"
+        for row in rows
+    )
+
+
+def _revoke_token(args: argparse.Namespace, settings: Settings) -> int:
+    from app.core.db import Database
+    from app.storage.tokens import revoke_token
+
+    database = Database(settings.database_url)
+    try:
+        with database.session() as session:
+            revoked = revoke_token(session, args.name)
+    finally:
+        database.dispose()
+    if revoked is None:
+        _fail(f"no active token named {args.name.strip()!r} (see: dreadnode-api tokens list)")
+        return 1
+    sys.stdout.write(
+        f"revoked token {revoked.name!r} of owner {revoked.owner!r} (dn_{revoked.prefix}_...); "
+        "every worker refuses it from its next request\n"
+    )
     return 0
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,9 +33,23 @@ def utcnow() -> datetime:
 
 
 class ApiToken(Base):
-    """A token's non-secret lookup prefix and the sha256 of the whole token, never the token."""
+    """A token's non-secret lookup prefix and the sha256 of the whole token, never the token.
+
+    A revoked token keeps its row (``revoked_at`` set), so ``tokens list --all`` can still say
+    who had it and when it was last used. Only one active token may have a given name, so
+    ``tokens revoke NAME`` names one token.
+    """
 
     __tablename__ = "api_tokens"
+    __table_args__ = (
+        Index(
+            "uq_api_tokens_active_name",
+            "name",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -43,6 +58,9 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64))
     read_only: Mapped[bool]
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: Recorded at most once a minute per token (``app.storage.tokens.record_use``).
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Job(Base):

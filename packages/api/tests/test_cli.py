@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +21,8 @@ from app.core.db import Database, migrate
 from app.schemas import JobPublic
 from app.storage.jobs import get_job
 
+from .conftest import free_port
+
 PORT_RANGE = "must be a port from 1 to 65535"
 
 
@@ -29,7 +34,7 @@ def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 
 
 def test_tokens_create_prints_token_last_and_stores_only_its_hash(
-    database: str, capsys: pytest.CaptureFixture[str]
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = main(["tokens", "create", "--name", "ci", "--owner", "team", "--read-only"])
     out = capsys.readouterr().out
@@ -37,7 +42,8 @@ def test_tokens_create_prints_token_last_and_stores_only_its_hash(
     assert code == 0
     assert token.startswith("dn_")
     assert len(token) > 40
-    assert "read-only" in out.splitlines()[0]
+    assert out.splitlines()[0] == f"database: {tmp_path / 'cli.db'}"
+    assert "read-only" in out.splitlines()[1]
     engine = create_engine(database)
     with engine.connect() as connection:
         row = connection.execute(
@@ -56,9 +62,42 @@ def test_tokens_create_twice_gives_different_tokens(
 ) -> None:
     assert main(["tokens", "create", "--name", "a"]) == 0
     first = capsys.readouterr().out.splitlines()[-1]
-    assert main(["tokens", "create", "--name", "a"]) == 0
+    assert main(["tokens", "create", "--name", "b"]) == 0
     second = capsys.readouterr().out.splitlines()[-1]
     assert first != second
+
+
+def test_tokens_create_duplicate_active_name_exits_1_until_revoked(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tokens", "create", "--name", "ci"]) == 0
+    capsys.readouterr()
+    assert main(["tokens", "create", "--name", " ci ", "--owner", "other"]) == 1
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "dreadnode-api: error: an active token named 'ci' already exists; revoke it first "
+        "(dreadnode-api tokens revoke ci) or choose another --name\n"
+    )
+    assert "dn_" not in captured.out
+    assert main(["tokens", "revoke", "ci"]) == 0
+    assert main(["tokens", "create", "--name", "ci"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("dn_")
+    engine = create_engine(database)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT name, revoked_at IS NULL AS active FROM api_tokens ORDER BY id")
+        ).all()
+    engine.dispose()
+    assert [(row.name, bool(row.active)) for row in rows] == [("ci", False), ("ci", True)]
+
+
+def test_tokens_create_over_long_name_exits_1(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tokens", "create", "--name", "n" * 201]) == 1
+    assert capsys.readouterr().err == (
+        "dreadnode-api: error: --name must be at most 200 characters\n"
+    )
 
 
 def test_migrate_applies_migrations_idempotently(
@@ -77,7 +116,7 @@ def test_migrate_applies_migrations_idempotently(
             )
         }
     engine.dispose()
-    assert version == "0002"
+    assert version == "0003"
     assert {"api_tokens", "jobs", "job_events", "idempotency_keys"} <= tables
 
 
@@ -116,8 +155,17 @@ def test_serve_rejects_out_of_range_port_or_workers_as_usage_error(
         (["tokens", "create", "--name", "x"], "sqlite:///{missing}/db.sqlite"),
         (["serve", "--port", "1"], "sqlite:///{missing}/db.sqlite"),
         (["tokens", "create", "--name", " "], "sqlite:///{tmp}/ok.db"),
+        (["tokens", "list"], "sqlite:///{missing}/db.sqlite"),
+        (["tokens", "revoke", "nobody"], "sqlite:///{tmp}/ok.db"),
     ],
-    ids=["bad-url", "unreachable-token", "unreachable-serve", "blank-name"],
+    ids=[
+        "bad-url",
+        "unreachable-token",
+        "unreachable-serve",
+        "blank-name",
+        "unreachable-list",
+        "revoke-unknown",
+    ],
 )
 def test_main_failure_is_one_line_without_traceback(
     argv: list[str],
@@ -199,9 +247,9 @@ def test_console_script_and_module_run_the_same_command(database: str) -> None:
     script = Path(sys.executable).with_name("dreadnode-api")
     executable = str(script) if script.exists() else shutil.which("dreadnode-api")
     assert executable is not None, "the dreadnode-api console script is not installed"
-    for command in ([executable], [sys.executable, "-m", "app"]):
+    for name, command in (("script", [executable]), ("module", [sys.executable, "-m", "app"])):
         result = subprocess.run(
-            [*command, "tokens", "create", "--name", "script"],
+            [*command, "tokens", "create", "--name", name],
             capture_output=True,
             text=True,
             timeout=60,
@@ -209,3 +257,76 @@ def test_console_script_and_module_run_the_same_command(database: str) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert result.stdout.splitlines()[-1].startswith("dn_")
+
+
+def _serve(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """``python -m app serve ARGS``, bounded in time: a wrong answer here would be serving."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", "serve", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def busy_port() -> Iterator[int]:
+    """A loopback port something else is listening on."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("check", [False, True], ids=["serve", "serve-check"])
+def test_serve_on_busy_port_exits_1_before_migrating(
+    busy_port: int, check: bool, tmp_path: Path
+) -> None:
+    database = tmp_path / "never.db"
+    result = _serve(
+        "--port",
+        str(busy_port),
+        *(["--check"] if check else []),
+        env={"DATABASE_URL": f"sqlite:///{database}"},
+    )
+    assert result.returncode == 1
+    assert result.stderr == f"dreadnode-api: error: port {busy_port} on 127.0.0.1 is in use\n"
+    assert result.stdout == ""
+    assert not database.exists()
+
+
+def test_serve_check_on_free_port_prints_the_url_last_and_touches_nothing(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    database = tmp_path / "untouched.db"
+    result = _serve(
+        "--check",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "8000",
+        "--port",
+        str(port),  # the last --port wins, as it does for serve itself
+        env={"DATABASE_URL": f"sqlite:///{database}"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"database: {database}",
+        f"port {port} on 127.0.0.1 is free; the API would be at:",
+        f"http://127.0.0.1:{port}/api/v1",
+    ]
+    assert not database.exists()
+    with socket.socket() as again:  # the check let the port go
+        again.bind(("127.0.0.1", port))
+
+
+def test_serve_on_unbindable_address_exits_1_in_one_line(tmp_path: Path) -> None:
+    result = _serve(
+        "--host", "192.0.2.1", "--port", str(free_port()), env={"DATABASE_URL": "sqlite://"}
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("dreadnode-api: error: cannot listen on port ")
+    assert result.stderr.count("\n") == 1

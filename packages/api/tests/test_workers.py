@@ -1,4 +1,5 @@
-"""Several uvicorn workers sharing one database: concurrent creation, listing and idempotency."""
+"""Several uvicorn workers sharing one database: concurrent creation, listing and idempotency,
+and a revoked token refused by every worker on its very next request."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import create_engine
 
-from .conftest import BACKENDS, PREFIX, Api, Server, create_token, fresh_database
+from .conftest import BACKENDS, PREFIX, Api, Server, app_command, create_token, fresh_database
 
-WORKERS = 2
+WORKERS = 3
+#: Connections opened before a revocation, kept alive, so that each stays with one worker.
+PINNED = 12
 CONCURRENT = 40
 JOB = {"base_model": "Qwen/Qwen3-8B", "method": "rl", "dataset": "s3://bucket/prompts.jsonl"}
 
@@ -66,3 +69,55 @@ def test_create_job_same_idempotency_key_concurrently_creates_one_job(pool: Api)
     assert statuses == [200] * (CONCURRENT - 1) + [201]
     assert len({r.json()["id"] for r in responses}) == 1
     assert pool.count() == before + 1
+
+
+def _fresh_connection_get(api: Api, token: str) -> httpx.Response:
+    """One request on a new connection, so any worker may accept it."""
+    headers = {"Authorization": f"Bearer {token}", "Connection": "close"}
+    return httpx.get(f"{api.url}{PREFIX}/training/jobs", headers=headers, timeout=10)
+
+
+def test_revoked_token_is_refused_at_once_by_every_worker(pool: Api) -> None:
+    token = create_token(pool.env, "--name", "revocable")
+    auth = {"Authorization": f"Bearer {token}"}
+    pinned = [
+        httpx.Client(base_url=f"{pool.url}{PREFIX}", headers=auth, timeout=10)
+        for _ in range(PINNED)
+    ]
+    try:
+
+        async def spread() -> list[int]:
+            # Many concurrent new connections land on every worker of the three.
+            limits = httpx.Limits(max_keepalive_connections=0)
+            async with httpx.AsyncClient(headers=auth, limits=limits, timeout=10) as client:
+                url = f"{pool.url}{PREFIX}/training/jobs"
+                answers = await asyncio.gather(*(client.get(url) for _ in range(CONCURRENT)))
+            return [answer.status_code for answer in answers]
+
+        assert asyncio.run(spread()) == [200] * CONCURRENT
+        for client in pinned:
+            for _ in range(3):
+                assert client.get("/training/jobs").status_code == 200
+
+        revoked = app_command("tokens", "revoke", "revocable", env=pool.env)
+        assert revoked.returncode == 0, revoked.stderr
+
+        after = [_fresh_connection_get(pool, token) for _ in range(20)]
+        after += [client.get("/training/jobs") for client in pinned]
+        assert [answer.status_code for answer in after] == [401] * (20 + PINNED)
+        assert {answer.json()["type"] for answer in after} == {"authentication_error"}
+        assert asyncio.run(spread()) == [401] * CONCURRENT
+    finally:
+        for client in pinned:
+            client.close()
+    assert _fresh_connection_get(pool, pool.tokens["alice"]).status_code == 200
+
+
+def test_serve_says_where_it_serves_and_which_database(pool: Api) -> None:
+    assert pool.server is not None
+    lines = pool.server.log.read_text().splitlines()
+    database = pool.env["DATABASE_URL"]
+    shown = database.removeprefix("sqlite:///") if pool.backend == "sqlite" else database
+    assert lines[0] == f"database: {shown}"
+    url = f"{pool.url}{PREFIX}"
+    assert lines[1] == f"serving:  {url}  (docs at {url}/docs)"

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.ratelimit import RateLimiter
-from app.core.security import hash_token
-from app.core.tokencache import TokenCache
 from app.core.versioning import sdk_too_old
 from app.errors import (
     AuthenticationError,
@@ -23,7 +23,8 @@ from app.errors import (
     RateLimitError,
     UpgradeRequiredError,
 )
-from app.storage.tokens import find_token
+from app.models import utcnow
+from app.storage.tokens import authenticate, record_use
 from app.training.catalog import training_day
 
 __all__ = [
@@ -106,29 +107,32 @@ def _presented_token(request: Request) -> str | None:
 
 
 def _lookup(database: Database, token: str) -> tuple[str, Principal] | None:
-    with database.session() as session:
-        row = find_token(session, token)
-        if row is None:
-            return None
-        return row.prefix, Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
+    """Ask the database, every request: it is the one store every worker shares, so a token
+    revoked there is refused by the next request whichever worker takes it. Its last use is
+    written only when the recorded one is over a minute old; failing to record it does not fail
+    the request."""
+    with database.engine.connect() as connection:
+        row = authenticate(connection, token)
+    if row is None:
+        return None
+    now = utcnow()
+    if row.use_is_stale(now):
+        try:
+            with database.session() as session:
+                record_use(session, row, now)
+        except SQLAlchemyError as err:
+            logging.getLogger(__name__).warning("could not record a use of %r: %s", row.name, err)
+    return row.prefix, Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
 
 
 async def get_current_user(request: Request, database: DatabaseDep) -> Principal:
-    """The token's principal; 401 without a valid token, 429 over the token's rate limit.
-
-    Async so that a cached token costs no trip to the threadpool; only a cache miss queries.
-    """
+    """The token's principal; 401 without a valid (unrevoked) token, 429 over its rate limit."""
     token = _presented_token(request)
     if not token:
         raise AuthenticationError()
-    cache: TokenCache[tuple[str, Principal]] = request.app.state.token_cache
-    token_hash = hash_token(token)
-    found = cache.get(token_hash)
+    found = await run_in_threadpool(_lookup, database, token)
     if found is None:
-        found = await run_in_threadpool(_lookup, database, token)
-        if found is None:
-            raise AuthenticationError()
-        cache.put(token_hash, found)
+        raise AuthenticationError()
     prefix, principal = found
     limiter: RateLimiter = request.app.state.rate_limiter
     retry_after = limiter.acquire(prefix)
