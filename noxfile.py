@@ -97,15 +97,23 @@ def catalog_parity(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def serve(session: nox.Session) -> None:
-    """Serve the API on 127.0.0.1:8000 (embedded SQLite), printing a fresh development token."""
+    """Serve the API on 127.0.0.1:8000 (or `-- --port N`), printing a fresh development token."""
+    import time
+
     session.install(API)
-    url = "http://127.0.0.1:8000/api/v1"
-    output = session.run("dreadnode-api", "tokens", "create", "--name", "dev", silent=True)
+    serve_args = ["--host", "127.0.0.1", "--port", "8000", *session.posargs]
+    # The server's own preflight: exits 1 with one line when the port is busy, before any token
+    # exists; otherwise its last line is the URL these arguments really serve.
+    checked = session.run("dreadnode-api", "serve", "--check", *serve_args, silent=True)
+    url = str(checked).strip().splitlines()[-1]
+    # Active token names are unique; a name per run keeps earlier runs' tokens working.
+    name = f"dev-{time.strftime('%Y%m%d-%H%M%S')}"
+    output = session.run("dreadnode-api", "tokens", "create", "--name", name, silent=True)
     token = str(output).strip().splitlines()[-1]
     session.log(f"API:   {url}  (docs at {url}/docs)")
     session.log(f"token: {token}")
     session.log(f'try:   curl -H "Authorization: Bearer {token}" {url}/training/catalog')
-    session.run("dreadnode-api", "serve", "--host", "127.0.0.1", "--port", "8000", *session.posargs)
+    session.run("dreadnode-api", "serve", *serve_args)
 
 
 @nox.session(default=False)
