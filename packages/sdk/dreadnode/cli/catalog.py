@@ -20,7 +20,7 @@ import argparse
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from dreadnode import __version__
 from dreadnode.cli.api import add_server_arguments, api_client, configured_server_url
@@ -37,6 +37,9 @@ from dreadnode.training.models import (
     retired_training_models,
     suggest_training_models,
 )
+
+if TYPE_CHECKING:
+    from dreadnode.client import CatalogPage, Client
 
 __all__ = ["DEFAULT_LIMIT", "add_catalog_parser", "format_size", "print_table", "run_catalog"]
 
@@ -173,7 +176,7 @@ def run_catalog(args: argparse.Namespace) -> int:
     return 0
 
 
-def _list_served(client: Any, filters: Mapping[str, Any], limit: int) -> Any:
+def _list_served(client: Client, filters: Mapping[str, Any], limit: int) -> CatalogPage:
     """The server's page; its refusal of a filter is a usage error naming the flag (exit 2)."""
     from dreadnode.client import UnprocessableEntityError
 
