@@ -8,10 +8,11 @@ Console blocks (```console)
   trailing backslash). Lines under it, up to the next command or a blank line, are its answer:
   ``...`` stands for any text, a line break for a space or nothing (long answers are wrapped),
   and the answer must match the whole output. A comment (`` # ...``) after the command or its
-  answer may state more: ``# exit N`` the exit code, ``# NNN`` an HTTP status, ``again: NNN``
-  the status when the same command runs a second time, ``# stderr: TEXT`` what ``dn`` writes on
-  stderr, ``# {"key": ...}`` the keys of a ``dn ... --json`` answer, and a "quoted" value that
-  the answer holds. Any other comment is prose.
+  answer may state more when it starts so: ``# exit N`` the exit code, ``# NNN`` (alone) an HTTP
+  status, ``# stderr: TEXT`` what ``dn`` writes on stderr, ``# {"key": ...}`` the keys of a
+  ``dn ... --json`` answer; anywhere in a curl command's comment, ``again: NNN`` is the status
+  when the same command runs a second time, and a "quoted" value one its answer holds. Any
+  other comment is prose (``# asks first (no: ..., exit 0)`` states nothing).
 
   Every ``curl`` command of "The API with curl" runs (curl exits 0, the status is the stated
   one, else 200; an error is the API's envelope); ``dn train catalog`` commands run wherever they
@@ -197,7 +198,7 @@ def runs(command: Command) -> bool:
         return False
     if command.text.startswith("dn train catalog"):
         return True
-    return bool(command.answer) or command.stated(r"\bexit (\d+)") is not None
+    return bool(command.answer) or command.stated(r"^exit (\d+)\b") is not None
 
 
 DN_COMMANDS = [c for c in COMMANDS if runs(c)]
@@ -320,7 +321,7 @@ def test_readme_has_the_examples_this_test_runs() -> None:
     vacuously; they must not."""
     assert len(CURL_COMMANDS) >= 5, f"curl commands found in {CURL_SECTION!r}: {CURL_COMMANDS}"
     assert all(c.program == "curl" for c in CURL_COMMANDS), "only curl runs in the curl section"
-    assert any(c.stated(r"\bexit (\d+)") == "2" for c in DN_COMMANDS)
+    assert any(c.stated(r"^exit (\d+)\b") == "2" for c in DN_COMMANDS)
     assert len(python_blocks()) >= 2
 
 
@@ -352,7 +353,7 @@ def test_dn_examples_do_what_they_say(
     command: Command, shell_env: dict[str, str], placeholders: Placeholders
 ) -> None:
     done = bash(command, shell_env, placeholders)
-    expected = int(command.stated(r"\bexit (\d+)") or 0)
+    expected = int(command.stated(r"^exit (\d+)\b") or 0)
     assert done.returncode == expected, f"{command}\nexit {done.returncode}:\n{done.stderr}"
     if command.answer:
         placeholders.match(command.answer, done.stdout + done.stderr, command)
