@@ -34,7 +34,7 @@ from typing import Any, Required, get_origin, get_type_hints
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from dreadnode.cli.jobs import JOB_STATUSES
+from dreadnode.cli.contract import JOB_STATUSES, METHODS
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
@@ -101,20 +101,20 @@ class EnvelopeAsRead(BaseModel):
     errors: list[ErrorItem] = Field(default_factory=list)
 
 
-#: Where the client holds an enum as a string, the values the SDK knows there (None: free text
-#: on the client, which the server checks: ``dn train sft|rl`` are commands, not a list).
-#: Keyed by (client type, field); every enum the server sends or accepts must be listed.
-ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str] | None] = {
+#: Where the client holds an enum as a string, the values the SDK knows there: the catalog's
+#: enums, and the CLI's table of what it sends (``dn train jobs list --status``, ``dn train
+#: sft|rl``). Keyed by (client type, field); every enum the server sends or accepts is listed.
+ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (CatalogModel, "family"): [m.value for m in TrainingModelFamily],
     (CatalogModel, "type"): [m.value for m in TrainingModelType],
     (CatalogModel, "kind"): [m.value for m in TrainingModelKind],
     (CatalogModel, "lifecycle"): [m.value for m in TrainingModelStatus],
     (CatalogModel, "supported_algorithms"): [m.value for m in TrainingAlgorithm],
-    (Job, "method"): None,
+    (Job, "method"): [m.name for m in METHODS],
     (Job, "algorithm"): [m.value for m in TrainingAlgorithm],
     (Job, "status"): JOB_STATUSES,
     (JobEvent, "status"): JOB_STATUSES,
-    (JobCreate, "method"): None,
+    (JobCreate, "method"): [m.name for m in METHODS],
     (JobCreate, "algorithm"): [m.value for m in TrainingAlgorithm],
 }
 _ENUM_VALUES_BY_NAME = {(model.__name__, name): v for (model, name), v in ENUM_VALUES.items()}
@@ -266,12 +266,12 @@ class Comparison:
         if location is None or location not in _ENUM_VALUES_BY_NAME:
             self.findings.append(
                 f"{where}: the server's enum {sorted(members)} is not in ENUM_VALUES "
-                f"(as {location}); list the values the SDK knows there, or None"
+                f"(as {location}); list the values the SDK knows there"
             )
             return
         self.enums[location] = members
         known = _ENUM_VALUES_BY_NAME[location]
-        if known is not None and set(known) != set(members):
+        if set(known) != set(members):
             self.findings.append(
                 f"{where}: enum members differ: server {sorted(members)}, SDK {sorted(known)}"
             )
