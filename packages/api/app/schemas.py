@@ -81,6 +81,10 @@ class Hyperparameters(BaseModel):
 
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
+#: A stored time, sent as UTC with a ``Z`` by each model's serializer (``_isoformat``); the
+#: serializer returns a string, so the schema is told it is a date-time.
+Timestamp = Annotated[datetime, Field(json_schema_extra={"format": "date-time"})]
+
 
 def _unique_tags(tags: list[str]) -> list[str]:
     """Tags are a set to the user; a repeated one is a mistake worth saying, not storing twice."""
@@ -158,8 +162,8 @@ class JobPublic(BaseModel):
     #: Parameters of the LoRA adapter at the job's rank; None where the model's count is unknown.
     adapter_parameters: int | None
     status: JobStatus
-    created_at: datetime
-    updated_at: datetime
+    created_at: Timestamp
+    updated_at: Timestamp
 
     @field_serializer("created_at", "updated_at")
     def _utc(self, value: datetime) -> str:
@@ -183,7 +187,7 @@ class JobEventPublic(BaseModel):
     type: str
     status: JobStatus
     message: str | None
-    created_at: datetime
+    created_at: Timestamp
 
     @field_serializer("created_at")
     def _utc(self, value: datetime) -> str:
