@@ -85,9 +85,7 @@ def tests_api(session: nox.Session) -> None:
     """Install the API alone and run its tests (on PostgreSQL too when one is found)."""
     session.install(API, *TEST_TOOLS, "httpx>=0.27")
     env = test_database_env(session)
-    session.run(
-        "pytest", "packages/api/tests", "-m", "not schemathesis", *session.posargs, env=env
-    )
+    session.run("pytest", "packages/api/tests", "-m", "not schemathesis", *session.posargs, env=env)
 
 
 @nox.session
