@@ -12,10 +12,7 @@ import asyncio
 import multiprocessing
 import os
 import secrets
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from app.testing import LiveServer, create_token, serve_command
 
 REQUESTS = 2000
 #: Requests in flight, spread over CLIENTS connection pools: one httpx pool with many connections
@@ -99,48 +98,14 @@ def _load(url: str, method: str, path: str, token: str, expect: int) -> Result:
     return asyncio.run(run())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
-def server(database_url: str) -> Iterator[tuple[str, str]]:
-    """A one-worker server on ``database_url``: yields its URL and a token."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
-    }
-    made = subprocess.run(
-        [sys.executable, "-m", "app", "tokens", "create", "--name", "bench"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    token = made.stdout.splitlines()[-1]
-    port = _free_port()
-    command = [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", "1"]
-    process = subprocess.Popen(
-        [*command, "--no-access-log"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/health", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the API server did not start") from None
-                time.sleep(0.1)
-        yield url, token
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def server(database_url: str, log: Path) -> Iterator[tuple[str, str]]:
+    """A one-worker server on ``database_url`` (``app.testing``, as the tests start it): yields
+    its URL and a token."""
+    env = {"DATABASE_URL": database_url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0"}
+    token = create_token(env, "--name", f"bench-{secrets.token_hex(4)}")
+    with LiveServer(env, log, serve_command("--workers", "1")) as live:
+        yield live.url, token
 
 
 @contextmanager
@@ -194,17 +159,16 @@ def main() -> int:
     context = multiprocessing.get_context("spawn")
     print(f"api: one uvicorn worker, {REQUESTS} requests per row, {CONCURRENCY} concurrent")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        with (
-            tempfile.TemporaryDirectory() as directory,
-            server(f"sqlite:///{Path(directory) / 'bench.db'}") as (url, token),
-        ):
-            measure(pool, url, token, HEALTH)  # warm up both processes
-            for name, method, path, expect in scenarios:
-                health = measure(pool, url, token, HEALTH)
-                results[name] = (measure(pool, url, token, (method, path, expect)), health)
-        with postgres_schema() as postgres_url:
+        with tempfile.TemporaryDirectory() as directory:
+            sqlite_url = f"sqlite:///{Path(directory) / 'bench.db'}"
+            with server(sqlite_url, Path(directory) / "log") as (url, token):
+                measure(pool, url, token, HEALTH)  # warm up both processes
+                for name, method, path, expect in scenarios:
+                    health = measure(pool, url, token, HEALTH)
+                    results[name] = (measure(pool, url, token, (method, path, expect)), health)
+        with postgres_schema() as postgres_url, tempfile.TemporaryDirectory() as directory:
             if postgres_url is not None:
-                with server(postgres_url) as (url, token):
+                with server(postgres_url, Path(directory) / "log") as (url, token):
                     measure(pool, url, token, HEALTH)
                     health = measure(pool, url, token, HEALTH)
                     name = "POST /training/jobs (postgresql)"

@@ -1,21 +1,16 @@
 """Fixtures for the end-to-end tests: the real API server as a subprocess, and the real ``dn``.
 
-Only the standard library is imported here, so that the checker tests beside these (which need
-neither package installed) still collect. The e2e tests themselves need both packages installed
-(``nox -s integration``).
+Only the standard library is imported at the top, so that the checker tests beside these (which
+need neither package installed) still collect; the server is started by the API package's
+``app.testing``, imported where it is used, as the API's own tests and the benchmarks start it.
+The e2e tests themselves need both packages installed (``nox -s integration``).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import sqlite3
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -23,25 +18,20 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["DnRun", "LiveAPI", "free_port", "running_api"]
-
-STARTUP_SECONDS = 30
+__all__ = ["DnRun", "LiveAPI", "console_script", "running_api"]
 
 
-def free_port() -> int:
-    """A loopback port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _executable(name: str) -> str:
-    beside_python = Path(sys.executable).with_name(name)
-    found = str(beside_python) if beside_python.exists() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"`{name}` is not installed; run these tests with `nox -s integration`")
-    return found
+def console_script(name: str) -> str:
+    """The installed console script ``name`` (``dn``, ``dreadnode-api``), or a test failure
+    that says how to install it."""
+    try:
+        from app.testing import console_script as find
+    except ImportError:
+        pytest.fail("the API package is not installed; run these tests with `nox -s integration`")
+    try:
+        return find(name)
+    except FileNotFoundError as err:
+        pytest.fail(f"{err}; run these tests with `nox -s integration`")
 
 
 @dataclass(frozen=True)
@@ -61,64 +51,27 @@ class LiveAPI:
 
     def create_token(self, name: str, *extra: str) -> str:
         """A new token made with the operator command, as an operator would."""
-        created = subprocess.run(
-            [sys.executable, "-m", "app", "tokens", "create", "--name", name, *extra],
-            capture_output=True,
-            text=True,
-            env=self.env,
-            timeout=60,
-            check=False,
-        )
-        assert created.returncode == 0, created.stderr
-        return created.stdout.strip().splitlines()[-1]
+        from app.testing import create_token
 
-
-def _wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the API server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as answer:
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    pytest.fail(f"the API server did not answer /health in {STARTUP_SECONDS} s:\n{log.read_text()}")
+        return create_token(self.env, "--name", name, *extra)
 
 
 @contextmanager
 def running_api(workdir: Path, **settings: str) -> Iterator[LiveAPI]:
     """Create a token with ``python -m app tokens create``, then serve on a free port.
 
-    ``settings`` are extra environment variables for the server (``DREADNODE_API_...``).
+    ``settings`` are extra environment variables for the server (``DREADNODE_API_...``); none
+    of this process's own ``DREADNODE`` settings leak in.
     """
+    from app.testing import LiveServer, create_token
+
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "api.sqlite3"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE")}
     env.update({"DATABASE_URL": f"sqlite:///{database}", **settings})
-    port = free_port()
-    operator = LiveAPI(url=f"http://127.0.0.1:{port}", token="", database=database, env=env)
-    api = LiveAPI(operator.url, operator.create_token("e2e"), database, env)
-    log = workdir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-        try:
-            _wait_for_health(api.url, process, log)
-            yield api
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    token = create_token(env, "--name", "e2e")
+    with LiveServer(env, workdir / "server.log", inherit_environment=False) as server:
+        yield LiveAPI(server.url, token, database, env)
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +87,7 @@ DnRun = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(scope="session")
 def dn(live_api: LiveAPI) -> DnRun:
     """Run the installed ``dn`` against ``live_api`` (override with ``env=``)."""
-    executable = _executable("dn")
+    executable = console_script("dn")
 
     def run(
         *args: str, env: dict[str, str] | None = None, stdin: str | None = None

@@ -14,9 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from app.testing import free_port
 from dreadnode.client import Client
 
-from .conftest import DnRun, LiveAPI, free_port, running_api
+from .conftest import DnRun, LiveAPI, running_api
 
 MODEL = "Qwen/Qwen3.5-9B-Base"
 

@@ -49,7 +49,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import LiveAPI, _executable
+from .conftest import LiveAPI, console_script
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 CURL_SECTION = "The API with curl"
@@ -260,7 +260,7 @@ def shell_env(live_api: LiveAPI, tmp_path_factory: pytest.TempPathFactory) -> di
         f'write-out = "\\n%{{http_code}}"\nmax-time = {TIMEOUT_SECONDS // 2}\n'
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE")}
-    env["PATH"] = os.pathsep.join([str(Path(_executable("dn")).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join([str(Path(console_script("dn")).parent), env.get("PATH", "")])
     env["CURL_HOME"] = str(curl_home)
     return env
 

@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,76 +20,24 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select, table, text
 from sqlalchemy.engine import make_url
 
+from app.testing import LiveServer, app_command, create_token, free_port, serve_command
+
+__all__ = [
+    "BACKENDS",
+    "PREFIX",
+    "Api",
+    "LiveServer",
+    "app_command",
+    "create_token",
+    "envelope",
+    "free_port",
+    "fresh_database",
+    "running_api",
+    "serve_command",
+]
+
 PREFIX = "/api/v1"
 ENVELOPE_KEYS = {"code", "detail", "type", "errors"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def app_command(
-    *args: str, env: Mapping[str, str], timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m app ARGS`` as an operator would, and return the finished process."""
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def create_token(env: Mapping[str, str], *args: str) -> str:
-    result = app_command("tokens", "create", *args, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout.splitlines()[-1]
-
-
-class Server:
-    """A uvicorn server in a subprocess, started with ``command`` and stopped on ``close``."""
-
-    def __init__(self, command: list[str], env: Mapping[str, str], log: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        with log.open("w") as out:
-            self.process = subprocess.Popen(
-                [arg.replace("{port}", str(self.port)) for arg in command],
-                env={**os.environ, **env},
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_until_listening()
-
-    def _wait_until_listening(self) -> None:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"server exited early:\n{self.log.read_text()}")
-            try:
-                httpx.get(f"{self.url}/health", timeout=1)
-            except httpx.TransportError:
-                time.sleep(0.1)
-                continue
-            return
-        pytest.fail(f"server did not start:\n{self.log.read_text()}")
-
-    def close(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def serve_command() -> list[str]:
-    return [sys.executable, "-m", "app", "serve", "--port", "{port}", "--no-access-log"]
 
 
 @dataclass
@@ -105,7 +49,7 @@ class Api:
     env: dict[str, str]
     engine: Engine
     tokens: dict[str, str] = field(default_factory=dict)
-    server: Server | None = None
+    server: LiveServer | None = None
 
     def client(self, token: str | None = "alice", **headers: str) -> httpx.Client:
         """An httpx client on the API prefix, authenticated as the named token (if any)."""
@@ -166,13 +110,12 @@ def running_api(backend: str, directory: Path, **settings: str) -> Iterator[Api]
         api.tokens["reader"] = create_token(
             env, "--name", "reader", "--owner", "alice", "--read-only"
         )
-        server = Server(serve_command(), env, directory / "server.log")
-        api.url, api.server = server.url, server
-        try:
-            yield api
-        finally:
-            server.close()
-            engine.dispose()
+        with LiveServer(env, directory / "server.log") as server:
+            api.url, api.server = server.url, server
+            try:
+                yield api
+            finally:
+                engine.dispose()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -223,7 +166,7 @@ def api_on_retirement_day(
     the day the June retirements take effect: only the date has moved on."""
     env = {**api_before_june.env, "DREADNODE_API_CATALOG_DAY": RETIREMENT_DAY}
     log = tmp_path_factory.mktemp("retirement-day") / "server.log"
-    server = Server(serve_command(), env, log)
+    server = LiveServer(env, log)
     try:
         yield Api(
             backend=api_before_june.backend,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from app.core.config import Settings
 from app.core.db import Database, migrate
 from app.schemas import JobPublic
 from app.storage.jobs import get_job
+from app.testing import console_script
 
 from .conftest import free_port
 
@@ -244,9 +244,7 @@ def test_migrate_keeps_jobs_stored_before_effective_hyperparameters(
 
 
 def test_console_script_and_module_run_the_same_command(database: str) -> None:
-    script = Path(sys.executable).with_name("dreadnode-api")
-    executable = str(script) if script.exists() else shutil.which("dreadnode-api")
-    assert executable is not None, "the dreadnode-api console script is not installed"
+    executable = console_script("dreadnode-api")
     for name, command in (("script", [executable]), ("module", [sys.executable, "-m", "app"])):
         result = subprocess.run(
             [*command, "tokens", "create", "--name", name],

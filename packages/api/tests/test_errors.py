@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from .conftest import PREFIX, Api, Server, create_token, envelope, serve_command
+from .conftest import PREFIX, Api, LiveServer, create_token, envelope
 
 SDK_AGENT = "dreadnode-training/{}"
 
@@ -153,7 +153,7 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     api = Api(backend="sqlite", url="", env=env, engine=None)  # type: ignore[arg-type]
     api.tokens["alice"] = create_token(env, "--name", "alice")
     api.tokens["bob"] = create_token(env, "--name", "bob")
-    server = Server(serve_command(), env, directory / "server.log")
+    server = LiveServer(env, directory / "server.log")
     api.url, api.server = server.url, server
     try:
         yield api
@@ -190,7 +190,7 @@ def test_request_over_rate_limit_is_429_with_retry_after(strict: Api) -> None:
 def test_read_health_with_unreachable_database_is_503(tmp_path: Path) -> None:
     env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'missing' / 'api.db'}"}
     command = [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory"]
-    server = Server([*command, "--port", "{port}"], env, tmp_path / "server.log")
+    server = LiveServer(env, tmp_path / "server.log", [*command, "--port", "{port}"])
     try:
         response = httpx.get(f"{server.url}/health")
     finally:

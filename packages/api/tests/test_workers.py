@@ -4,14 +4,22 @@ and a revoked token refused by every worker on its very next request."""
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Iterator
 
 import httpx
 import pytest
 from sqlalchemy import create_engine
 
-from .conftest import BACKENDS, PREFIX, Api, Server, app_command, create_token, fresh_database
+from .conftest import (
+    BACKENDS,
+    PREFIX,
+    Api,
+    LiveServer,
+    app_command,
+    create_token,
+    fresh_database,
+    serve_command,
+)
 
 WORKERS = 3
 #: Connections opened before a revocation, kept alive, so that each stays with one worker.
@@ -29,10 +37,7 @@ def pool(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
         env = {"DATABASE_URL": url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0"}
         api = Api(backend=backend, url="", env=env, engine=create_engine(url))
         api.tokens["alice"] = create_token(env, "--name", "alice")
-        command = [sys.executable, "-m", "app", "serve", "--port", "{port}"]
-        server = Server(
-            [*command, "--workers", str(WORKERS), "--no-access-log"], env, directory / "log"
-        )
+        server = LiveServer(env, directory / "log", serve_command("--workers", str(WORKERS)))
         api.url, api.server = server.url, server
         try:
             yield api

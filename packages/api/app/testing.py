@@ -1,0 +1,171 @@
+"""Running the real server from tests and benchmarks: a free port, the console scripts, operator
+commands and a live server that stops by itself.
+
+It ships with the package (as ``fastapi.testclient`` does) so that the API's own tests, the
+cross-package tests in ``tests/`` and ``benchmarks/api.py`` start the server one way, with one
+set of timeouts, rather than three. The standard library only: callers may not have httpx or
+pytest, and a failure is an exception whose message carries the server's log.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+
+__all__ = [
+    "STARTUP_SECONDS",
+    "LiveServer",
+    "app_command",
+    "console_script",
+    "create_token",
+    "free_port",
+    "serve_command",
+]
+
+#: How long a server may take to answer ``/health`` (migrations included) before it has failed.
+STARTUP_SECONDS = 30
+#: How long a server may take to stop when asked, before it is killed.
+STOP_SECONDS = 10
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def console_script(name: str) -> str:
+    """The installed console script ``name``: the one beside this interpreter (the environment
+    under test), else the first on ``PATH``."""
+    beside_python = Path(sys.executable).with_name(name)
+    found = str(beside_python) if beside_python.exists() else shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"the {name!r} console script is not installed here")
+    return found
+
+
+def app_command(
+    *args: str, env: Mapping[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m app ARGS`` as an operator would (``env`` over this process's own)."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def create_token(env: Mapping[str, str], *args: str) -> str:
+    """A new token from ``tokens create ARGS`` (the secret is its last line)."""
+    result = app_command("tokens", "create", *args, env=env)
+    if result.returncode != 0:
+        raise RuntimeError(f"tokens create {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.splitlines()[-1]
+
+
+def serve_command(*extra: str) -> list[str]:
+    """``python -m app serve`` on loopback, on the port ``LiveServer`` picks (``{port}``)."""
+    return [
+        sys.executable,
+        "-m",
+        "app",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--no-access-log",
+        *extra,
+    ]
+
+
+class LiveServer:
+    """A server in a subprocess on a free loopback port, ready once ``/health`` answers at all;
+    stopped (killed if it will not stop) by ``close`` or on leaving a ``with`` block.
+
+    ``command`` may hold ``{port}``, replaced by the chosen port; its output goes to ``log``.
+    """
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        log: Path,
+        command: Sequence[str] | None = None,
+        *,
+        inherit_environment: bool = True,
+    ) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        base = dict(os.environ) if inherit_environment else {}
+        arguments = [part.replace("{port}", str(self.port)) for part in command or serve_command()]
+        with log.open("wb") as output:
+            self.process = subprocess.Popen(
+                arguments, env={**base, **env}, stdout=output, stderr=subprocess.STDOUT
+            )
+        try:
+            self._wait_until_healthy()
+        except BaseException:
+            self.close()
+            raise
+
+    def _wait_until_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"the API server exited with {self.process.returncode}:\n{self.log_text()}"
+                )
+            try:
+                # An http URL on loopback, built above: no other scheme can reach urlopen.
+                health = f"{self.url}/health"
+                with urllib.request.urlopen(health, timeout=1):  # noqa: S310
+                    return
+            except urllib.error.HTTPError:
+                return  # it answers, if only to say its database is down (503)
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(
+            f"the API server did not answer /health in {STARTUP_SECONDS} s:\n{self.log_text()}"
+        )
+
+    def log_text(self) -> str:
+        """What the server has written so far."""
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def close(self) -> None:
+        """Stop the server: SIGTERM, then SIGKILL after ``STOP_SECONDS``."""
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> LiveServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
