@@ -77,7 +77,7 @@ def tests_sdk(session: nox.Session) -> None:
 def integration(session: nox.Session) -> None:
     """Install the SDK and the API together; run the cross-package tests (real server, real dn)."""
     session.install(SDK, "./packages/api", *TEST_TOOLS)
-    session.run("pytest", "tests", *session.posargs, env=test_database_env(session))
+    session.run("pytest", "tests", *session.posargs)
 
 
 @nox.session(name="tests-api")
