@@ -26,8 +26,7 @@ from dreadnode.cli.output import (
 )
 from dreadnode.cli.parsing import bounded_int
 
-# JOB_STATUSES is re-exported: the cross-package wire-contract test reads it from here.
-__all__ = ["JOB_STATUSES", "add_jobs_parser"]
+__all__ = ["add_jobs_parser"]
 
 
 def add_jobs_parser(commands: Any) -> None:
