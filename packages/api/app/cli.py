@@ -158,12 +158,17 @@ def _migrate(settings: Settings) -> None:
     Only the default's: a ``DATABASE_URL`` naming a missing directory is more likely a typo
     than a wish, and fails instead.
     """
-    from app.core.db import migrate
+    from app.core.db import MigrationLockTimeoutError, migrate
 
     path = sqlite_path(settings.database_url)
     if path is not None and path == default_database_path().resolve():
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    migrate(settings.database_url)
+    try:
+        migrate(settings.database_url, lock_timeout=settings.migration_lock_timeout_seconds)
+    except MigrationLockTimeoutError as err:
+        raise MigrationLockTimeoutError(
+            f"{err} (DREADNODE_API_MIGRATION_LOCK_TIMEOUT_SECONDS sets the wait)"
+        ) from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -177,16 +182,24 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     import uvicorn
 
+    from app.core import serving
+
     _migrate(settings)
     sys.stdout.write(f"serving:  {url}  (docs at {url}/docs)\n")
     sys.stdout.flush()
     uvicorn.run(
-        "app.main:create_app",
+        "app.core.serving:create_worker_app",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
         access_log=args.access_log,
+        log_config=serving.log_config(),
+        # The request-head bounds (see app.core.serving); bodies are bounded by the app.
+        http=serving.http_protocol(settings),
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        timeout_keep_alive=settings.keep_alive_timeout_seconds,
+        timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
     )
     return 0
 
