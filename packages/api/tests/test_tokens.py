@@ -22,7 +22,7 @@ from app.core.config import Settings, default_database_path
 from app.core.db import Database, migrate
 from app.core.security import NewToken
 from app.models import ApiToken
-from app.storage.tokens import DuplicateTokenNameError, authenticate, create_token
+from app.storage.tokens import DuplicateTokenNameError, TokenReader, create_token
 
 from .conftest import BACKENDS, Api, free_port, fresh_database
 from .conftest import create_token as create_token_with_cli
@@ -120,8 +120,7 @@ def test_tokens_revoke_hides_it_from_list_but_all_shows_when(
     assert lines[3].split()[-1] == "-"
     stored = Database(f"sqlite:///{database}")
     try:
-        with stored.engine.connect() as connection:
-            assert authenticate(connection, secret) is None
+        assert TokenReader(stored).authenticate(secret) is None
     finally:
         stored.dispose()
 
@@ -241,11 +240,11 @@ def test_migration_0003_keeps_duplicate_named_tokens_working_under_new_names(
                         )
                     )
             migrate(url)
-            with engine.connect() as connection:
-                found = [authenticate(connection, token.token) for token in old]
-            assert [row.name if row else None for row in found] == ["ci", "ci-2-2", "ci-2"]
             stored = Database(url)
             try:
+                reader = TokenReader(stored)
+                found = [reader.authenticate(token.token) for token in old]
+                assert [row.name if row else None for row in found] == ["ci", "ci-2-2", "ci-2"]
                 with stored.session() as session, pytest.raises(DuplicateTokenNameError):
                     create_token(session, name="ci-2-2", owner=None, read_only=False)
             finally:

@@ -24,7 +24,7 @@ from app.errors import (
     UpgradeRequiredError,
 )
 from app.models import utcnow
-from app.storage.tokens import authenticate, record_use
+from app.storage.tokens import ActiveToken, TokenReader, record_use
 from app.training.catalog import training_day
 
 __all__ = [
@@ -106,39 +106,42 @@ def _presented_token(request: Request) -> str | None:
     return request.headers.get("x-api-key")
 
 
-def _lookup(database: Database, token: str) -> tuple[str, Principal] | None:
-    """Ask the database, every request: it is the one store every worker shares, so a token
-    revoked there is refused by the next request whichever worker takes it. Its last use is
-    written only when the recorded one is over a minute old; failing to record it does not fail
-    the request."""
-    with database.engine.connect() as connection:
-        row = authenticate(connection, token)
-    if row is None:
-        return None
-    now = utcnow()
-    if row.use_is_stale(now):
-        try:
-            with database.session() as session:
-                record_use(session, row, now)
-        except SQLAlchemyError as err:
-            logging.getLogger(__name__).warning("could not record a use of %r: %s", row.name, err)
-    return row.prefix, Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
+def _record_use(database: Database, row: ActiveToken) -> None:
+    """Record that ``row`` was used, if its recorded use is over a minute old (in a thread: on
+    SQLite the write may wait for the write lock). Failing to record it does not fail the
+    request."""
+    try:
+        with database.session() as session:
+            record_use(session, row, utcnow())
+    except SQLAlchemyError as err:
+        logging.getLogger(__name__).warning("could not record a use of %r: %s", row.name, err)
 
 
 async def get_current_user(request: Request, database: DatabaseDep) -> Principal:
-    """The token's principal; 401 without a valid (unrevoked) token, 429 over its rate limit."""
+    """The token's principal; 401 without a valid (unrevoked) token, 429 over its rate limit.
+
+    The database is asked on every request: it is the one store every worker shares, so a
+    token revoked there is refused by the next request whichever worker takes it.
+    """
     token = _presented_token(request)
     if not token:
         raise AuthenticationError()
-    found = await run_in_threadpool(_lookup, database, token)
-    if found is None:
+    reader: TokenReader | None = getattr(request.app.state, "token_reader", None)
+    if reader is None:  # one per app, made in the worker that serves it
+        reader = request.app.state.token_reader = TokenReader(database)
+    if reader.inline:
+        row = reader.authenticate(token)
+    else:
+        row = await run_in_threadpool(reader.authenticate, token)
+    if row is None:
         raise AuthenticationError()
-    prefix, principal = found
+    if row.use_is_stale(utcnow()):
+        await run_in_threadpool(_record_use, database, row)
     limiter: RateLimiter = request.app.state.rate_limiter
-    retry_after = limiter.acquire(prefix)
+    retry_after = limiter.acquire(row.prefix)
     if retry_after:
         raise RateLimitError(retry_after)
-    return principal
+    return Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
