@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import multiprocessing
 import os
@@ -36,6 +37,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 
 from app.core.config import Settings
+from app.errors import ERROR_TYPES
 
 __all__ = [
     "BoundedHeadH11Protocol",
@@ -95,6 +97,31 @@ class BoundedHeadH11Protocol(H11Protocol):
         if self._head_deadline is not None:
             self._head_deadline.cancel()
             self._head_deadline = None
+
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 could not parse, in the API's error envelope (with
+        why, when it is the head's size) rather than as plain text; the connection then closes."""
+        pending, _closed = self.conn.trailing_data
+        limit = self.config.h11_max_incomplete_event_size
+        if limit is not None and len(pending) > limit:
+            detail = f"Request line and headers larger than the limit of {limit:,} bytes"
+        else:
+            detail = "Malformed HTTP request"
+        body = json.dumps(
+            {"code": 400, "detail": detail, "type": ERROR_TYPES[400], "errors": []}
+        ).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event) or b"")
+        self.transport.close()
 
     def _head_deadline_passed(self) -> None:
         self._head_deadline = None
