@@ -3,7 +3,9 @@
 One uvicorn worker serves on loopback; the load comes from an asyncio httpx client in a separate
 process (the two share the machine's cores, so ratios are what to read, not absolute numbers).
 Job creation runs on the embedded SQLite default and, when one answers, on PostgreSQL (in a
-throwaway schema). Run with `nox -s bench`.
+throwaway schema). Durability: job creation on SQLite with `synchronous=FULL` (the default: an
+acknowledged job survives an OS crash) beside `synchronous=NORMAL`, each beside `/health`, to
+show what the guarantee costs. Run with `nox -s bench`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -99,10 +101,16 @@ def _load(url: str, method: str, path: str, token: str, expect: int) -> Result:
 
 
 @contextmanager
-def server(database_url: str, log: Path) -> Iterator[tuple[str, str]]:
-    """A one-worker server on ``database_url`` (``app.testing``, as the tests start it): yields
-    its URL and a token."""
-    env = {"DATABASE_URL": database_url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0"}
+def server(
+    database_url: str, log: Path, settings: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, str]]:
+    """A one-worker server on ``database_url`` (``app.testing``, as the tests start it), with
+    any extra ``settings`` in its environment: yields its URL and a token."""
+    env = {
+        "DATABASE_URL": database_url,
+        "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
+        **(settings or {}),
+    }
     token = create_token(env, "--name", f"bench-{secrets.token_hex(4)}")
     with LiveServer(env, log, serve_command("--workers", "1")) as live:
         yield live.url, token
@@ -141,6 +149,40 @@ def measure(
     return pool.submit(_load, url, method, path, token, expect).result()
 
 
+#: SQLite's ``synchronous`` modes job creation is measured in, the default first.
+DURABILITY_MODES = ("FULL", "NORMAL")
+CREATE = ("POST", f"{PREFIX}/training/jobs", 201)
+
+
+def measure_durability(pool: ProcessPoolExecutor) -> dict[str, tuple[Result, Result]]:
+    """Job creation on SQLite in each ``synchronous`` mode, each on a fresh server and database
+    and beside that server's ``/health``. The files live beside this script, not in the temp
+    directory: that is memory on many systems, where a sync costs nothing and FULL would look
+    free."""
+    results: dict[str, tuple[Result, Result]] = {}
+    here = Path(__file__).resolve().parent
+    for mode in DURABILITY_MODES:
+        with tempfile.TemporaryDirectory(dir=here, prefix=".bench-durability-") as directory:
+            url = f"sqlite:///{Path(directory) / 'bench.db'}"
+            setting = {"DREADNODE_API_SQLITE_SYNCHRONOUS": mode}
+            with server(url, Path(directory) / "log", setting) as (api, token):
+                measure(pool, api, token, HEALTH)  # warm up
+                health = measure(pool, api, token, HEALTH)
+                created = measure(pool, api, token, CREATE)
+                results[f"POST /training/jobs (sqlite, {mode})"] = (created, health)
+    return results
+
+
+def report_durability(results: dict[str, tuple[Result, Result]]) -> None:
+    """What FULL costs beside NORMAL: throughput and p99 of job creation."""
+    full, normal = (results[f"POST /training/jobs (sqlite, {m})"][0] for m in ("FULL", "NORMAL"))
+    print(
+        f"durability: synchronous=FULL creates {full.per_second:.0f} jobs/s (p99 "
+        f"{full.p99_ms:.1f} ms), NORMAL {normal.per_second:.0f}/s (p99 {normal.p99_ms:.1f} ms): "
+        f"FULL keeps {full.per_second / normal.per_second:.0%} of the throughput"
+    )
+
+
 def report(name: str, result: Result, health: Result) -> None:
     ratio = result.per_second / health.per_second
     print(
@@ -176,12 +218,15 @@ def main() -> int:
                         measure(pool, url, token, ("POST", f"{PREFIX}/training/jobs", 201)),
                         health,
                     )
+        durability = measure_durability(pool)
+        results.update(durability)
     for name, (result, health) in results.items():
         report(name, result, health)
         print(
             f"  {'  beside GET /health':<44} {health.per_second:8.0f}/s  "
             f"p50 {health.p50_ms:6.1f} ms  p99 {health.p99_ms:6.1f} ms"
         )
+    report_durability(durability)
     listing = results["GET /training/catalog?limit=20"]
     create = results["POST /training/jobs (sqlite)"][0]
     checks: dict[str, bool] = {

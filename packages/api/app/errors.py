@@ -20,6 +20,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from app.core.db import database_error_classes, is_unavailable
+
 __all__ = [
     "APIError",
     "AuthenticationError",
@@ -48,13 +50,16 @@ ERROR_TYPES: Mapping[int, str] = {
     403: "permission_error",
     404: "not_found_error",
     405: "method_not_allowed_error",
+    408: "request_timeout_error",
     409: "conflict_error",
+    413: "request_too_large_error",
     415: "unsupported_media_type_error",
     422: "validation_error",
     426: "upgrade_required_error",
     429: "rate_limit_error",
     500: "server_error",
     502: "bad_gateway_error",
+    503: "service_unavailable_error",
     504: "gateway_timeout_error",
 }
 
@@ -235,8 +240,36 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    """A crash, logged once (here: ``app.core.requestid`` stops the exception after calling
+    this) with its traceback and the request id the client was sent; the client gets only the
+    envelope. The path is logged as it came, percent-encoded, so that no request can write a log
+    line of its own."""
+    request_id = getattr(request.state, "request_id", None) or "none"
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    where = f"{request.method} {raw_path.decode('ascii', 'backslashreplace')}"
+    logger.error("unhandled error on %s (request id %s)", where, request_id, exc_info=exc)
     return envelope(500, "Internal server error")
+
+
+#: Seconds a client is asked to wait when the database is unavailable: long enough that the retry
+#: does not land in the same blip (a failover, a lock), short enough that the SDK's default two
+#: retries (it honours ``Retry-After``) ride out a brief outage.
+DATABASE_RETRY_AFTER_SECONDS = 2
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After`` when the database is down, hung, locked or out of connections
+    (``app.core.db.is_unavailable``); any other database error is a bug, for the 500 handler."""
+    if not is_unavailable(exc):
+        raise exc
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, reason)
+    wait = DATABASE_RETRY_AFTER_SECONDS
+    return envelope(
+        503,
+        f"The database is unavailable; retry after {wait} s",
+        headers={"Retry-After": str(wait)},
+    )
 
 
 def install_exception_handlers(app: FastAPI) -> None:
@@ -245,3 +278,5 @@ def install_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unhandled_error)
+    for database_error in database_error_classes():
+        app.add_exception_handler(database_error, _database_error)

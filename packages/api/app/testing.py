@@ -9,21 +9,26 @@ pytest, and a failure is an exception whose message carries the server's log.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import select
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 __all__ = [
     "STARTUP_SECONDS",
     "LiveServer",
+    "TcpProxy",
     "app_command",
     "console_script",
     "create_token",
@@ -160,6 +165,140 @@ class LiveServer:
             self.process.wait()
 
     def __enter__(self) -> LiveServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+ProxyMode = Literal["pass", "refuse", "black-hole"]
+
+
+class TcpProxy:
+    """A TCP proxy on a free loopback port in front of a real server (a database), switched
+    between modes while it runs, so a test can make the database go down, hang and come back
+    under an API server that keeps running: point its ``DATABASE_URL`` at ``port``.
+
+    ``pass`` forwards both ways. ``refuse`` closes every connection, open ones included, and
+    each new one as soon as it is accepted: a database that is down. ``black-hole`` accepts new
+    connections and forwards nothing either way on any connection: a database whose host still
+    answers TCP while the database does not. Bytes held back are not lost: back in ``pass`` they
+    flow on, as after a network partition heals.
+    """
+
+    #: How often a held-back connection looks at the mode again.
+    TICK_SECONDS = 0.02
+
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.mode: ProxyMode = "pass"
+        self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()
+        self._closed = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener.settimeout(0.1)
+        self.port: int = self._listener.getsockname()[1]
+        #: Connections accepted so far, in any mode.
+        self.accepted = 0
+        self._acceptor = threading.Thread(target=self._accept, name="tcp-proxy", daemon=True)
+        self._acceptor.start()
+
+    def set_mode(self, mode: ProxyMode) -> None:
+        """Switch to ``mode``; ``refuse`` also closes every open connection at once."""
+        if mode not in ("pass", "refuse", "black-hole"):
+            raise ValueError(f"unknown proxy mode {mode!r}")
+        with self._lock:
+            self.mode = mode
+            doomed = list(self._sockets) if mode == "refuse" else []
+        for sock in doomed:
+            self._drop(sock)
+
+    def _track(self, sock: socket.socket) -> bool:
+        """Remember ``sock`` to close it later, unless it should be closed now."""
+        with self._lock:
+            if self._closed.is_set() or self.mode == "refuse":
+                return False
+            self._sockets.add(sock)
+            return True
+
+    def _drop(self, sock: socket.socket) -> None:
+        with self._lock:
+            self._sockets.discard(sock)
+        with contextlib.suppress(OSError):  # never connected, or already shut
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return  # the listener was closed
+            self.accepted += 1
+            if not self._track(client):
+                self._drop(client)
+                continue
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        """Hold a new connection while black-holed, then connect it upstream and pump."""
+        while self._holding() and not self._closed.is_set():
+            time.sleep(self.TICK_SECONDS)
+        if self.mode != "pass" or self._closed.is_set():
+            self._drop(client)
+            return
+        try:
+            upstream = socket.create_connection(self.upstream, timeout=5)
+        except OSError:
+            self._drop(client)
+            return
+        if not self._track(upstream):
+            self._drop(upstream)
+            self._drop(client)
+            return
+        threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+        self._pump(client, upstream)
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        """Copy ``source`` to ``target`` while passing; hold still while black-holed."""
+        try:
+            while not self._closed.is_set():
+                if self._holding():
+                    time.sleep(self.TICK_SECONDS)
+                    continue
+                readable, _, _ = select.select([source], [], [], self.TICK_SECONDS)
+                if not readable or self._holding():  # the mode may have changed meanwhile
+                    continue
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except (OSError, ValueError):
+            pass  # one side closed (ValueError: select on a socket closed meanwhile)
+        self._drop(source)
+        self._drop(target)
+
+    def _holding(self) -> bool:
+        return self.mode == "black-hole"
+
+    def close(self) -> None:
+        """Stop accepting and close every connection."""
+        self._closed.set()
+        self._listener.close()
+        with self._lock:
+            doomed = list(self._sockets)
+        for sock in doomed:
+            self._drop(sock)
+        self._acceptor.join(timeout=5)
+
+    def __enter__(self) -> TcpProxy:
         return self
 
     def __exit__(

@@ -16,6 +16,7 @@ import re
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,9 +43,79 @@ class Settings(BaseSettings):
     min_sdk_version: str = "0.1.0"
     #: Requests per minute per token; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
+    #: Failed sign-ins (a well-formed token that matches no active one) per minute per client
+    #: address before its credentials get 429; 0 turns the limit off. 20: a person or a script
+    #: with a stale token fails a handful of times, while guessing needs far more; the limit
+    #: caps what such guessing costs the database (one token lookup each).
+    failed_auth_per_minute: int = Field(default=20, ge=0)
     #: The day the catalog's lifecycle is judged on (``YYYY-MM-DD``); unset means today in UTC,
     #: read per request. Pin it to preview a coming retirement, or in tests.
     catalog_day: date | None = None
+    #: Seconds ``migrate`` (and ``serve``, which migrates first) waits for another process's
+    #: migration, or for a table a running server holds, before failing in one line. A fresh
+    #: schema builds in well under a second; a minute leaves room for real migrations.
+    migration_lock_timeout_seconds: float = Field(default=60.0, gt=0)
+    #: The largest request line plus headers, in bytes (400 and the connection closed above
+    #: it, as soon as that much has arrived). 16 KiB, h11's and Node's default: a request from
+    #: the SDK or curl carries well under 1 KiB, a large cookie jar still fits.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    #: Seconds a connection may take to send a request's line and headers, from its first byte
+    #: (or from its opening); then it is closed. 10 s: a head is one packet on any link, and a
+    #: client that trickles one ("slowloris") holds a connection no longer than that.
+    header_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Seconds an idle keep-alive connection stays open between requests. 10 s: longer than the
+    #: SDK's (httpx's) own 5 s, so the client always gives up a connection first and never sends
+    #: a request on one the server is closing.
+    keep_alive_timeout_seconds: int = Field(default=10, ge=1)
+    #: Seconds a stopping worker (SIGTERM, or its supervisor gone) lets requests in progress
+    #: finish before it cancels them. 20 s: past any request's own bounds, and inside the 30 s
+    #: an orchestrator such as Kubernetes waits before it sends SIGKILL.
+    shutdown_timeout_seconds: int = Field(default=20, ge=1)
+    #: The largest request body, in bytes (413 above it, before it is buffered). 1 MiB: the
+    #: largest job body that can validate is under 20 KB even with every character escaped, so
+    #: this leaves room for any formatting while capping what one request can make the server
+    #: hold.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Seconds a request body has to arrive in full, from the moment its headers did (408
+    #: after). A job body is a few hundred bytes: 10 s is ample on any link, and bounds how long
+    #: a client that stops mid-body holds a connection.
+    body_read_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Hours an ``Idempotency-Key`` is remembered (its replay answered); after that the key may
+    #: be used again, for a new job. 24 h, as Stripe keeps them: long past any client's retries.
+    idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+
+    #: Seconds to open a connection to PostgreSQL before the request gets 503: libpq's
+    #: ``connect_timeout`` (whole seconds, at least 2; per address the host name resolves to).
+    #: Within a region a connection opens in milliseconds, TLS included; 3 s is ample for that
+    #: and still a quick answer when the database is down or unreachable.
+    db_connect_timeout_seconds: int = Field(default=3, ge=2)
+    #: Seconds one statement may run on PostgreSQL (its ``statement_timeout``; 503 after). Every
+    #: statement this service sends is an indexed read or a one-row write taking milliseconds, so
+    #: 5 s cuts off only a database that is overloaded or stuck behind a lock. No request holds a
+    #: connection longer than this plus 1 s either: a database that stops answering altogether,
+    #: and so cannot time itself out, fails the request as quickly.
+    db_statement_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: Seconds a request waits for a free pooled connection (503 after). Requests hold one for
+    #: milliseconds, so waiting seconds means the database is stuck or the server overloaded.
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    #: Seconds a write waits for SQLite's write lock (its busy timeout; 503 after). A writer here
+    #: holds it for a millisecond or two, so only a lock held by something else (a backup, a
+    #: stuck process, a long transaction in the ``sqlite3`` shell) lasts 5 s.
+    sqlite_busy_timeout_seconds: float = Field(default=5.0, gt=0)
+    #: SQLite's ``synchronous`` in WAL mode. ``FULL`` (the default) syncs the log at every
+    #: commit, so a job the API acknowledged survives an OS crash or a power cut; ``NORMAL``
+    #: syncs only at checkpoints: faster, but such a crash may undo the latest acknowledged jobs.
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    #: Seconds ``/health`` waits for the database before it answers 503 ``degraded``: it answers
+    #: within this however the database fails, inside the probe timeouts load balancers and
+    #: orchestrators commonly use (5 s or more), so they see "degraded", never a timeout.
+    health_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("sqlite_synchronous", mode="before")
+    @classmethod
+    def _upper_synchronous(cls, value: object) -> object:
+        """``full`` and ``FULL`` alike, as SQLite itself takes them."""
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("catalog_day", mode="before")
     @classmethod
