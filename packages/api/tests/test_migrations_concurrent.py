@@ -117,9 +117,7 @@ def test_serve_with_workers_several_at_once_on_fresh_database_all_serve(
         ports = [free_port() for _ in range(SERVERS)]
         logs = [tmp_path / f"serve-{port}.log" for port in ports]
         processes = [
-            _start(
-                ["serve", "--port", str(port), "--workers", "2", "--no-access-log"], env, log
-            )
+            _start(["serve", "--port", str(port), "--workers", "2", "--no-access-log"], env, log)
             for port, log in zip(ports, logs, strict=True)
         ]
         with _stopped_at_exit(processes):
@@ -185,4 +183,26 @@ def test_migrate_while_another_holds_the_lock_gives_up_in_one_line(
             engine.dispose()
         migrated = app_command("migrate", env=env)  # the lock released, the same command works
         assert migrated.returncode == 0, migrated.stderr
+        _assert_at_head(url)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_migrate_that_fails_midway_leaves_nothing_half_built(backend: str, tmp_path: Path) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:  # in the way of the first revision's third table
+                connection.execute(text("CREATE TABLE jobs (unrelated INTEGER)"))
+            failed = app_command("migrate", env={"DATABASE_URL": url})
+            assert failed.returncode == 1
+            assert failed.stderr.startswith("dreadnode-api: error: database error: ")
+            assert failed.stderr.count("\n") == 1
+            # api_tokens, created before jobs failed, went with the rest: a retry starts clean.
+            assert set(inspect(engine).get_table_names()) == {"jobs"}
+            with engine.begin() as connection:
+                connection.execute(text("DROP TABLE jobs"))
+        finally:
+            engine.dispose()
+        retried = app_command("migrate", env={"DATABASE_URL": url})
+        assert retried.returncode == 0, retried.stderr
         _assert_at_head(url)

@@ -1,4 +1,10 @@
-"""Alembic's environment: always run online, on the connection ``app.core.db.migrate`` passes."""
+"""Alembic's environment: always run online, on the connection ``app.core.db.migrate`` passes.
+
+That connection is already inside the one transaction that holds the database's migration lock
+(see ``migrate``), so ``begin_transaction`` below opens nothing of its own: every revision of an
+upgrade commits together, after the lock was taken, or not at all. Never open another connection
+here; it would run outside the lock.
+"""
 
 from __future__ import annotations
 
