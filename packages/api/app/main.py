@@ -17,10 +17,12 @@ from app import __version__
 from app.api.query import reject_unknown_query_parameters
 from app.api.router import api_router
 from app.api.routes import health
+from app.core.bodylimit import BodyLimitMiddleware
 from app.core.config import API_PREFIX, Settings
-from app.core.db import Database
+from app.core.db import Database, DatabaseLimits
 from app.core.head import HeadAsGetMiddleware
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
+from app.core.requestid import RequestIdMiddleware
 from app.errors import install_exception_handlers
 
 __all__ = ["create_app"]
@@ -29,7 +31,7 @@ __all__ = ["create_app"]
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; with no settings, they are read from the environment."""
     settings = settings or Settings()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, DatabaseLimits.from_settings(settings))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -53,9 +55,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
-    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.rate_limiter = RateLimiter(
+        database,
+        per_minute=settings.rate_limit_per_minute,
+        failed_auth_per_minute=settings.failed_auth_per_minute,
+    )
     install_exception_handlers(app)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        read_timeout=settings.body_read_timeout_seconds,
+    )
+    app.add_middleware(RequestIdMiddleware)  # added last: outermost (see app.core.requestid)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
     return app

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -100,10 +101,15 @@ class JobEvent(Base):
 
 
 class IdempotencyKey(Base):
-    """An ``Idempotency-Key`` an owner used, the hash of the body it came with, and its job."""
+    """An ``Idempotency-Key`` an owner used, the hash of the body it came with, its job, and the
+    answer its creation was given (replayed as it was). ``created_at`` decides when it expires
+    (``Settings.idempotency_ttl_hours``); the sweep goes by it, hence its index."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (UniqueConstraint("owner", "key", name="uq_idempotency_owner_key"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "key", name="uq_idempotency_owner_key"),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     owner: Mapped[str] = mapped_column(String(200))
@@ -111,3 +117,19 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     job_seq: Mapped[int] = mapped_column(ForeignKey("jobs.seq", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: The status and JSON body the creation answered; None for keys stored before v0004.
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RateLimitCounter(Base):
+    """One rate-limit key (``token:<prefix>`` or ``auth:<address>``) and its GCRA state: the
+    unix time ``tat`` at which its bucket is full again, and whether its last request passed
+    (``app.core.ratelimit``). On PostgreSQL the table is UNLOGGED (migration v0005); on SQLite
+    these rows live in a file beside the database, never in it."""
+
+    __tablename__ = "rate_limits"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float, nullable=False)
+    allowed: Mapped[int] = mapped_column(Integer, nullable=False)

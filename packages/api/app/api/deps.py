@@ -15,7 +15,8 @@ from starlette.concurrency import run_in_threadpool
 
 from app.core.config import Settings
 from app.core.db import Database
-from app.core.ratelimit import RateLimiter
+from app.core.ratelimit import STATE_KEY, Quota, RateLimiter, client_key
+from app.core.security import token_prefix
 from app.core.versioning import sdk_too_old
 from app.errors import (
     AuthenticationError,
@@ -76,8 +77,15 @@ async def get_catalog_day(settings: SettingsDep) -> date:
 CatalogDay = Annotated[date, Depends(get_catalog_day)]
 
 
-async def check_client_version(request: Request, settings: SettingsDep) -> None:
-    """426 for an SDK older than the server's minimum (other clients pass)."""
+async def check_client_version(request: Request, settings: SettingsDep, _user: CurrentUser) -> None:
+    """426 for an SDK older than the server's minimum (other clients pass).
+
+    Judged after authentication (``_user``; FastAPI resolves it once per request, shared with
+    the handler's): the answer names the minimum, and even an answer that did not would give it
+    away to anyone without a token, who could bisect it by trying versions (426 or 401). An old
+    SDK without a valid token is told about its token first, which it must fix either way. The
+    header's parsing is bounded and cannot fail (``app.core.versioning``).
+    """
     version = sdk_too_old(request.headers.get("user-agent", ""), settings.min_sdk_version)
     if version is not None:
         raise UpgradeRequiredError(
@@ -117,30 +125,55 @@ def _record_use(database: Database, row: ActiveToken) -> None:
         logging.getLogger(__name__).warning("could not record a use of %r: %s", row.name, err)
 
 
+def _authenticate_and_count(
+    reader: TokenReader, limiter: RateLimiter, token: str
+) -> tuple[ActiveToken | None, Quota | None]:
+    """The token's row and, for a valid one, its counted quota: in one thread hop, where both
+    go to a database across the network."""
+    row = reader.authenticate(token)
+    return row, (None if row is None else limiter.take_token(row.prefix))
+
+
 async def get_current_user(request: Request, database: DatabaseDep) -> Principal:
-    """The token's principal; 401 without a valid (unrevoked) token, 429 over its rate limit.
+    """The token's principal; 401 without a valid (unrevoked) token, 429 over its rate limit or
+    after too many failed sign-ins from the client's address.
 
     The database is asked on every request: it is the one store every worker shares, so a
-    token revoked there is refused by the next request whichever worker takes it.
+    token revoked there is refused by the next request whichever worker takes it, and a token's
+    rate limit holds across workers (``app.core.ratelimit``). What costs no query is refused
+    first: no token or one not of the ``dn_<prefix>_<secret>`` shape (401, whatever came
+    before: it costs nothing), then any token from an address this worker knows to be over its
+    failed sign-in limit (429).
     """
+    limiter: RateLimiter = request.app.state.rate_limiter
+    address = client_key(request.client.host if request.client else None)
     token = _presented_token(request)
-    if not token:
+    if not token or token_prefix(token) is None:
         raise AuthenticationError()
+    blocked = limiter.blocked_for(address)
+    if blocked:
+        raise RateLimitError(blocked)
     reader: TokenReader | None = getattr(request.app.state, "token_reader", None)
     if reader is None:  # one per app, made in the worker that serves it
         reader = request.app.state.token_reader = TokenReader(database)
+    quota: Quota | None = None
     if reader.inline:
         row = reader.authenticate(token)
     else:
-        row = await run_in_threadpool(reader.authenticate, token)
+        row, quota = await run_in_threadpool(_authenticate_and_count, reader, limiter, token)
     if row is None:
+        failures = await limiter.fail(address)
+        if failures is not None and not failures.allowed:
+            raise RateLimitError(failures.retry_after)
         raise AuthenticationError()
     if row.use_is_stale(utcnow()):
         await run_in_threadpool(_record_use, database, row)
-    limiter: RateLimiter = request.app.state.rate_limiter
-    retry_after = limiter.acquire(row.prefix)
-    if retry_after:
-        raise RateLimitError(retry_after)
+    if reader.inline:
+        quota = await limiter.take_token_async(row.prefix)
+    if quota is not None:
+        setattr(request.state, STATE_KEY, quota)  # the headers middleware adds its headers
+        if not quota.allowed:
+            raise RateLimitError(quota.retry_after)
     return Principal(owner=row.owner, token_name=row.name, read_only=row.read_only)
 
 
