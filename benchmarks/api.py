@@ -191,6 +191,49 @@ def report(name: str, result: Result, health: Result) -> None:
     )
 
 
+#: The per-token limit the accuracy run configures, and its server's worker count.
+RATE_LIMIT = 600
+RATE_LIMIT_WORKERS = 4
+LISTING_ONE = ("GET", f"{PREFIX}/training/catalog?limit=1", 200)
+
+
+def measure_rate_limit(pool: ProcessPoolExecutor) -> None:
+    """The shared limit's accuracy with four workers (requests let through over the configured
+    limit: REQUESTS sent in a burst, so at most the limit and what refilled meanwhile should
+    pass), and what counting costs: an authenticated listing with the limit on and off, each
+    beside ``/health`` of the same server."""
+    with postgres_schema() as postgres_url, tempfile.TemporaryDirectory() as directory:
+        urls = {"sqlite": f"sqlite:///{Path(directory) / 'limit.db'}"}
+        if postgres_url is not None:
+            urls["postgresql"] = postgres_url
+        for backend, url in urls.items():
+            env = {"DATABASE_URL": url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": str(RATE_LIMIT)}
+            token = create_token(env, "--name", f"bench-limit-{secrets.token_hex(4)}")
+            command = serve_command("--workers", str(RATE_LIMIT_WORKERS))
+            with LiveServer(env, Path(directory) / f"{backend}.log", command) as live:
+                began = time.perf_counter()
+                burst = measure(pool, live.url, token, LISTING_ONE)
+                elapsed = time.perf_counter() - began
+            allowed = REQUESTS - burst.unexpected
+            print(
+                f"rate limit ({backend}, {RATE_LIMIT_WORKERS} workers, {RATE_LIMIT}/min): "
+                f"{allowed} of {REQUESTS} let through in {elapsed:.1f} s = "
+                f"{allowed / RATE_LIMIT:.2f}x the limit (a per-worker limit: "
+                f"~{RATE_LIMIT_WORKERS}x)"
+            )
+            for limit in ("0", str(10**9)):
+                setting = {"DREADNODE_API_RATE_LIMIT_PER_MINUTE": limit}
+                with server(url, Path(directory) / f"{backend}-{limit}.log", setting) as (
+                    api,
+                    token,
+                ):
+                    measure(pool, api, token, HEALTH)
+                    health = measure(pool, api, token, HEALTH)
+                    listed = measure(pool, api, token, LISTING_ONE)
+                state = "off" if limit == "0" else "on"
+                report(f"GET /training/catalog?limit=1 ({backend}, limit {state})", listed, health)
+
+
 def main() -> int:
     scenarios: list[tuple[str, str, str, int]] = [
         ("GET /training/catalog?limit=20", "GET", f"{PREFIX}/training/catalog?limit=20", 200),
@@ -220,6 +263,7 @@ def main() -> int:
                     )
         durability = measure_durability(pool)
         results.update(durability)
+        measure_rate_limit(pool)
     for name, (result, health) in results.items():
         report(name, result, health)
         print(
