@@ -187,6 +187,8 @@ def describe_api_error(
             hints.append(f"try again in {error.retry_after:g} s")
     if unavailable_hint and isinstance(error, APIConnectionError | InternalServerError):
         hints.append(unavailable_hint)
-    if isinstance(error, APIStatusError) and error.request_id:
+    if isinstance(error, APIStatusError) and error.request_id and error.status >= 500:
+        # The server's fault: the id leads its operator to the log line. (Every answer has
+        # one; for the user's own mistakes it would only be noise.)
         hints.append(f"request id: {error.request_id}")
     return CLIError(error.message, hints=tuple(hints))
