@@ -65,9 +65,8 @@ RESPONSE_TYPES: Mapping[tuple[str, str, int], type[BaseModel]] = {
     ("GET", f"{API}/training/catalog", 200): CatalogPage,
     ("GET", f"{API}/training/catalog/retired", 200): RetiredModels,
     ("GET", f"{API}/training/catalog/{{tinker_id}}", 200): CatalogModel,
+    # An idempotent replay answers the same 201 and body (Idempotent-Replayed: true).
     ("POST", f"{API}/training/jobs", 201): Job,
-    # An idempotent replay answers 200 with the same job: the client parses it just the same.
-    ("POST", f"{API}/training/jobs", 200): Job,
     ("POST", f"{API}/training/jobs/validate", 200): JobValidation,
     ("GET", f"{API}/training/jobs", 200): JobPage,
     ("GET", f"{API}/training/jobs/{{job_id}}", 200): Job,

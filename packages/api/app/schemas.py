@@ -6,6 +6,7 @@ Field constraints live here; checks that need the catalog or several fields at o
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -36,6 +37,7 @@ __all__ = [
     "JobStatus",
     "JobValidation",
     "JobsPublic",
+    "PrintableStr",
     "RetiredModelsPublic",
     "TrainingCatalogResponse",
 ]
@@ -79,7 +81,55 @@ class Hyperparameters(BaseModel):
     lora_rank: Annotated[int, Field(ge=1)] | None = None
 
 
-Tag = Annotated[str, Field(min_length=1, max_length=64)]
+#: What no stored string may hold, whichever database stores it, each kind with the error type
+#: that names it: C0 controls (NUL among them, which PostgreSQL's text cannot hold at all), DEL
+#: and C1 controls (ESC starts a terminal escape sequence, so a name could rewrite the owner's
+#: screen); the line and paragraph separators (a line break by another name); and the
+#: bidirectional formatting characters, which reorder how the text around them is shown (U+202E
+#: makes ``exe.txt`` read ``txt.exe``). Written in the regex syntax Python and JSON Schema share,
+#: so the check and the schema's ``pattern`` are one rule.
+_REFUSED_KINDS = (
+    (r"\u0000-\u001f\u007f-\u009f", "control_character", "control characters"),
+    (r"\u2028\u2029", "line_separator_character", "line or paragraph separators"),
+    (
+        r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069",
+        "bidi_control_character",
+        "bidirectional formatting characters",
+    ),
+)
+_REFUSED_RANGES = "".join(ranges for ranges, _, _ in _REFUSED_KINDS)
+_REFUSED = re.compile(f"[{_REFUSED_RANGES}]")
+_KINDS = [(re.compile(f"[{ranges}]"), kind, what) for ranges, kind, what in _REFUSED_KINDS]
+#: The same rule as a JSON Schema ``pattern``, so clients and schemathesis know it.
+PRINTABLE_PATTERN = f"^[^{_REFUSED_RANGES}]*$"
+
+
+def _printable(value: str) -> str:
+    """Refuse the characters above, naming the first by its code point (never echoing it)."""
+    found = _REFUSED.search(value)
+    if found is None:
+        return value
+    kind, what = next((kind, what) for one, kind, what in _KINDS if one.match(found.group()))
+    raise PydanticCustomError(
+        kind,
+        "must not contain {what}; found U+{code} at character {position}",
+        {"what": what, "code": f"{ord(found.group()):04X}", "position": found.start() + 1},
+    )
+
+
+_CHECK = AfterValidator(_printable)
+_DOCUMENT = Field(json_schema_extra={"pattern": PRINTABLE_PATTERN})
+
+#: A string the service stores or looks up and shows back: names, tags, datasets, model and job
+#: ids, in bodies and paths alike. The one rule for every backend, checked before any query, so
+#: SQLite and PostgreSQL answer the same 422 (PostgreSQL would otherwise fail on a NUL). The
+#: bounded forms below put their lengths first, so a length error is still pydantic's own
+#: (``string_too_long``) and the check reads a string already known to be short.
+PrintableStr = Annotated[str, _CHECK, _DOCUMENT]
+ModelId = Annotated[str, Field(min_length=1, max_length=300), _CHECK, _DOCUMENT]
+DatasetRef = Annotated[str, Field(min_length=1, max_length=1024), _CHECK, _DOCUMENT]
+JobName = Annotated[str, Field(min_length=1, max_length=200), _CHECK, _DOCUMENT]
+Tag = Annotated[str, Field(min_length=1, max_length=64), _CHECK, _DOCUMENT]
 
 #: A stored time, sent as UTC with a ``Z`` by each model's serializer (``_isoformat``); the
 #: serializer returns a string, so the schema is told it is a date-time.
@@ -132,11 +182,11 @@ class JobCreate(BaseModel):
         json_schema_extra={"examples": [JOB_EXAMPLE]},
     )
 
-    base_model: str = Field(min_length=1, max_length=300)
+    base_model: ModelId
     method: Method
     algorithm: Algorithm | None = None
-    dataset: str = Field(min_length=1, max_length=1024)
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    dataset: DatasetRef
+    name: JobName | None = None
     tags: Annotated[list[Tag], AfterValidator(_unique_tags)] = Field(
         default_factory=list, max_length=20
     )

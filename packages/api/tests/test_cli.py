@@ -116,7 +116,7 @@ def test_migrate_applies_migrations_idempotently(
             )
         }
     engine.dispose()
-    assert version == "0003"
+    assert version == "v0005"
     assert {"api_tokens", "jobs", "job_events", "idempotency_keys"} <= tables
 
 

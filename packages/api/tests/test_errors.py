@@ -143,11 +143,11 @@ def test_request_with_broken_database_is_500_without_traceback(api: Api) -> None
 
 @pytest.fixture(scope="module")
 def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """A SQLite server that wants SDK 1.0 or newer and allows 3 requests per minute per token."""
+    """A SQLite server that allows 3 requests per minute per token (the SDK version check is
+    tested in test_hostile_input.py)."""
     directory = tmp_path_factory.mktemp("strict")
     env = {
         "DATABASE_URL": f"sqlite:///{directory / 'api.db'}",
-        "DREADNODE_API_MIN_SDK_VERSION": "1.0.0",
         "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "3",
     }
     api = Api(backend="sqlite", url="", env=env, engine=None)  # type: ignore[arg-type]
@@ -159,21 +159,6 @@ def strict(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         yield api
     finally:
         server.close()
-
-
-@pytest.mark.parametrize("version", ["0.1.0", "0.9.9", "1.0.0rc1"])
-def test_request_with_old_sdk_is_426(strict: Api, version: str) -> None:
-    with strict.client(token=None, **{"User-Agent": SDK_AGENT.format(version)}) as client:
-        response = client.get("/training/catalog")
-    body = envelope(response, 426, "upgrade_required_error")
-    assert "1.0.0" in body["detail"]
-
-
-@pytest.mark.parametrize("agent", [SDK_AGENT.format("1.0"), SDK_AGENT.format("1.2.0"), "curl/8.5"])
-def test_request_with_new_sdk_or_other_client_passes_version_check(strict: Api, agent: str) -> None:
-    with strict.client(token=None, **{"User-Agent": agent}) as client:
-        response = client.get("/training/catalog")
-    envelope(response, 401, "authentication_error")
 
 
 def test_request_over_rate_limit_is_429_with_retry_after(strict: Api) -> None:

@@ -16,17 +16,23 @@ from .conftest import PREFIX, Api, envelope
 DOCUMENTED_STATUSES = {
     ("get", "/health"): {200, 422, 500, 503},
     ("get", f"{PREFIX}/health"): {200, 422, 500, 503},
-    ("get", f"{PREFIX}/training/catalog"): {200, 304, 401, 422, 426, 429, 500},
-    ("get", f"{PREFIX}/training/catalog/retired"): {200, 304, 401, 422, 426, 429, 500},
-    ("get", f"{PREFIX}/training/catalog/{{tinker_id}}"): {200, 304, 401, 404, 422, 426, 429, 500},
-    ("post", f"{PREFIX}/training/jobs"): {200, 201, 400, 401, 403, 409, 415, 422, 426, 429, 500},
-    ("get", f"{PREFIX}/training/jobs"): {200, 401, 422, 426, 429, 500},
-    ("post", f"{PREFIX}/training/jobs/validate"): {200, 400, 401, 415, 422, 426, 429, 500},
-    ("get", f"{PREFIX}/training/jobs/{{job_id}}"): {200, 401, 404, 422, 426, 429, 500},
-    ("post", f"{PREFIX}/training/jobs/{{job_id}}/cancel"): {
-        *(200, 401, 403, 404, 409, 422, 426, 429, 500)
+    ("get", f"{PREFIX}/training/catalog"): {200, 304, 401, 422, 426, 429, 500, 503},
+    ("get", f"{PREFIX}/training/catalog/retired"): {200, 304, 401, 422, 426, 429, 500, 503},
+    ("get", f"{PREFIX}/training/catalog/{{tinker_id}}"): {
+        *(200, 304, 401, 404, 422, 426, 429, 500, 503)
     },
-    ("get", f"{PREFIX}/training/jobs/{{job_id}}/events"): {200, 401, 404, 422, 426, 429, 500},
+    ("post", f"{PREFIX}/training/jobs"): {
+        *(201, 400, 401, 403, 408, 409, 413, 415, 422, 426, 429, 500, 503)
+    },
+    ("get", f"{PREFIX}/training/jobs"): {200, 401, 422, 426, 429, 500, 503},
+    ("post", f"{PREFIX}/training/jobs/validate"): {
+        *(200, 400, 401, 408, 413, 415, 422, 426, 429, 500, 503)
+    },
+    ("get", f"{PREFIX}/training/jobs/{{job_id}}"): {200, 401, 404, 422, 426, 429, 500, 503},
+    ("post", f"{PREFIX}/training/jobs/{{job_id}}/cancel"): {
+        *(200, 401, 403, 404, 409, 422, 426, 429, 500, 503)
+    },
+    ("get", f"{PREFIX}/training/jobs/{{job_id}}/events"): {200, 401, 404, 422, 426, 429, 500, 503},
 }
 
 #: The API reference's wording of each error status.
@@ -35,12 +41,15 @@ SEED_DESCRIPTIONS = {
     401: "Authentication failed",
     403: "Access forbidden",
     404: "Not found",
+    408: "Request timeout",
     409: "Already exists",
+    413: "Content too large",
     415: "Unsupported media type",
     422: "Validation error",
     426: "Upgrade required",
     429: "Rate limited",
     500: "Internal server error",
+    503: "Service unavailable",
 }
 
 ENVELOPE_REF = "#/components/schemas/ErrorResponse"
@@ -90,8 +99,9 @@ def test_generic_error_descriptions_match_the_reference(schema: dict[str, Any]) 
     catalog = schema["paths"][f"{PREFIX}/training/catalog"]["get"]["responses"]
     assert {
         int(status): catalog[status]["description"] for status in catalog if int(status) >= 400
-    } == {status: SEED_DESCRIPTIONS[status] for status in (401, 422, 426, 429, 500)}
+    } == {status: SEED_DESCRIPTIONS[status] for status in (401, 422, 426, 429, 500, 503)}
     assert catalog["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
+    assert catalog["503"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
     assert "WWW-Authenticate" in catalog["401"]["headers"]
 
 

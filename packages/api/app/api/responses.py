@@ -28,7 +28,9 @@ STATUS_DESCRIPTIONS: Mapping[int, str] = {
     401: "Authentication failed",
     403: "Access forbidden",
     404: "Not found",
+    408: "Request timeout",
     409: "Already exists",
+    413: "Content too large",
     415: "Unsupported media type",
     422: "Validation error",
     426: "Upgrade required",
@@ -48,6 +50,7 @@ def _header(description: str, **schema: Any) -> dict[str, Any]:
 _ERROR_HEADERS: Mapping[int, dict[str, Any]] = {
     401: {"WWW-Authenticate": _header("Always `Bearer`: the scheme the token is sent in")},
     429: {"Retry-After": _header("Seconds until the token may ask again", type="integer")},
+    503: {"Retry-After": _header("Seconds until the database may answer again", type="integer")},
 }
 
 
@@ -70,8 +73,9 @@ def error_responses(*statuses: int, **descriptions: str) -> dict[int | str, dict
 
 
 #: What every operation behind a token can answer besides its own errors: no or a bad token, an
-#: unknown query parameter, an SDK too old, the token's rate limit, and a crash.
-AUTHENTICATED = error_responses(401, 422, 426, 429, 500)
+#: unknown query parameter, an SDK too old, the token's rate limit, a crash, and a database that
+#: is down, hung or locked (every token is looked up in it).
+AUTHENTICATED = error_responses(401, 422, 426, 429, 500, 503)
 
 
 #: The headers of an answer about a model Tinker is retiring (``app.training.lifecycle``).

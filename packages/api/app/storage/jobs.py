@@ -1,16 +1,25 @@
 """Job rows: create (with an optional idempotency key), read, list, cancel, events.
 
 Every function takes the owner and filters by it, so no caller can reach another owner's job.
+
+An idempotency key is stored in the creation's own transaction, with the answer the creation
+gives (rendered before the commit), so a key exists only for a job that exists and a replay can
+answer exactly what the first request was answered. A creation that fails (the database down,
+say) leaves nothing behind, so retrying it with the same key is a fresh attempt. Keys expire
+after a TTL: an expired key is treated as unused (its row replaced by the new one), and each
+keyed creation also deletes up to ``SWEEP_BATCH`` expired keys of anyone's, so the table never
+holds much more than one TTL's worth of keys.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,12 +29,15 @@ from app.schemas import TERMINAL_STATUSES, JobCreate, JobStatus
 from app.training.catalog import TrainingAlgorithm
 
 __all__ = [
+    "SWEEP_BATCH",
     "DuplicateIdempotencyKeyError",
+    "IdempotentRequest",
     "JobAlreadyFinishedError",
+    "StoredAnswer",
     "cancel_job",
     "count_jobs",
     "create_job",
-    "find_idempotent_job",
+    "find_idempotent_answer",
     "get_job",
     "list_job_events",
     "list_jobs",
@@ -36,6 +48,35 @@ _INSERT_EVENT = insert(cast(Table, JobEvent.__table__))
 _INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
 
 ACTIVE_STATUSES = tuple(status.value for status in JobStatus if status not in TERMINAL_STATUSES)
+
+#: The most expired keys one creation deletes: enough to outpace the keys being added (each
+#: adds one), few enough that the sweep costs a creation next to nothing.
+SWEEP_BATCH = 100
+
+#: A creation's answer: its JSON body, rendered from the new job.
+Render = Callable[[Job], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class IdempotentRequest:
+    """A creation's ``Idempotency-Key``, the hash of its validated body, how long keys are kept,
+    and the status its answer has (stored with the body for the replay)."""
+
+    key: str
+    request_hash: str
+    ttl: timedelta
+    status: int
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """What an unexpired key remembers: the body's hash, the answer (None for a key stored
+    before answers were, migration v0004), and the job it created."""
+
+    request_hash: str
+    status: int | None
+    body: dict[str, Any] | None
+    job: Job
 
 
 class DuplicateIdempotencyKeyError(Exception):
@@ -59,9 +100,12 @@ def create_job(
     hyperparameters: dict[str, Any],
     defaulted: list[str],
     adapter_parameters: int | None,
-    idempotency: tuple[str, str] | None = None,
-) -> Job:
-    """Insert a queued job, its ``created`` event and its ``(key, request hash)`` in one commit.
+    render: Render,
+    idempotency: IdempotentRequest | None = None,
+) -> dict[str, Any]:
+    """Insert a queued job, its ``created`` event and its idempotency key (with the answer,
+    ``render(job)``) in one commit; return that answer. ``DuplicateIdempotencyKeyError`` when
+    a concurrent request stored the key first.
 
     ``hyperparameters`` are the effective values (``defaulted`` names those filled in), so the
     stored job says exactly what it trains with.
@@ -97,35 +141,91 @@ def create_job(
         try:
             seq = connection.execute(_INSERT_JOB, values).scalar_one()
             connection.execute(_INSERT_EVENT, {**event, "job_seq": seq})
+            answer = render(Job(seq=seq, **values))
             if idempotency is not None:
-                key, request_hash = idempotency
-                connection.execute(
-                    _INSERT_KEY,
-                    {
-                        "owner": owner,
-                        "key": key,
-                        "request_hash": request_hash,
-                        "job_seq": seq,
-                        "created_at": now,
-                    },
+                _store_key(
+                    session,
+                    owner=owner,
+                    idempotency=idempotency,
+                    job_seq=seq,
+                    now=now,
+                    answer=answer,
                 )
             session.commit()
         except IntegrityError as err:
             session.rollback()
             if idempotency is not None:
-                raise DuplicateIdempotencyKeyError(idempotency[0]) from err
+                raise DuplicateIdempotencyKeyError(idempotency.key) from err
             raise
-    return Job(seq=seq, **values)
+    return answer
 
 
-def find_idempotent_job(session: Session, *, owner: str, key: str) -> tuple[str, Job] | None:
-    """The request hash stored with ``key`` and the job it created, or None."""
+def _store_key(
+    session: Session,
+    *,
+    owner: str,
+    idempotency: IdempotentRequest,
+    job_seq: int,
+    now: datetime,
+    answer: dict[str, Any],
+) -> None:
+    """Replace this key's expired row, if any, sweep other expired keys, and insert the key.
+
+    The sweep skips rows another transaction is sweeping (``SKIP LOCKED`` on PostgreSQL; SQLite
+    has one writer at a time), so concurrent creations do not queue behind each other for it.
+    """
+    cutoff = now - idempotency.ttl
+    session.execute(
+        delete(IdempotencyKey).where(
+            IdempotencyKey.owner == owner,
+            IdempotencyKey.key == idempotency.key,
+            IdempotencyKey.created_at < cutoff,
+        )
+    )
+    expired = (
+        select(IdempotencyKey.id)
+        .where(IdempotencyKey.created_at < cutoff)
+        .order_by(IdempotencyKey.created_at)
+        .limit(SWEEP_BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(expired)))
+    session.connection().execute(
+        _INSERT_KEY,
+        {
+            "owner": owner,
+            "key": idempotency.key,
+            "request_hash": idempotency.request_hash,
+            "job_seq": job_seq,
+            "created_at": now,
+            "response_status": idempotency.status,
+            "response_body": answer,
+        },
+    )
+
+
+def find_idempotent_answer(
+    session: Session, *, owner: str, key: str, ttl: timedelta
+) -> StoredAnswer | None:
+    """What the owner's ``key`` remembers, or None if it is unused or older than ``ttl``."""
     found = session.execute(
-        select(IdempotencyKey.request_hash, Job)
+        select(
+            IdempotencyKey.request_hash,
+            IdempotencyKey.response_status,
+            IdempotencyKey.response_body,
+            Job,
+        )
         .join(Job, Job.seq == IdempotencyKey.job_seq)
-        .where(IdempotencyKey.owner == owner, IdempotencyKey.key == key)
+        .where(
+            IdempotencyKey.owner == owner,
+            IdempotencyKey.key == key,
+            IdempotencyKey.created_at >= utcnow() - ttl,
+        )
     ).one_or_none()
-    return None if found is None else (found[0], found[1])
+    if found is None:
+        return None
+    request_hash, status, body, job = found
+    return StoredAnswer(request_hash=request_hash, status=status, body=body, job=job)
 
 
 def get_job(session: Session, *, owner: str, job_id: str) -> Job | None:

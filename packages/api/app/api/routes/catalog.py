@@ -14,6 +14,7 @@ from app.errors import NotFoundError, ValidationFailedError, error_item
 from app.schemas import (
     MAX_OFFSET,
     CatalogEntryPublic,
+    PrintableStr,
     RetiredModelsPublic,
     TrainingCatalogResponse,
 )
@@ -163,7 +164,7 @@ async def read_retired_models(
 async def read_catalog_entry(
     *,
     _user: CurrentUser,
-    tinker_id: str,
+    tinker_id: PrintableStr,
     if_none_match: Annotated[str | None, Header()] = None,
     day: CatalogDay,
 ) -> Response:

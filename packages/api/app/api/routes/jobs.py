@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from datetime import date
-from typing import Annotated
+from datetime import date, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.body import JobBody, PydanticJsonRoute
-from app.api.deps import CatalogDay, CurrentUser, SessionDep, WriterUser
+from app.api.deps import CatalogDay, CurrentUser, SessionDep, SettingsDep, WriterUser
 from app.api.responses import LIFECYCLE_HEADERS, error_responses
 from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
 from app.models import Job
@@ -28,6 +28,7 @@ from app.schemas import (
     JobsPublic,
     JobStatus,
     JobValidation,
+    PrintableStr,
 )
 from app.storage import jobs as store
 from app.training.catalog import TrainingAlgorithm
@@ -60,14 +61,24 @@ _JOB_LINKS = {
         ("ReadJobEvents", "read_job_events"),
     )
 }
-#: The errors of reading a job body: not JSON, or not declared as JSON.
-_BODY = error_responses(400, 415, s400="Malformed JSON, or a bad Idempotency-Key")
+#: The errors of reading a job body: not JSON, not declared as JSON, too large, too slow.
+_BODY = error_responses(400, 408, 413, 415, s400="Malformed JSON, or a bad Idempotency-Key")
+#: The header of a replayed creation.
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "Only on a replay: `true`, this answer is the one an earlier request with "
+        "the same Idempotency-Key and body was given; nothing new was written",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def _job_not_found(job_id: str) -> NotFoundError:
     return NotFoundError(f"Training job {job_id!r} not found")
 
 
+#: The status of a creation, and of its replays.
+CREATED = 201
 #: An ``Idempotency-Key``: 1-255 printable ASCII characters (what a header can carry unchanged).
 IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,255}")
 
@@ -88,15 +99,10 @@ def _lifecycle_headers(check: JobCheck, day: date) -> dict[str, str]:
     return {} if check.base_model is None else retirement_headers(check.base_model, day)
 
 
-def _job_response(
-    job: Job, check: JobCheck, day: date, *, status_code: int, replayed: bool = False
-) -> JSONResponse:
-    headers = _lifecycle_headers(check, day)
-    if replayed:
-        headers["Idempotent-Replayed"] = "true"
+def _created_body(job: Job, check: JobCheck) -> dict[str, Any]:
+    """The answer of a creation: the job, and what the user should know before it runs."""
     public = JobPublic.model_validate(job).model_dump()
-    body = JobCreated.model_validate({**public, "warnings": check.warnings}).model_dump(mode="json")
-    return JSONResponse(body, status_code=status_code, headers=headers)
+    return JobCreated.model_validate({**public, "warnings": check.warnings}).model_dump(mode="json")
 
 
 def _request_hash(job: JobCreate, algorithm: TrainingAlgorithm) -> str:
@@ -108,12 +114,16 @@ def _request_hash(job: JobCreate, algorithm: TrainingAlgorithm) -> str:
 
 
 def _replay(
-    existing: tuple[str, Job], request_hash: str, key: str, check: JobCheck, day: date
+    stored: store.StoredAnswer, request_hash: str, key: str, check: JobCheck, day: date
 ) -> JSONResponse:
-    stored_hash, job = existing
-    if stored_hash != request_hash:
+    """The answer the key's first request was given, as it was given (Stripe's replay); a key
+    from before answers were stored (migration v0004) has its answer rebuilt from the job."""
+    if stored.request_hash != request_hash:
         raise ConflictError(f"Idempotency-Key {key!r} was already used with a different body")
-    return _job_response(job, check, day, status_code=200, replayed=True)
+    status = stored.status or CREATED
+    body = stored.body if stored.body is not None else _created_body(stored.job, check)
+    headers = {**_lifecycle_headers(check, day), "Idempotent-Replayed": "true"}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 @router.post(
@@ -122,21 +132,11 @@ def _replay(
     status_code=201,
     responses={
         201: {
-            "description": "The job, created and queued",
-            "headers": LIFECYCLE_HEADERS,
+            "description": "The job, created and queued; or, for a retry with the same "
+            "Idempotency-Key and body within the key's lifetime (24 h by default), the answer "
+            "the first request was given, unchanged, with `Idempotent-Replayed: true`",
+            "headers": {**_REPLAYED, **LIFECYCLE_HEADERS},
             "links": _JOB_LINKS,
-        },
-        200: {
-            "model": JobCreated,
-            "description": "The job an earlier request with this Idempotency-Key created; "
-            "nothing new was written",
-            "headers": {
-                "Idempotent-Replayed": {
-                    "description": "`true`: this answer replays an earlier creation",
-                    "schema": {"type": "string", "enum": ["true"]},
-                },
-                **LIFECYCLE_HEADERS,
-            },
         },
         **_BODY,
         **error_responses(
@@ -155,11 +155,13 @@ def create_job(
     body: JobBody,
     session: SessionDep,
     day: CatalogDay,
+    settings: SettingsDep,
     idempotency_key: Annotated[
         str | None,
         Header(
-            description="Makes the creation safe to retry: the same key and body answer the "
-            "same job, with `Idempotent-Replayed: true`",
+            description="Makes the creation safe to retry: for 24 h (the server's setting), "
+            "the same key and body answer what the first request was answered, with "
+            "`Idempotent-Replayed: true`; an error answer uses no key",
             json_schema_extra={"pattern": f"^{IDEMPOTENCY_KEY.pattern}$"},
         ),
     ] = None,
@@ -169,14 +171,18 @@ def create_job(
     check = check_job(body, day)
     if check.job is None or check.algorithm is None or check.hyperparameters is None:
         raise ValidationFailedError(check.errors, headers=_lifecycle_headers(check, day))
-    request_hash = ""
+    idempotency = None
     if key is not None:
+        ttl = timedelta(hours=settings.idempotency_ttl_hours)
         request_hash = _request_hash(check.job, check.algorithm)
-        existing = store.find_idempotent_job(session, owner=user.owner, key=key)
-        if existing is not None:
-            return _replay(existing, request_hash, key, check, day)
+        stored = store.find_idempotent_answer(session, owner=user.owner, key=key, ttl=ttl)
+        if stored is not None:
+            return _replay(stored, request_hash, key, check, day)
+        idempotency = store.IdempotentRequest(
+            key=key, request_hash=request_hash, ttl=ttl, status=CREATED
+        )
     try:
-        job = store.create_job(
+        answer = store.create_job(
             session,
             owner=user.owner,
             job=check.job,
@@ -184,14 +190,18 @@ def create_job(
             hyperparameters=check.hyperparameters,
             defaulted=check.defaulted,
             adapter_parameters=check.adapter_parameters,
-            idempotency=None if key is None else (key, request_hash),
+            render=lambda job: _created_body(job, check),
+            idempotency=idempotency,
         )
     except store.DuplicateIdempotencyKeyError:
-        existing = store.find_idempotent_job(session, owner=user.owner, key=key or "")
-        if existing is None:
+        assert idempotency is not None  # only a keyed creation can collide
+        stored = store.find_idempotent_answer(
+            session, owner=user.owner, key=idempotency.key, ttl=idempotency.ttl
+        )
+        if stored is None:
             raise
-        return _replay(existing, request_hash, key or "", check, day)
-    return _job_response(job, check, day, status_code=201)
+        return _replay(stored, idempotency.request_hash, idempotency.key, check, day)
+    return JSONResponse(answer, status_code=CREATED, headers=_lifecycle_headers(check, day))
 
 
 @router.post(
@@ -243,7 +253,9 @@ def read_jobs(
     response_model=JobPublic,
     responses={200: {"description": "The job", "headers": LIFECYCLE_HEADERS}, **_ONE_JOB},
 )
-def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: CatalogDay) -> Response:
+def read_job(
+    *, job_id: PrintableStr, session: SessionDep, user: CurrentUser, day: CatalogDay
+) -> Response:
     """One of the caller's jobs (with ``Deprecation``/``Sunset`` when its model is retiring)."""
     job = store.get_job(session, owner=user.owner, job_id=job_id)
     if job is None:
@@ -264,7 +276,12 @@ def read_job(*, job_id: str, session: SessionDep, user: CurrentUser, day: Catalo
     },
 )
 def cancel_job(
-    *, job_id: str, session: SessionDep, user: WriterUser, day: CatalogDay, response: Response
+    *,
+    job_id: PrintableStr,
+    session: SessionDep,
+    user: WriterUser,
+    day: CatalogDay,
+    response: Response,
 ) -> JobPublic:
     """Cancel one of the caller's jobs unless it has already finished."""
     try:
@@ -278,7 +295,9 @@ def cancel_job(
 
 
 @router.get("/{job_id:job_id}/events", response_model=JobEventsPublic, responses=_ONE_JOB)
-def read_job_events(*, job_id: str, session: SessionDep, user: CurrentUser) -> JobEventsPublic:
+def read_job_events(
+    *, job_id: PrintableStr, session: SessionDep, user: CurrentUser
+) -> JobEventsPublic:
     """A job's history, oldest first."""
     events = store.list_job_events(session, owner=user.owner, job_id=job_id)
     if events is None:
