@@ -23,7 +23,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Self
 
 __all__ = [
     "STARTUP_SECONDS",
@@ -98,7 +98,25 @@ def serve_command(*extra: str) -> list[str]:
     ]
 
 
-class LiveServer:
+class _StoppedOnExit:
+    """Leaving a ``with`` block calls ``close``: a test's processes and sockets stop with it."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class LiveServer(_StoppedOnExit):
     """A server in a subprocess on a free loopback port, ready once ``/health`` answers at all;
     stopped (killed if it will not stop) by ``close`` or on leaving a ``with`` block.
 
@@ -164,22 +182,11 @@ class LiveServer:
             self.process.kill()
             self.process.wait()
 
-    def __enter__(self) -> LiveServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
 
 ProxyMode = Literal["pass", "refuse", "black-hole"]
 
 
-class TcpProxy:
+class TcpProxy(_StoppedOnExit):
     """A TCP proxy on a free loopback port in front of a real server (a database), switched
     between modes while it runs, so a test can make the database go down, hang and come back
     under an API server that keeps running: point its ``DATABASE_URL`` at ``port``.
@@ -297,14 +304,3 @@ class TcpProxy:
         for sock in doomed:
             self._drop(sock)
         self._acceptor.join(timeout=5)
-
-    def __enter__(self) -> TcpProxy:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
