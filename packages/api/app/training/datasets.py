@@ -1,0 +1,600 @@
+"""Training datasets: the rules a JSONL upload must follow, checked as it streams in.
+
+This is the API's mirror of the SDK's ``dreadnode/training/datasets.py`` (the packages may not
+import each other): the code below this docstring is the SDK's, less its file reader, and
+``tests/test_dataset_validators.py`` runs both over one corpus and requires the same verdicts,
+figures and messages, so a file ``dn`` accepts on the user's machine is accepted here and a bad
+one is refused with the same words and line numbers. The upload route ``feed``s each chunk of
+the request body as it arrives and writes nothing for good unless ``finish`` says ``ok``.
+
+The rules:
+
+- The file is UTF-8 JSON Lines: one JSON object per line, lines split on ``\\n`` only (a
+  ``\\r`` before it is allowed), the last line's ``\\n`` optional. No byte order mark, no lone
+  surrogate escapes, no ``NaN``/``Infinity``: a trainer reading the file with ``json.loads`` per
+  line must get exactly what was checked.
+- Blank lines (empty, or only spaces, tabs and ``\\r``) are skipped, as the NDJSON spec allows;
+  they still count in line numbers but are neither rows nor errors. A file with no rows at all
+  is refused (``empty_dataset``).
+- Each row is one of four formats, told apart by its fields:
+
+  ========================  ================================================================
+  ``chat`` (SFT)            ``{"messages": [{"role": ..., "content": str}, ...]}``, roles
+                            ``system``, ``user``, ``assistant``, ``tool``, at least one
+                            ``assistant`` message
+  ``prompt_completion``     ``{"prompt": str, "completion": str}`` (SFT)
+  ``text`` (SFT)            ``{"text": str}``
+  ``prompt`` (RL)           ``{"prompt": str or messages, "metadata": object}``, metadata
+                            optional, messages as in chat with no assistant turn needed
+  ========================  ================================================================
+
+  Every string must be non-empty and no other field is allowed (``extra_field``): an unknown
+  field is almost always a typo of a known one, which a trainer would silently ignore.
+- A file holds one format: the one given, else the one of its first valid row. A valid row of
+  another format is an error (``dataset_format_mismatch``) naming both formats.
+- A row longer than ``max_row_bytes`` (16 MiB by default, its line ending not counted) is
+  refused without being parsed; it is never held whole, so memory stays bounded by one row plus
+  one chunk whatever the file holds.
+- Each bad line gets one error (its first problem); the first ``max_errors`` (100) are kept and
+  all are counted.
+
+Speed: each line is parsed with the standard library's C JSON decoder and then checked by hand
+on the decoded dicts (no model per row), so checking costs little more than parsing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "DEFAULT_MAX_ERRORS",
+    "DEFAULT_MAX_ROW_BYTES",
+    "FORMAT_METHODS",
+    "MESSAGE_ROLES",
+    "DatasetCheck",
+    "DatasetFormat",
+    "DatasetValidator",
+    "LineError",
+    "describe_dataset_problems",
+]
+
+#: How many line errors a check keeps (all are counted): enough to show a pattern, small
+#: enough for one answer.
+DEFAULT_MAX_ERRORS = 100
+#: The longest row accepted, in bytes: far beyond any context window a trainer offers, small
+#: enough that one row always fits in memory.
+DEFAULT_MAX_ROW_BYTES = 16 * 1024 * 1024
+
+
+class DatasetFormat(StrEnum):
+    """The row formats a dataset may hold (one per file)."""
+
+    CHAT = "chat"
+    PROMPT_COMPLETION = "prompt_completion"
+    TEXT = "text"
+    PROMPT = "prompt"
+
+
+#: The training method each format feeds: supervised rows carry the answer, RL prompts do not.
+FORMAT_METHODS: Mapping[DatasetFormat, str] = MappingProxyType(
+    {
+        DatasetFormat.CHAT: "sft",
+        DatasetFormat.PROMPT_COMPLETION: "sft",
+        DatasetFormat.TEXT: "sft",
+        DatasetFormat.PROMPT: "rl",
+    }
+)
+
+#: The roles a chat message may have, in the order messages name them.
+MESSAGE_ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
+
+Loc = tuple[str | int, ...]
+#: A row's first problem: where in the row, the message, the error type.
+Problem = tuple[Loc, str, str]
+
+
+@dataclass(frozen=True)
+class LineError:
+    """One bad line: its 1-based number, where in the row (``("messages", 2, "role")``; empty
+    for the line as a whole), a message for the user, and a stable snake_case type."""
+
+    line: int
+    loc: Loc
+    msg: str
+    type: str
+
+
+@dataclass(frozen=True)
+class DatasetCheck:
+    """The verdict on a whole file, and the figures the API records for a good one.
+
+    ``format`` is the format given, else that of the first valid row (``None`` when there was
+    none). ``rows`` counts valid rows; ``bytes`` and ``sha256`` cover every byte fed, blank
+    lines included; ``longest_row_bytes`` is the longest valid row without its line ending, at
+    line ``longest_row_line`` (the first such; both 0 with no row). ``errors`` holds the first
+    ``max_errors`` line errors, ``error_count`` counts them all.
+    """
+
+    format: DatasetFormat | None
+    rows: int
+    bytes: int
+    sha256: str
+    longest_row_bytes: int
+    longest_row_line: int
+    errors: list[LineError]
+    error_count: int
+
+    @property
+    def ok(self) -> bool:
+        """Whether the file is a valid dataset (at least one row, no bad line)."""
+        return self.error_count == 0
+
+
+class _NonFiniteNumberError(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reader takes them, JSON does not."""
+
+
+def _refuse_constant(name: str) -> Any:
+    raise _NonFiniteNumberError(name)
+
+
+_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+_ROLES = frozenset(MESSAGE_ROLES)
+_ROLE_LIST = "'system', 'user', 'assistant' or 'tool'"
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """The fields an object must and may have, and how a message says so."""
+
+    required: tuple[str, ...]
+    allowed: frozenset[str]
+    says: str
+
+
+_MESSAGE_LAYOUT = _Layout(
+    ("role", "content"), frozenset({"role", "content"}), "messages have 'role' and 'content'"
+)
+_LAYOUTS: Mapping[DatasetFormat, _Layout] = {
+    DatasetFormat.CHAT: _Layout(
+        ("messages",), frozenset({"messages"}), "chat rows have 'messages'"
+    ),
+    DatasetFormat.PROMPT_COMPLETION: _Layout(
+        ("prompt", "completion"),
+        frozenset({"prompt", "completion"}),
+        "prompt_completion rows have 'prompt' and 'completion'",
+    ),
+    DatasetFormat.TEXT: _Layout(("text",), frozenset({"text"}), "text rows have 'text'"),
+    DatasetFormat.PROMPT: _Layout(
+        ("prompt",),
+        frozenset({"prompt", "metadata"}),
+        "prompt rows have 'prompt' and optionally 'metadata'",
+    ),
+}
+_UNKNOWN_FORMAT = (
+    "Fits no format: rows have 'messages' (chat), 'prompt' and 'completion' "
+    "(prompt_completion), 'text' (text), or 'prompt' (prompt)"
+)
+_BYTE_ORDER_MARK = "Starts with a byte order mark (U+FEFF); save the file as UTF-8 without one"
+_NO_ROWS = "The file has no rows: it is empty or every line is blank"
+_SHOWN_CHARS = 40
+
+
+def _show(value: str) -> str:
+    """A user's string as a message may quote it: ``repr`` (so control and bidi characters
+    appear as escapes, never raw), cut to a readable length."""
+    if len(value) <= _SHOWN_CHARS:
+        return repr(value)
+    return repr(value[:_SHOWN_CHARS]) + "..."
+
+
+def _kind(value: object) -> str:
+    """The JSON name of a decoded value's type, with its article."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if value is None:
+        return "null"
+    return "a number"
+
+
+def _shape(row: dict[str, Any]) -> DatasetFormat | None:
+    """The format a row's fields say it means to be, valid or not."""
+    if "messages" in row:
+        return DatasetFormat.CHAT
+    if "text" in row:
+        return DatasetFormat.TEXT
+    if "completion" in row:
+        return DatasetFormat.PROMPT_COMPLETION
+    if "prompt" in row:
+        return DatasetFormat.PROMPT
+    return None
+
+
+def _fields(row: dict[str, Any], loc: Loc, layout: _Layout) -> Problem | None:
+    """The first unexpected, then the first missing field (the slow path: only for a row or a
+    message whose fields are not exactly the expected ones)."""
+    for key in row:
+        if key not in layout.allowed:
+            return (*loc, key), f"Unexpected field {_show(key)}; {layout.says}", "extra_field"
+    for key in layout.required:
+        if key not in row:
+            return (*loc, key), f"Missing field {key!r}", "missing_field"
+    return None
+
+
+def _string(value: object, loc: Loc) -> Problem | None:
+    if type(value) is not str:
+        return loc, f"Expected a string, got {_kind(value)}", "invalid_type"
+    if not value:
+        return loc, "Must not be an empty string", "empty_string"
+    return None
+
+
+def _message(message: object, loc: Loc) -> Problem | None:
+    """One chat message's first problem."""
+    if type(message) is not dict:
+        return loc, f"Expected a message object, got {_kind(message)}", "invalid_type"
+    if len(message) != 2 or "role" not in message or "content" not in message:
+        problem = _fields(message, loc, _MESSAGE_LAYOUT)
+        if problem is not None:
+            return problem
+    role = message["role"]
+    if type(role) is not str:
+        return (*loc, "role"), f"Expected a string, got {_kind(role)}", "invalid_type"
+    if role not in _ROLES:
+        hint = difflib.get_close_matches(role, MESSAGE_ROLES, n=1)
+        suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+        return (
+            (*loc, "role"),
+            f"Unknown role {_show(role)}; expected {_ROLE_LIST}{suggestion}",
+            "invalid_role",
+        )
+    return _string(message["content"], (*loc, "content"))
+
+
+def _messages(messages: object, loc: Loc, need_assistant: bool) -> Problem | None:
+    """A list of chat messages at ``loc`` (a chat row's, or an RL prompt's)."""
+    if type(messages) is not list:
+        return loc, f"Expected an array of messages, got {_kind(messages)}", "invalid_type"
+    if not messages:
+        return loc, "Expected at least one message", "empty_list"
+    assistant = False
+    for index, message in enumerate(messages):
+        problem = _message(message, (*loc, index))
+        if problem is not None:
+            return problem
+        assistant = assistant or message["role"] == "assistant"
+    if need_assistant and not assistant:
+        return (
+            loc,
+            "No assistant turn: a chat row needs at least one message with role 'assistant'",
+            "no_assistant_turn",
+        )
+    return None
+
+
+def _check_chat(row: dict[str, Any]) -> Problem | None:
+    if len(row) != 1 or "messages" not in row:
+        problem = _fields(row, (), _LAYOUTS[DatasetFormat.CHAT])
+        if problem is not None:
+            return problem
+    return _messages(row["messages"], ("messages",), need_assistant=True)
+
+
+def _check_prompt_completion(row: dict[str, Any]) -> Problem | None:
+    if len(row) != 2 or "prompt" not in row or "completion" not in row:
+        problem = _fields(row, (), _LAYOUTS[DatasetFormat.PROMPT_COMPLETION])
+        if problem is not None:
+            return problem
+    return _string(row["prompt"], ("prompt",)) or _string(row["completion"], ("completion",))
+
+
+def _check_text(row: dict[str, Any]) -> Problem | None:
+    if len(row) != 1 or "text" not in row:
+        problem = _fields(row, (), _LAYOUTS[DatasetFormat.TEXT])
+        if problem is not None:
+            return problem
+    return _string(row["text"], ("text",))
+
+
+def _check_prompt(row: dict[str, Any]) -> Problem | None:
+    if len(row) != 1 or "prompt" not in row:
+        problem = _fields(row, (), _LAYOUTS[DatasetFormat.PROMPT])
+        if problem is not None:
+            return problem
+        metadata = row.get("metadata", {})
+        if type(metadata) is not dict:
+            return ("metadata",), f"Expected an object, got {_kind(metadata)}", "invalid_type"
+    prompt = row["prompt"]
+    if type(prompt) is list:
+        return _messages(prompt, ("prompt",), need_assistant=False)
+    if type(prompt) is not str:
+        return (
+            ("prompt",),
+            f"Expected a string or an array of messages, got {_kind(prompt)}",
+            "invalid_type",
+        )
+    return _string(prompt, ("prompt",))
+
+
+#: Each format's check: a decoded row's first problem as a row of that format, or None.
+_ROW_CHECKS: Mapping[DatasetFormat, Callable[[dict[str, Any]], Problem | None]] = {
+    DatasetFormat.CHAT: _check_chat,
+    DatasetFormat.PROMPT_COMPLETION: _check_prompt_completion,
+    DatasetFormat.TEXT: _check_text,
+    DatasetFormat.PROMPT: _check_prompt,
+}
+
+
+def _surrogate(value: object) -> Problem | None:
+    """The first lone surrogate (from a ``\\ud800``-style escape) anywhere in a decoded row:
+    valid JSON text but no valid Unicode, so a trainer's tokenizer would fail on it. Walked
+    with a stack, not recursion: JSON nests as deep as its decoder allows."""
+    stack: list[tuple[object, Loc]] = [(value, ())]
+    while stack:
+        item, loc = stack.pop()
+        if isinstance(item, str):
+            for char in item:
+                if "\ud800" <= char <= "\udfff":
+                    return (
+                        loc,
+                        f"Contains a lone surrogate (U+{ord(char):04X}), not valid Unicode",
+                        "invalid_encoding",
+                    )
+        elif isinstance(item, dict):
+            # Reversed onto the stack, so the first field is looked at first.
+            for key, child in reversed(item.items()):
+                stack.append((child, (*loc, key)))
+                stack.append((key, loc))
+        elif isinstance(item, list):
+            stack.extend((child, (*loc, index)) for index, child in reversed(list(enumerate(item))))
+    return None
+
+
+class DatasetValidator:
+    """Checks a JSONL file fed in chunks of any size, as it streams past.
+
+    ``feed`` each chunk in order, then ``finish`` once for the verdict. The result does not
+    depend on how the bytes were cut into chunks. Memory stays bounded by one row (at most
+    ``max_row_bytes``) plus one chunk: lines are checked as soon as they are complete, and an
+    overlong line is counted, not kept.
+    """
+
+    def __init__(
+        self,
+        format: DatasetFormat | None = None,
+        max_errors: int = DEFAULT_MAX_ERRORS,
+        max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+    ) -> None:
+        self._given = format
+        self._format = format
+        self._format_line = 0
+        self._max_errors = max_errors
+        self._max_row_bytes = max_row_bytes
+        self._hash = hashlib.sha256()
+        self._bytes = 0
+        self._line = 0
+        self._rows = 0
+        self._longest = 0
+        self._longest_line = 0
+        self._errors: list[LineError] = []
+        self._error_count = 0
+        # The incomplete last line so far, in pieces (joined once, when its end arrives).
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        # Inside an overlong line: its length so far, and whether its last byte was b"\r".
+        self._skipping = False
+        self._skipped = 0
+        self._skipped_cr = False
+        self._result: DatasetCheck | None = None
+
+    def feed(self, chunk: bytes) -> None:
+        """Check the next bytes of the file."""
+        if self._result is not None:
+            raise RuntimeError("feed() after finish()")
+        if not chunk:
+            return
+        self._hash.update(chunk)
+        self._bytes += len(chunk)
+        if self._skipping:
+            end = chunk.find(b"\n")
+            if end < 0:
+                self._skipped += len(chunk)
+                self._skipped_cr = chunk.endswith(b"\r")
+                return
+            if end:
+                self._skipped_cr = chunk[end - 1] == 0x0D
+            self._end_overlong(self._skipped + end)
+            chunk = chunk[end + 1 :]
+        if b"\n" not in chunk:
+            self._keep(chunk)
+            return
+        if self._pending:
+            self._pending.append(chunk)
+            chunk = b"".join(self._pending)
+            self._pending = []
+            self._pending_bytes = 0
+        lines = chunk.split(b"\n")
+        tail = lines.pop()
+        check = self._check_line
+        for line in lines:
+            check(line)
+        if tail:
+            self._keep(tail)
+
+    def finish(self) -> DatasetCheck:
+        """The verdict on everything fed (the last line needs no ``\\n``)."""
+        if self._result is not None:
+            return self._result
+        if self._skipping:
+            self._end_overlong(self._skipped)
+        elif self._pending:
+            self._check_line(b"".join(self._pending))
+            self._pending = []
+        if self._rows == 0 and self._error_count == 0:
+            self._error(1, (), _NO_ROWS, "empty_dataset")
+        self._result = DatasetCheck(
+            format=self._format,
+            rows=self._rows,
+            bytes=self._bytes,
+            sha256=self._hash.hexdigest(),
+            longest_row_bytes=self._longest,
+            longest_row_line=self._longest_line,
+            errors=self._errors,
+            error_count=self._error_count,
+        )
+        return self._result
+
+    def _keep(self, piece: bytes) -> None:
+        """Hold the start of a line whose end has not arrived, unless it is already too long."""
+        if not piece:
+            return
+        self._pending.append(piece)
+        self._pending_bytes += len(piece)
+        # One byte of slack: a b"\r" before the b"\n" to come is not counted.
+        if self._pending_bytes > self._max_row_bytes + 1:
+            self._skipping = True
+            self._skipped = self._pending_bytes
+            self._skipped_cr = piece.endswith(b"\r")
+            self._pending = []
+            self._pending_bytes = 0
+
+    def _end_overlong(self, length: int) -> None:
+        self._skipping = False
+        self._line += 1
+        self._too_long(self._line, length - self._skipped_cr)
+
+    def _too_long(self, line: int, length: int) -> None:
+        self._error(
+            line,
+            (),
+            f"Row is {length:,} bytes; the limit is {self._max_row_bytes:,} bytes",
+            "row_too_long",
+        )
+
+    def _error(self, line: int, loc: Loc, msg: str, type_: str) -> None:
+        self._error_count += 1
+        if len(self._errors) < self._max_errors:
+            self._errors.append(LineError(line, loc, msg, type_))
+
+    def _check_line(self, raw: bytes) -> None:
+        """Check one complete line (without its b"\\n"): the hot path, once per line."""
+        self._line += 1
+        line = self._line
+        size = len(raw)
+        if size > self._max_row_bytes and size - raw.endswith(b"\r") > self._max_row_bytes:
+            self._too_long(line, size - raw.endswith(b"\r"))
+            return
+        row = _parse(raw)
+        if row is None:
+            return  # a blank line
+        problem = row if isinstance(row, tuple) else self._judge(row, line)
+        # An escaped lone surrogate decodes fine but is no Unicode; look only where one may be.
+        if problem is None and (b"\\ud" in raw or b"\\uD" in raw):
+            problem = _surrogate(row)
+        if problem is not None:
+            loc, msg, type_ = problem
+            self._error(line, loc, msg, type_)
+            return
+        self._rows += 1
+        if size > self._longest:
+            size -= raw.endswith(b"\r")
+            if size > self._longest:
+                self._longest = size
+                self._longest_line = line
+
+    def _judge(self, row: dict[str, Any], line: int) -> Problem | None:
+        """A decoded row's first problem as a row of this file; the first valid row of a file
+        with no format given sets the format."""
+        form = self._format
+        shape = _shape(row)
+        if form is None:
+            if shape is None:
+                return (), _UNKNOWN_FORMAT, "unknown_row_format"
+            problem = _ROW_CHECKS[shape](row)
+            if problem is None:
+                self._format = shape
+                self._format_line = line
+            return problem
+        # A valid row of another format, with a field this file's format lacks, is a mismatch
+        # (a prompt row in a prompt_completion file is only missing its completion).
+        if (
+            shape is not None
+            and shape is not form
+            and not row.keys() <= _LAYOUTS[form].allowed
+            and _ROW_CHECKS[shape](row) is None
+        ):
+            origin = (
+                f"the format given is {form}"
+                if self._given is not None
+                else f"the file is {form} (set by line {self._format_line})"
+            )
+            return (), f"This is a {shape} row, but {origin}", "dataset_format_mismatch"
+        return _ROW_CHECKS[form](row)
+
+
+def _parse(raw: bytes) -> dict[str, Any] | Problem | None:
+    """A line decoded as a JSON object, or its problem if it is none, or None if blank."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return (
+            (),
+            f"Not valid UTF-8: byte 0x{raw[err.start]:02x} at byte {err.start + 1}; "
+            "the file must be UTF-8",
+            "invalid_encoding",
+        )
+    try:
+        value = _decode(text)
+    except RecursionError:
+        return (), "Invalid JSON: nested too deeply to read", "invalid_json"
+    except ValueError as err:
+        return _json_problem(text, err)
+    if type(value) is not dict:
+        return (), f"Expected a JSON object, got {_kind(value)}", "not_an_object"
+    return value
+
+
+def _json_problem(text: str, err: ValueError) -> Problem | None:
+    """Why a line is not JSON, or None when it is only blank."""
+    if isinstance(err, _NonFiniteNumberError):
+        return (), f"Invalid JSON: {err} is not a JSON number", "invalid_json"
+    if not isinstance(err, json.JSONDecodeError):
+        # The one other refusal: an integer too long to convert (sys.get_int_max_str_digits).
+        return (), "Invalid JSON: a number has too many digits", "invalid_json"
+    if not text.strip(" \t\r"):
+        return None
+    if text.startswith("\ufeff"):
+        return (), _BYTE_ORDER_MARK, "invalid_encoding"
+    return (), f"Invalid JSON: {err.msg} at column {err.colno}", "invalid_json"
+
+
+def describe_dataset_problems(check: DatasetCheck) -> str:
+    """One sentence about a check's errors, with their total: the ``detail`` of the API's 422
+    and the CLI's summary line (``"3 of 9,000 lines are not valid chat rows"``)."""
+    if check.ok:
+        return f"All {check.rows:,} rows are valid {check.format} rows"
+    if check.rows == 0 and check.errors and check.errors[0].type == "empty_dataset":
+        return _NO_ROWS
+    checked = check.rows + check.error_count
+    kind = f"{check.format} " if check.format is not None else ""
+    if check.error_count == 1:
+        sentence = f"1 of {checked:,} lines is not a valid {kind}row"
+    else:
+        sentence = f"{check.error_count:,} of {checked:,} lines are not valid {kind}rows"
+    if check.error_count > len(check.errors):
+        sentence += f"; the first {len(check.errors):,} are listed"
+    return sentence
