@@ -47,6 +47,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -339,6 +340,31 @@ _ROW_CHECKS: Mapping[DatasetFormat, Callable[[dict[str, Any]], Problem | None]] 
 }
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_surrogate(value: object) -> bool:
+    """Whether a surrogate (from a ``\\ud800``-style escape) is anywhere in a decoded row: the
+    quick test for rows whose text escapes one, before ``_surrogate`` says where. An ASCII
+    string (known in O(1)) holds none; any other is encoded, in C, which a lone one fails."""
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    return True
+        elif kind is dict:
+            stack.extend(item)
+            stack.extend(item.values())
+        elif kind is list:
+            stack.extend(item)
+    return False
+
+
 def _surrogate(value: object) -> Problem | None:
     """The first lone surrogate (from a ``\\ud800``-style escape) anywhere in a decoded row:
     valid JSON text but no valid Unicode, so a trainer's tokenizer would fail on it. Walked
@@ -347,13 +373,13 @@ def _surrogate(value: object) -> Problem | None:
     while stack:
         item, loc = stack.pop()
         if isinstance(item, str):
-            for char in item:
-                if "\ud800" <= char <= "\udfff":
-                    return (
-                        loc,
-                        f"Contains a lone surrogate (U+{ord(char):04X}), not valid Unicode",
-                        "invalid_encoding",
-                    )
+            found = _SURROGATE.search(item)
+            if found is not None:
+                return (
+                    loc,
+                    f"Contains a lone surrogate (U+{ord(found.group()):04X}), not valid Unicode",
+                    "invalid_encoding",
+                )
         elif isinstance(item, dict):
             # Reversed onto the stack, so the first field is looked at first.
             for key, child in reversed(item.items()):
@@ -503,7 +529,7 @@ class DatasetValidator:
             return  # a blank line
         problem = row if isinstance(row, tuple) else self._judge(row, line)
         # An escaped lone surrogate decodes fine but is no Unicode; look only where one may be.
-        if problem is None and (b"\\ud" in raw or b"\\uD" in raw):
+        if problem is None and (b"\\ud" in raw or b"\\uD" in raw) and _has_surrogate(row):
             problem = _surrogate(row)
         if problem is not None:
             loc, msg, type_ = problem
