@@ -16,7 +16,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FakeAPI", "Reply", "Seen", "envelope", "job_json", "running_fake_api"]
+__all__ = [
+    "FakeAPI",
+    "Reply",
+    "Seen",
+    "dataset_json",
+    "envelope",
+    "job_json",
+    "running_fake_api",
+]
 
 
 @dataclass
@@ -39,6 +47,8 @@ class Seen:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: Any
+    #: The body's bytes as they came (``body`` is them parsed, when they were sent as JSON).
+    raw: bytes = b""
 
 
 def envelope(status: int, detail: str, type_: str, errors: list[Any] | None = None) -> Reply:
@@ -68,6 +78,23 @@ def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> d
     }
     job.update(changes)
     return job
+
+
+def dataset_json(dataset_id: str = "ds-0123456789abcdef01234567", **changes: Any) -> dict[str, Any]:
+    """A dataset as the API answers it: three chat rows, their figures and the file's hash."""
+    dataset: dict[str, Any] = {
+        "id": dataset_id,
+        "name": "demo",
+        "format": "chat",
+        "rows": 3,
+        "bytes": 312,
+        "sha256": "ab" * 32,
+        "longest_row_bytes": 120,
+        "longest_row_line": 2,
+        "created_at": "2026-11-22T22:00:00Z",
+    }
+    dataset.update(changes)
+    return dataset
 
 
 class FakeAPI:
@@ -108,7 +135,8 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
                 path=parts.path,
                 query=parse_qs(parts.query),
                 headers={k.lower(): v for k, v in self.headers.items()},
-                body=json.loads(raw) if raw else None,
+                body=json.loads(raw) if raw and self._sent_json() else None,
+                raw=raw,
             )
             reply = api.answer(seen)
             time.sleep(reply.delay)
@@ -127,10 +155,19 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the client gave up (a timeout test): nothing left to answer
 
+        def _sent_json(self) -> bool:
+            """A JSON body (a dataset upload's JSON Lines are kept as bytes only)."""
+            return self.headers.get("Content-Type", "application/json").startswith(
+                "application/json"
+            )
+
         def do_GET(self) -> None:
             self._serve()
 
         def do_POST(self) -> None:
+            self._serve()
+
+        def do_DELETE(self) -> None:
             self._serve()
 
     return Handler

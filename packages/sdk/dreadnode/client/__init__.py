@@ -1,10 +1,11 @@
-"""A typed client for the training API (``docs/api.md``): catalog and jobs.
+"""A typed client for the training API (``docs/api.md``): catalog, jobs and datasets.
 
 ```python
 from dreadnode.client import Client, NotFoundError
 
 with Client() as client:  # $DREADNODE_SERVER_URL and $DREADNODE_API_KEY
-    job = client.create_job(base_model="Qwen/Qwen3-8B", method="sft", dataset="s3://b/t.jsonl")
+    dataset = client.upload_dataset("train.jsonl")  # checked line by line by the server
+    job = client.create_job(base_model="Qwen/Qwen3-8B", method="sft", dataset=dataset.id)
     client.cancel_job(job.id)
 ```
 
@@ -19,9 +20,11 @@ from dreadnode.client._client import (
     API_KEY_HEADER,
     API_PREFIX,
     AUTO,
+    DATASET_CONTENT_TYPE,
     SERVER_URL_ENV,
     USER_AGENT,
     Client,
+    UploadProgress,
     normalize_base_url,
 )
 from dreadnode.client._exceptions import (
@@ -35,6 +38,7 @@ from dreadnode.client._exceptions import (
     BadRequestError,
     ConfigurationError,
     ConflictError,
+    ContentTooLargeError,
     DreadnodeError,
     GatewayTimeoutError,
     InternalServerError,
@@ -50,6 +54,8 @@ from dreadnode.client._retry import RetryPolicy
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
+    Dataset,
+    DatasetPage,
     ErrorItem,
     Hyperparameters,
     Job,
@@ -67,6 +73,7 @@ __all__ = [
     "API_KEY_HEADER",
     "API_PREFIX",
     "AUTO",
+    "DATASET_CONTENT_TYPE",
     "SERVER_URL_ENV",
     "USER_AGENT",
     "APIConnectionError",
@@ -82,6 +89,9 @@ __all__ = [
     "Client",
     "ConfigurationError",
     "ConflictError",
+    "ContentTooLargeError",
+    "Dataset",
+    "DatasetPage",
     "DreadnodeError",
     "ErrorItem",
     "GatewayTimeoutError",
@@ -102,6 +112,7 @@ __all__ = [
     "ServiceUnavailableError",
     "UnprocessableEntityError",
     "UpgradeRequiredError",
+    "UploadProgress",
     "ValidationError",
     "normalize_base_url",
 ]

@@ -12,7 +12,8 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar, Unpack
 from urllib.parse import quote
@@ -33,6 +34,8 @@ from dreadnode.client._retry import RetryPolicy, parse_retry_after, retry_delay
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
+    Dataset,
+    DatasetPage,
     Hyperparameters,
     Job,
     JobCreate,
@@ -48,9 +51,12 @@ __all__ = [
     "API_KEY_HEADER",
     "API_PREFIX",
     "AUTO",
+    "DATASET_CONTENT_TYPE",
     "SERVER_URL_ENV",
+    "UPLOAD_CHUNK_BYTES",
     "USER_AGENT",
     "Client",
+    "UploadProgress",
     "normalize_base_url",
 ]
 
@@ -61,6 +67,15 @@ USER_AGENT: Final = f"dreadnode-training/{__version__}"
 #: Header carrying the token. The API accepts this or ``Authorization: Bearer``; this is the
 #: header the public dreadnode SDK sends, so one key works with both.
 API_KEY_HEADER: Final = "X-API-Key"
+
+#: The media type of a dataset upload: JSON Lines, one JSON object per line.
+DATASET_CONTENT_TYPE: Final = "application/x-ndjson"
+#: How much of a dataset file is read and sent at a time: the file is never held whole.
+UPLOAD_CHUNK_BYTES: Final = 1024 * 1024
+
+#: ``on_progress(sent, total)``: bytes of the file handed to the connection so far, of all.
+#: A retried upload starts again from 0.
+UploadProgress = Callable[[int, int], None]
 
 _Model = TypeVar("_Model", bound=pydantic.BaseModel)
 
@@ -123,6 +138,43 @@ def _job_segment(job_id: str) -> str:
     if isinstance(job_id, str) and "/" in job_id:
         raise ValueError(f"job_id must not contain '/', got {job_id!r}")
     return _segment("job_id", job_id)
+
+
+def _dataset_segment(dataset_id: str) -> str:
+    """A dataset id as a path parameter (``ds-...``); one with a "/" could only address a route
+    that does not exist, so it is refused here, as a job id with one is."""
+    if isinstance(dataset_id, str) and "/" in dataset_id:
+        raise ValueError(f"dataset_id must not contain '/', got {dataset_id!r}")
+    return _segment("dataset_id", dataset_id)
+
+
+def _file_chunks(
+    path: Path, size: int, on_progress: UploadProgress | None
+) -> Callable[[], Iterator[bytes]]:
+    """A factory of the file's bytes, read ``UPLOAD_CHUNK_BYTES`` at a time from the start: each
+    attempt of a retried upload calls it again, so every attempt sends the whole file.
+
+    Exactly ``size`` bytes are sent (the ``Content-Length`` promised); a file that shrank or
+    grew meanwhile raises ``OSError`` rather than sending a body that disagrees with it.
+    """
+
+    def chunks() -> Iterator[bytes]:
+        sent = 0
+        if on_progress is not None:
+            on_progress(0, size)
+        with path.open("rb") as file:
+            while sent < size:
+                chunk = file.read(min(UPLOAD_CHUNK_BYTES, size - sent))
+                if not chunk:
+                    break
+                sent += len(chunk)
+                yield chunk
+                if on_progress is not None:
+                    on_progress(sent, size)
+            if sent != size or file.read(1):
+                raise OSError(f"{path} changed while it was being uploaded; upload it again")
+
+    return chunks
 
 
 def _job_body(job: JobSpec) -> dict[str, Any]:
@@ -281,6 +333,65 @@ class Client:
         """A job's history, oldest first."""
         return self._get("/training/jobs/" + _job_segment(job_id) + "/events", JobEvents)
 
+    # --- datasets ---------------------------------------------------------------------------
+
+    def upload_dataset(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        name: str | None = None,
+        format: str | None = None,
+        on_progress: UploadProgress | None = None,
+    ) -> Dataset:
+        """Upload the JSONL file at ``path``; the server checks every line before it keeps it.
+
+        The file is streamed, a chunk at a time, never read whole. ``format`` (chat,
+        prompt_completion, text, prompt) makes the server hold every row to it; without one the
+        first valid row decides. A bad file raises ``UnprocessableEntityError`` (type
+        ``invalid_dataset``) with one ``errors`` entry per bad line, and nothing is kept; check it
+        first with ``dreadnode.training.datasets.check_dataset_file`` to get the same answer
+        without sending it. The same bytes uploaded again answer the dataset already there.
+
+        Retried like a GET: the content decides the dataset, so a repeat cannot make a second
+        one, and the file is read again from its start for each attempt. ``OSError`` when the
+        file cannot be read (before anything is sent) or changes while it is sent.
+        """
+        file = Path(path)
+        size = file.stat().st_size  # FileNotFoundError here, before any request
+        if not file.is_file():
+            raise IsADirectoryError(f"{file} is not a file")
+        params = _drop_none({"name": name, "format": None if format is None else str(format)})
+        headers = {"Content-Type": DATASET_CONTENT_TYPE, "Content-Length": str(size)}
+        response = self._request(
+            "POST",
+            "/training/datasets",
+            params=params,
+            content=_file_chunks(file, size, on_progress),
+            headers=headers,
+            safe_to_repeat=True,
+        )
+        dataset = self._parse(response, Dataset)
+        dataset._uploaded_before = response.status_code == 200
+        return dataset
+
+    def list_datasets(self, *, limit: int | None = None, offset: int | None = None) -> DatasetPage:
+        """The caller's own datasets, newest first."""
+        params = _drop_none({"limit": limit, "offset": offset})
+        return self._get("/training/datasets", DatasetPage, params=params)
+
+    def get_dataset(self, dataset_id: str) -> Dataset:
+        return self._get("/training/datasets/" + _dataset_segment(dataset_id), Dataset)
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Delete a dataset and its file; ``ConflictError`` (type ``dataset_in_use``) while a
+        queued or running job trains on it.
+
+        Not retried: a retry after a lost answer would report "not found" for a delete that
+        worked.
+        """
+        path = "/training/datasets/" + _dataset_segment(dataset_id)
+        self._request("DELETE", path, safe_to_repeat=False)
+
     # --- plumbing ---------------------------------------------------------------------------
 
     def _get(
@@ -296,16 +407,26 @@ class Client:
         safe_to_repeat: bool,
         params: Mapping[str, Any] | None = None,
         json: Any = None,
+        content: Callable[[], Iterator[bytes]] | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        """Send, retrying per the policy, and return a 2xx response or raise ``APIError``."""
+        """Send, retrying per the policy, and return a 2xx response or raise ``APIError``.
+
+        ``content`` makes a streamed body: called once per attempt, so each attempt sends it
+        whole from its start.
+        """
         url = self.base_url + path
         attempt = 0
         while True:
             attempt += 1
             try:
                 response = self._http.request(
-                    method, path, params=params, json=json, headers=headers
+                    method,
+                    path,
+                    params=params,
+                    json=json,
+                    content=None if content is None else content(),
+                    headers=headers,
                 )
             except httpx.TransportError as err:
                 delay = retry_delay(

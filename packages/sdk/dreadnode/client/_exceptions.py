@@ -13,6 +13,7 @@ DreadnodeError                      anything this SDK raises on purpose
         ├── PermissionDeniedError        403
         ├── NotFoundError                404
         ├── ConflictError                409
+        ├── ContentTooLargeError         413
         ├── UnprocessableEntityError     422 (also exported as ValidationError)
         ├── UpgradeRequiredError         426
         ├── RateLimitError               429 (retry_after, in seconds, when the API said)
@@ -42,6 +43,7 @@ __all__ = [
     "BadRequestError",
     "ConfigurationError",
     "ConflictError",
+    "ContentTooLargeError",
     "DreadnodeError",
     "GatewayTimeoutError",
     "InternalServerError",
@@ -141,7 +143,12 @@ class NotFoundError(APIStatusError):
 
 
 class ConflictError(APIStatusError):
-    """409: the job is already finished or cancelled, or an idempotency key was reused."""
+    """409: the job is already finished or cancelled, an idempotency key was reused, or the
+    dataset to delete is used by a queued or running job."""
+
+
+class ContentTooLargeError(APIStatusError):
+    """413: the body is larger than the server takes (a dataset over its size limit)."""
 
 
 class UnprocessableEntityError(APIStatusError):
@@ -186,6 +193,7 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
     403: PermissionDeniedError,
     404: NotFoundError,
     409: ConflictError,
+    413: ContentTooLargeError,
     422: UnprocessableEntityError,
     426: UpgradeRequiredError,
     429: RateLimitError,

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Required, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from dreadnode.training.models import (
     TrainingAlgorithm,
@@ -26,6 +26,8 @@ from dreadnode.training.models import (
 __all__ = [
     "CatalogModel",
     "CatalogPage",
+    "Dataset",
+    "DatasetPage",
     "ErrorItem",
     "Hyperparameters",
     "Job",
@@ -180,6 +182,9 @@ class Job(BaseModel):
 
     ``hyperparameters`` are the effective values, ``defaulted_hyperparameters`` the names the
     server filled in; ``warnings`` come with a creation only (``model_retiring``, ...).
+    ``dataset_rows`` and ``training_tokens_bound`` (the dataset's bytes times the epochs: a
+    byte-level tokenizer spends at least one byte per token) are known for an uploaded dataset
+    only, None for a URI the platform does not hold.
     """
 
     model_config = _LENIENT
@@ -194,6 +199,8 @@ class Job(BaseModel):
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     defaulted_hyperparameters: list[str] = Field(default_factory=list)
     adapter_parameters: int | None = None
+    dataset_rows: int | None = None
+    training_tokens_bound: int | None = None
     status: str
     created_at: datetime
     updated_at: datetime
@@ -242,3 +249,45 @@ class JobValidation(BaseModel):
     hyperparameters: dict[str, Any] | None = None
     defaulted_hyperparameters: list[str] = Field(default_factory=list)
     adapter_parameters: int | None = None
+
+
+class Dataset(BaseModel):
+    """An uploaded JSONL file, checked line by line when it arrived; ``format`` is chat,
+    prompt_completion, text or prompt (``dreadnode.training.datasets.DatasetFormat``).
+
+    The same bytes uploaded twice by one owner are one dataset (``sha256`` is its identity).
+    ``longest_row_bytes`` bounds the longest row's tokens from above (at least one byte per
+    token), which is how job creation warns about rows that may not fit the context.
+    """
+
+    model_config = _LENIENT
+
+    id: str
+    name: str | None = None
+    format: str
+    rows: int
+    bytes: int
+    sha256: str
+    longest_row_bytes: int
+    longest_row_line: int
+    created_at: datetime
+
+    # Not on the wire: the upload's status says it (201 new, 200 these bytes were there).
+    _uploaded_before: bool = PrivateAttr(default=False)
+
+    @property
+    def uploaded_before(self) -> bool:
+        """True when ``Client.upload_dataset`` was answered with a dataset the owner already had
+        (the same bytes, uploaded earlier: its ``created_at`` is that earlier upload's)."""
+        return self._uploaded_before
+
+
+class DatasetPage(BaseModel):
+    """``GET /training/datasets``: the caller's datasets, newest first."""
+
+    model_config = _LENIENT
+
+    datasets: list[Dataset]
+    total: int
+    limit: int
+    offset: int = 0
