@@ -20,12 +20,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self
 
 __all__ = [
+    "MOTO_CREDENTIALS",
     "STARTUP_SECONDS",
     "LiveServer",
     "TcpProxy",
@@ -33,6 +34,7 @@ __all__ = [
     "console_script",
     "create_token",
     "free_port",
+    "moto_s3",
     "serve_command",
 ]
 
@@ -181,6 +183,62 @@ class LiveServer(_StoppedOnExit):
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+#: Credentials and region for a store served by ``moto_s3``: moto takes any, but the client
+#: must sign its requests with something, and must never go looking for real ones.
+MOTO_CREDENTIALS: Mapping[str, str] = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+@contextlib.contextmanager
+def moto_s3(bucket: str, log: Path) -> Iterator[str]:
+    """A real S3 endpoint on a free loopback port (moto's server, in a subprocess, with its
+    output in ``log``) holding an empty ``bucket``; yields the endpoint URL and stops the server
+    on exit. Its objects live in the server's memory and go with it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "moto.server", "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"moto exited with {process.returncode}:\n{_read(log)}")
+            try:
+                # Path-style CreateBucket; moto takes unsigned requests. An http URL on
+                # loopback, built above: no other scheme can reach urlopen.
+                create = urllib.request.Request(f"{url}/{bucket}", method="PUT")  # noqa: S310
+                with urllib.request.urlopen(create, timeout=1):  # noqa: S310
+                    break
+            except urllib.error.HTTPError as refused:  # it answers: no point waiting longer
+                reason = refused.read().decode(errors="replace")
+                raise RuntimeError(f"moto refused to create bucket {bucket!r}: {reason}") from None
+            except (urllib.error.URLError, OSError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"moto did not answer in {STARTUP_SECONDS} s:\n{_read(log)}"
+                    ) from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read(log: Path, lines: int = 40) -> str:
+    """The last ``lines`` of a log (moto logs every request)."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
 
 
 ProxyMode = Literal["pass", "refuse", "black-hole"]

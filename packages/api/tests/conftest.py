@@ -3,6 +3,9 @@
 Each backend (SQLite always; PostgreSQL when ``TEST_DATABASE_URL`` is set) gets one server for
 the whole session, with tokens made by the real ``tokens create`` command. A PostgreSQL run lives
 in its own freshly created schema, dropped afterwards, since CI runs may share the database.
+Datasets go where each kind of deployment would keep them: SQLite's server uses the default
+directory store beside its database file, PostgreSQL's an S3 store on a real S3 endpoint (moto's
+server on loopback, started with it).
 """
 
 from __future__ import annotations
@@ -13,22 +16,32 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, func, select, table, text
 from sqlalchemy.engine import make_url
 
-from app.testing import LiveServer, app_command, create_token, free_port, serve_command
+from app.testing import (
+    MOTO_CREDENTIALS,
+    LiveServer,
+    app_command,
+    create_token,
+    free_port,
+    moto_s3,
+    serve_command,
+)
 
 __all__ = [
     "BACKENDS",
     "PREFIX",
+    "S3_BUCKET",
     "Api",
     "LiveServer",
     "app_command",
     "create_token",
+    "dataset_store_env",
     "envelope",
     "free_port",
     "fresh_database",
@@ -61,6 +74,54 @@ class Api:
         """Rows in a table, counted in the database itself."""
         with self.engine.connect() as connection:
             return int(connection.scalar(select(func.count()).select_from(table(name))) or 0)
+
+    def stored_objects(self) -> list[str]:
+        """Everything the server's dataset store holds, staging files included, seen from
+        outside the server: a directory store's files (``.staging/...`` among them); for an S3
+        store every object in its bucket, each multipart upload left unfinished
+        (``multipart:KEY``) and each local staging file (``staging:NAME``). Sorted."""
+        setting = self.env.get("DREADNODE_API_DATASET_STORE")
+        if setting and setting.startswith("s3://"):
+            return sorted(_bucket_contents(self.env, setting) + _s3_staging_files(self.env))
+        if setting:
+            root = Path(setting)
+        else:
+            from app.datasets.store import default_store_path
+
+            root = default_store_path(self.env["DATABASE_URL"])
+        return sorted(_files_under(root))
+
+
+def _files_under(root: Path) -> list[str]:
+    return [str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()]
+
+
+def _bucket_contents(env: dict[str, str], setting: str) -> list[str]:
+    """The bucket's objects and unfinished multipart uploads, asked of the endpoint by another
+    client than the server's (boto3, which moto brings along)."""
+    import boto3
+
+    bucket = setting.removeprefix("s3://").split("/", 1)[0]
+    client = boto3.client(
+        "s3",
+        endpoint_url=env["DREADNODE_API_S3_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_REGION"],
+    )
+    objects = [
+        item["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for item in page.get("Contents", [])
+    ]
+    unfinished = client.list_multipart_uploads(Bucket=bucket).get("Uploads", [])
+    return objects + [f"multipart:{upload['Key']}" for upload in unfinished]
+
+
+def _s3_staging_files(env: dict[str, str]) -> list[str]:
+    """An S3 store's local staging files: anything in the server's data directory (its
+    ``XDG_DATA_HOME``, this test's own), where its staging directory is."""
+    return [f"staging:{name}" for name in _files_under(Path(env["XDG_DATA_HOME"]))]
 
 
 def _postgres_url() -> str | None:
@@ -97,12 +158,51 @@ def fresh_database(backend: str, directory: Path) -> Iterator[str]:
         admin.dispose()
 
 
+#: The bucket of the S3 dataset store a test server may use (each on its own moto server).
+S3_BUCKET = "dreadnode-datasets"
+
+
 @contextmanager
-def running_api(backend: str, directory: Path, **settings: str) -> Iterator[Api]:
+def dataset_store_env(
+    kind: Literal["directory", "s3"], directory: Path
+) -> Iterator[dict[str, str]]:
+    """The environment of a server whose datasets go to ``kind`` of store: the default
+    directory (nothing to set), or an S3 store on a moto server started here (its objects gone
+    with it), its staging directory under ``directory``."""
+    if kind == "directory":
+        yield {}
+        return
+    with moto_s3(S3_BUCKET, directory / "moto.log") as endpoint:
+        yield {
+            "DREADNODE_API_DATASET_STORE": f"s3://{S3_BUCKET}/datasets",
+            "DREADNODE_API_S3_ENDPOINT_URL": endpoint,
+            **MOTO_CREDENTIALS,
+            # The data directory holds the S3 store's local staging files: this test's own.
+            "XDG_DATA_HOME": str(directory / "data"),
+        }
+
+
+@contextmanager
+def running_api(
+    backend: str,
+    directory: Path,
+    *,
+    dataset_store: Literal["directory", "s3"] = "directory",
+    **settings: str,
+) -> Iterator[Api]:
     """A server on a fresh database of ``backend``, with tokens alice, bob (another owner) and a
-    read-only one; ``settings`` are extra ``DREADNODE_API_...`` environment variables."""
-    with fresh_database(backend, directory) as url:
-        env = {"DATABASE_URL": url, "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0", **settings}
+    read-only one; ``dataset_store`` says where its datasets go (``dataset_store_env``);
+    ``settings`` are extra ``DREADNODE_API_...`` environment variables."""
+    with (
+        fresh_database(backend, directory) as url,
+        dataset_store_env(dataset_store, directory) as store_env,
+    ):
+        env = {
+            "DATABASE_URL": url,
+            "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
+            **store_env,
+            **settings,
+        }
         engine = create_engine(url)
         api = Api(backend=backend, url="", env=env, engine=engine)
         api.tokens["alice"] = create_token(env, "--name", "alice")
@@ -120,9 +220,11 @@ def running_api(backend: str, directory: Path, **settings: str) -> Iterator[Api]
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    """The server for one backend, its catalog judged on today's date."""
+    """The server for one backend, its catalog judged on today's date: SQLite with the
+    directory store, PostgreSQL with the S3 store."""
     backend: str = request.param
-    with running_api(backend, tmp_path_factory.mktemp(backend)) as api:
+    store: Literal["directory", "s3"] = "s3" if backend == "postgresql" else "directory"
+    with running_api(backend, tmp_path_factory.mktemp(backend), dataset_store=store) as api:
         yield api
 
 
