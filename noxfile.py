@@ -137,7 +137,7 @@ def catalog(session: nox.Session) -> None:
 
 @nox.session(default=False)
 def bench(session: nox.Session) -> None:
-    """Measure suggestions, CLI start-up, the catalog check and the API, each beside a baseline."""
+    """Measure suggestions, CLI start-up, catalog check, API, datasets, each beside a baseline."""
     # Compile bytecode as pip does, so start-up is what a user's installed `dn` pays.
     session.install(SDK, env={"UV_COMPILE_BYTECODE": "1"})
     # A missed target exits 1 and says MISSED; every benchmark still runs, so one slow figure
@@ -149,3 +149,5 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/catalog_check.py", *session.posargs, success_codes=measured)
     session.install(API)
     session.run("python", "benchmarks/api.py", *session.posargs, success_codes=measured)
+    # Local validation needs the SDK only; an upload measurement beside it needs the API too.
+    session.run("python", "benchmarks/datasets.py", *session.posargs, success_codes=measured)

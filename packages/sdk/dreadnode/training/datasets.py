@@ -275,13 +275,19 @@ def _messages(messages: object, loc: Loc, need_assistant: bool) -> Problem | Non
         return loc, f"Expected an array of messages, got {_kind(messages)}", "invalid_type"
     if not messages:
         return loc, "Expected at least one message", "empty_list"
-    assistant = False
+    assistant = not need_assistant
     for index, message in enumerate(messages):
+        # The common case in a few dict lookups; anything else goes to _message for its words.
+        if type(message) is dict and len(message) == 2:
+            role = message.get("role")
+            content = message.get("content")
+            if type(role) is str and role in _ROLES and type(content) is str and content:
+                assistant = assistant or role == "assistant"
+                continue
         problem = _message(message, (*loc, index))
         if problem is not None:
             return problem
-        assistant = assistant or message["role"] == "assistant"
-    if need_assistant and not assistant:
+    if not assistant:
         return (
             loc,
             "No assistant turn: a chat row needs at least one message with role 'assistant'",
