@@ -116,6 +116,23 @@ def test_check_row_missing_a_field_of_the_file_format_is_no_mismatch() -> None:
     )
 
 
+def test_check_suggests_the_field_an_unexpected_one_may_mean() -> None:
+    data = row({"prompt": "p", "completion": "c"}) + row({"prompt": "p", "complettion": "c"})
+    assert [(e.line, e.loc, e.msg) for e in check(data).errors] == [
+        (
+            2,
+            ("complettion",),
+            "Unexpected field 'complettion' (did you mean 'completion'?); prompt_completion "
+            "rows have 'prompt' and 'completion'",
+        )
+    ]
+    error = only_error(chat(("user", "q"), ("assistant", "a")).replace(b'"role"', b'"Role"', 1))
+    assert (error.loc, error.msg) == (
+        ("messages", 0, "Role"),
+        "Unexpected field 'Role' (did you mean 'role'?); messages have 'role' and 'content'",
+    )
+
+
 def test_check_names_the_bad_role_with_its_location_and_a_suggestion() -> None:
     data = GOOD_CHAT + chat(("system", "s"), ("user", "q"), ("asistant", "a"))
     error = only_error(data)

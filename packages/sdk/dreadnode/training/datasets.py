@@ -96,7 +96,7 @@ FORMAT_METHODS: Mapping[DatasetFormat, str] = MappingProxyType(
     }
 )
 
-#: The roles a chat message may have, in the order messages name them.
+#: The roles a chat message may have.
 MESSAGE_ROLES: tuple[str, ...] = ("system", "user", "assistant", "tool")
 
 Loc = tuple[str | int, ...]
@@ -232,7 +232,10 @@ def _fields(row: dict[str, Any], loc: Loc, layout: _Layout) -> Problem | None:
     message whose fields are not exactly the expected ones)."""
     for key in row:
         if key not in layout.allowed:
-            return (*loc, key), f"Unexpected field {_show(key)}; {layout.says}", "extra_field"
+            hint = difflib.get_close_matches(key, sorted(layout.allowed - row.keys()), n=1)
+            suggestion = f" (did you mean {hint[0]!r}?)" if hint else ""
+            msg = f"Unexpected field {_show(key)}{suggestion}; {layout.says}"
+            return (*loc, key), msg, "extra_field"
     for key in layout.required:
         if key not in row:
             return (*loc, key), f"Missing field {key!r}", "missing_field"
