@@ -200,6 +200,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         h11_max_incomplete_event_size=settings.max_header_bytes,
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
+        timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
     )
     return 0
 

@@ -15,6 +15,7 @@ from fastapi_offline import FastAPIOffline
 
 from app import __version__
 from app.api.query import reject_unknown_query_parameters
+from app.api.responses import document_rate_limit_headers
 from app.api.router import api_router
 from app.api.routes import health
 from app.core.bodylimit import BodyLimitMiddleware
@@ -71,7 +72,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestIdMiddleware)  # added last: outermost (see app.core.requestid)
     app.include_router(health.router)
     app.include_router(api_router, prefix=API_PREFIX)
+    _document_middleware_headers(app)
     return app
+
+
+def _document_middleware_headers(app: FastAPI) -> None:
+    """Have the generated schema say what the middlewares add (the quota headers), computed
+    once and cached the way FastAPI caches its own schema."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, object]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_rate_limit_headers(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _operation_id(route: APIRoute) -> str:

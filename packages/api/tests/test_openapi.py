@@ -154,6 +154,26 @@ def test_both_token_schemes_guard_every_training_operation(schema: dict[str, Any
             assert operation["security"] == [{"BearerToken": []}, {"APIKeyHeader": []}]
 
 
+QUOTA_HEADERS = {
+    f"{prefix}RateLimit-{name}" for prefix in ("", "X-") for name in ("Limit", "Remaining", "Reset")
+}
+
+
+def test_the_quota_headers_are_documented_where_they_are_sent(schema: dict[str, Any]) -> None:
+    """A client reading the schema learns of the headers the middleware adds to each answer
+    after the token is counted (``test_rate_limits`` sees them sent); the 401 given before it
+    documents none."""
+    for (method, path), operation in operations(schema).items():
+        if path.endswith("/health"):
+            continue
+        responses = operation["responses"]
+        success = next(status for status in responses if status.startswith("2"))
+        assert set(responses[success]["headers"]) >= QUOTA_HEADERS, (method, path)
+        assert set(responses["429"]["headers"]) >= QUOTA_HEADERS, (method, path)
+        assert not QUOTA_HEADERS & set(responses["401"]["headers"]), (method, path)
+        header = responses[success]["headers"]["RateLimit-Remaining"]
+        assert header["schema"] == {"type": "integer"}
+
 @pytest.mark.parametrize("path", ["/training/jobs", "/training/jobs/validate"])
 def test_the_job_body_is_the_operations_request_body(schema: dict[str, Any], path: str) -> None:
     body = schema["paths"][f"{PREFIX}{path}"]["post"]["requestBody"]

@@ -8,6 +8,7 @@ operation to it, and schemathesis checks the server against it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,7 +19,9 @@ __all__ = [
     "ENTRY_HEADERS",
     "LIFECYCLE_HEADERS",
     "NOT_MODIFIED",
+    "RATE_LIMIT_HEADERS",
     "STATUS_DESCRIPTIONS",
+    "document_rate_limit_headers",
     "error_responses",
 ]
 
@@ -97,3 +100,38 @@ ENTRY_HEADERS: dict[str, Any] = {
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the ETag sent still matches", "headers": ENTRY_HEADERS}
 }
+
+
+#: The token's quota, sent on every answer once the token has been counted against it
+#: (``app.core.ratelimit``): the IETF draft's names and the older ``X-`` names clients already
+#: read. Not on the answers given before the token is counted (401, 400, 408, 413).
+RATE_LIMIT_HEADERS: dict[str, Any] = {
+    f"{prefix}RateLimit-{name}": _header(description, type="integer")
+    for prefix in ("", "X-")
+    for name, description in (
+        ("Limit", "Requests the token may make per minute"),
+        ("Remaining", "Requests the token has left in the current window"),
+        ("Reset", "Seconds until the token's full quota is back"),
+    )
+}
+
+#: The statuses that come after the token has been counted, and so carry its quota.
+_COUNTED = re.compile(r"^(2\d\d|304|403|404|405|409|415|422|426|429|500)$")
+
+
+def document_rate_limit_headers(schema: dict[str, Any]) -> dict[str, Any]:
+    """Add ``RATE_LIMIT_HEADERS`` to the counted answers of every operation behind a token.
+
+    The headers come from a middleware, not from the routes, so the schema is told once here
+    rather than beside each route; an operation is behind a token when it lists ``security``.
+    """
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or not operation.get("security"):
+                continue
+            for status, response in operation.get("responses", {}).items():
+                if _COUNTED.match(str(status)):
+                    headers = response.setdefault("headers", {})
+                    for name, header in RATE_LIMIT_HEADERS.items():
+                        headers.setdefault(name, header)
+    return schema

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     #: finish before it cancels them. 20 s: past any request's own bounds, and inside the 30 s
     #: an orchestrator such as Kubernetes waits before it sends SIGKILL.
     shutdown_timeout_seconds: int = Field(default=20, ge=1)
+    #: Seconds uvicorn's supervisor waits for a worker to answer its liveness ping before it
+    #: kills and replaces it (``--workers`` above 1). uvicorn's own 5 s counts from the spawn,
+    #: and a spawned worker imports the whole app before it can answer: on a loaded two-core
+    #: machine that took longer, so every worker was killed as hung and respawned into the same
+    #: slow import, and the server never served. 30 s still replaces a truly hung worker.
+    worker_healthcheck_timeout_seconds: int = Field(default=30, ge=1)
     #: The largest request body, in bytes (413 above it, before it is buffered). 1 MiB: the
     #: largest job body that can validate is under 20 KB even with every character escaped, so
     #: this leaves room for any formatting while capping what one request can make the server
