@@ -56,7 +56,8 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 async def get_session(database: DatabaseDep) -> AsyncIterator[Session]:
-    """A session for this request, closed when the response is done.
+    """A session for this request, closed as the handler returns (``scope="function"``), before
+    the answer is sent: a client slow to read its answer holds no pooled connection meanwhile.
 
     Async only to skip two threadpool hops: opening a session does no I/O, and the handlers that
     use it are sync functions, which FastAPI runs in the threadpool.
@@ -66,7 +67,7 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def get_catalog_day(settings: SettingsDep) -> date:
