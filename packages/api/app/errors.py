@@ -27,10 +27,13 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "ConflictError",
+    "DatasetInUseError",
     "ErrorItem",
+    "InvalidDatasetError",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ServiceUnavailableError",
     "UnsupportedMediaTypeError",
     "UpgradeRequiredError",
     "ValidationFailedError",
@@ -73,6 +76,9 @@ class APIError(Exception):
     """An error with a status and a message a client may see; the base of every domain error."""
 
     status_code = 500
+    #: The envelope's ``type`` where an error has one of its own; else the status's
+    #: (``ERROR_TYPES``).
+    error_type: str | None = None
 
     def __init__(
         self,
@@ -137,6 +143,32 @@ class ValidationFailedError(APIError):
         super().__init__("; ".join(item["msg"] for item in errors), errors=errors, headers=headers)
 
 
+class InvalidDatasetError(APIError):
+    """An uploaded file is not a valid dataset: one ``errors`` entry per bad line (the first
+    100), and ``detail`` says how many lines are bad in all, so it is not their messages
+    joined."""
+
+    status_code = 422
+    error_type = "invalid_dataset"
+
+
+class DatasetInUseError(APIError):
+    """A dataset a queued or running job trains on cannot be deleted."""
+
+    status_code = 409
+    error_type = "dataset_in_use"
+
+
+class ServiceUnavailableError(APIError):
+    """Something the request needs besides the database (the dataset store) failed for now;
+    ``Retry-After`` says when to try again."""
+
+    status_code = 503
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class UpgradeRequiredError(APIError):
     """The client's SDK is older than the server supports."""
 
@@ -160,12 +192,14 @@ def envelope(
     detail: str,
     errors: Sequence[ErrorItem] = (),
     headers: Mapping[str, str] | None = None,
+    type_: str | None = None,
 ) -> JSONResponse:
-    """The canonical error response."""
+    """The canonical error response; its ``type`` is the status's unless ``type_`` is given."""
+    fallback = "server_error" if status_code >= 500 else "error"
     body = {
         "code": status_code,
         "detail": detail,
-        "type": ERROR_TYPES.get(status_code, "server_error" if status_code >= 500 else "error"),
+        "type": type_ or ERROR_TYPES.get(status_code, fallback),
         "errors": list(errors),
     }
     return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
@@ -189,7 +223,7 @@ def pydantic_error_items(
 
 async def _api_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, APIError)
-    return envelope(exc.status_code, exc.detail, exc.errors, exc.headers)
+    return envelope(exc.status_code, exc.detail, exc.errors, exc.headers, exc.error_type)
 
 
 async def _request_validation_error(_request: Request, exc: Exception) -> JSONResponse:

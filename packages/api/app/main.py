@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
@@ -18,12 +19,14 @@ from app.api.query import reject_unknown_query_parameters
 from app.api.responses import document_rate_limit_headers
 from app.api.router import api_router
 from app.api.routes import health
-from app.core.bodylimit import BodyLimitMiddleware
+from app.api.routes.datasets import UPLOAD_PATH
+from app.core.bodylimit import BodyLimitMiddleware, StreamedBody
 from app.core.config import API_PREFIX, Settings
 from app.core.db import Database, DatabaseLimits
 from app.core.head import HeadAsGetMiddleware
 from app.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from app.core.requestid import RequestIdMiddleware
+from app.datasets.store import DatasetStore, DirectoryStore, open_store, sweep_staging
 from app.errors import install_exception_handlers
 
 __all__ = ["create_app"]
@@ -33,9 +36,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the API; with no settings, they are read from the environment."""
     settings = settings or Settings()
     database = Database(settings.database_url, DatabaseLimits.from_settings(settings))
+    store = open_store(
+        settings.dataset_store, settings.database_url, s3_endpoint_url=settings.s3_endpoint_url
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(_sweep_uploads, store)
         yield
         database.dispose()
 
@@ -56,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = database
+    app.state.dataset_store = store
     app.state.rate_limiter = RateLimiter(
         database,
         per_minute=settings.rate_limit_per_minute,
@@ -68,6 +76,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         read_timeout=settings.body_read_timeout_seconds,
+        streamed={
+            ("POST", f"{API_PREFIX}{UPLOAD_PATH}"): StreamedBody(
+                max_bytes=settings.dataset_max_bytes,
+                idle_timeout=settings.dataset_idle_timeout_seconds,
+            )
+        },
     )
     app.add_middleware(RequestIdMiddleware)  # added last: outermost (see app.core.requestid)
     app.include_router(health.router)
@@ -87,6 +101,14 @@ def _document_middleware_headers(app: FastAPI) -> None:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _sweep_uploads(store: DatasetStore) -> None:
+    """Remove the temp files of uploads a killed server left (``app.datasets.store``); a
+    directory store that has never held anything has none, and is not created for this."""
+    if isinstance(store, DirectoryStore) and not store.root.exists():
+        return
+    sweep_staging(store.staging_path())
 
 
 def _operation_id(route: APIRoute) -> str:

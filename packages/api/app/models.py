@@ -1,4 +1,5 @@
-"""The tables: API tokens, training jobs, their events, and idempotency keys (SQLAlchemy 2).
+"""The tables: API tokens, datasets, training jobs, their events, and idempotency keys
+(SQLAlchemy 2).
 
 The schema itself is created only by the Alembic migrations in ``app/migrations``; these classes
 describe it for queries and must match the latest migration.
@@ -25,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
-__all__ = ["ApiToken", "IdempotencyKey", "Job", "JobEvent", "utcnow"]
+__all__ = ["ApiToken", "Dataset", "IdempotencyKey", "Job", "JobEvent", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -64,11 +65,49 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Dataset(Base):
+    """An uploaded JSONL file that passed every check, and its figures. ``seq`` orders an
+    owner's datasets by upload; ``id`` (``ds-`` and 24 hex digits) is the public identifier.
+
+    The bytes live in the dataset store (``app.datasets``) under their sha256, so two owners'
+    identical files are one stored object with two rows; one owner's identical files are one
+    row (the unique constraint), which is how a second upload finds the first.
+    """
+
+    __tablename__ = "datasets"
+    __table_args__ = (
+        UniqueConstraint("owner", "sha256", name="uq_datasets_owner_sha256"),
+        Index("ix_datasets_owner_seq", "owner", "seq"),
+        Index("ix_datasets_sha256", "sha256"),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str | None] = mapped_column(String(200))
+    format: Mapped[str] = mapped_column(String(32))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    longest_row_bytes: Mapped[int] = mapped_column(BigInteger)
+    longest_row_line: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class Job(Base):
-    """A training job. ``seq`` orders jobs by creation; ``id`` is the public identifier."""
+    """A training job. ``seq`` orders jobs by creation; ``id`` is the public identifier.
+
+    A job on an uploaded dataset records its id (``dataset_id``, also its ``dataset``), its row
+    count and a bound on the tokens it trains on; a job on a URI the platform does not hold
+    has none of the three. ``dataset_id`` is no foreign key: a finished job keeps naming the
+    dataset it trained on after the dataset is deleted (``app.storage.datasets``).
+    """
 
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_owner_seq", "owner", "seq"),)
+    __table_args__ = (
+        Index("ix_jobs_owner_seq", "owner", "seq"),
+        Index("ix_jobs_dataset_id", "dataset_id"),
+    )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -82,6 +121,9 @@ class Job(Base):
     hyperparameters: Mapped[dict[str, Any]] = mapped_column(JSON)
     defaulted_hyperparameters: Mapped[list[str]] = mapped_column(JSON)
     adapter_parameters: Mapped[int | None] = mapped_column(BigInteger)
+    dataset_id: Mapped[str | None] = mapped_column(String(32))
+    dataset_rows: Mapped[int | None] = mapped_column(BigInteger)
+    training_tokens_bound: Mapped[int | None] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

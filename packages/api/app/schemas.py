@@ -20,10 +20,14 @@ from app.training.catalog import (
     TrainingModelRetirement,
     TrainingModelStatus,
 )
+from app.training.datasets import DatasetFormat
 
 __all__ = [
     "MAX_OFFSET",
     "CatalogEntryPublic",
+    "DatasetName",
+    "DatasetPublic",
+    "DatasetsPublic",
     "ErrorEntry",
     "ErrorResponse",
     "HealthPublic",
@@ -129,6 +133,7 @@ PrintableStr = Annotated[str, _CHECK, _DOCUMENT]
 ModelId = Annotated[str, Field(min_length=1, max_length=300), _CHECK, _DOCUMENT]
 DatasetRef = Annotated[str, Field(min_length=1, max_length=1024), _CHECK, _DOCUMENT]
 JobName = Annotated[str, Field(min_length=1, max_length=200), _CHECK, _DOCUMENT]
+DatasetName = Annotated[str, Field(min_length=1, max_length=200), _CHECK, _DOCUMENT]
 Tag = Annotated[str, Field(min_length=1, max_length=64), _CHECK, _DOCUMENT]
 
 #: A stored time, sent as UTC with a ``Z`` by each model's serializer (``_isoformat``); the
@@ -211,6 +216,14 @@ class JobPublic(BaseModel):
     defaulted_hyperparameters: list[str]
     #: Parameters of the LoRA adapter at the job's rank; None where the model's count is unknown.
     adapter_parameters: int | None
+    dataset_rows: int | None = Field(
+        description="Rows of the uploaded dataset the job trains on; null for a URI the "
+        "platform does not hold"
+    )
+    training_tokens_bound: int | None = Field(
+        description="At most this many tokens are trained on: the dataset's bytes times the "
+        "epochs (a token takes at least one byte); null for a URI"
+    )
     status: JobStatus
     created_at: Timestamp
     updated_at: Timestamp
@@ -224,6 +237,38 @@ class JobsPublic(BaseModel):
     """One page of the caller's jobs, newest first; ``total`` counts every match."""
 
     jobs: list[JobPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class DatasetPublic(BaseModel):
+    """An uploaded dataset: every row of it passed the checks of its format."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str = Field(description="`ds-` and 24 hex digits; a job's `dataset` names it")
+    name: str | None
+    format: DatasetFormat = Field(description="The one format of every row")
+    rows: int = Field(description="Rows (blank lines are not rows)")
+    bytes: int = Field(description="The file's size in bytes")
+    sha256: str = Field(description="The sha256 of the file's bytes, in hex")
+    longest_row_bytes: int = Field(
+        description="The longest row's length in bytes, its line ending not counted: an upper "
+        "bound on its tokens"
+    )
+    longest_row_line: int = Field(description="The line number (1-based) of that row")
+    created_at: Timestamp
+
+    @field_serializer("created_at")
+    def _utc(self, value: datetime) -> str:
+        return _isoformat(value)
+
+
+class DatasetsPublic(BaseModel):
+    """One page of the caller's datasets, newest first; ``total`` counts them all."""
+
+    datasets: list[DatasetPublic]
     total: int
     limit: int
     offset: int

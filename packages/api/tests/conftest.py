@@ -305,8 +305,12 @@ def assert_no_retiring_headers(response: httpx.Response) -> None:
         assert name not in response.headers, name
 
 
-def envelope(response: httpx.Response, status: int, type_: str) -> dict[str, Any]:
-    """Assert ``response`` is the canonical error envelope with this status and type."""
+def envelope(
+    response: httpx.Response, status: int, type_: str, *, joined: bool = True
+) -> dict[str, Any]:
+    """Assert ``response`` is the canonical error envelope with this status and type; its
+    ``detail`` joins the ``errors`` messages unless ``joined`` is False (a refused dataset's
+    detail counts its bad lines instead)."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body = response.json()
@@ -322,7 +326,7 @@ def envelope(response: httpx.Response, status: int, type_: str) -> dict[str, Any
         assert all(isinstance(part, str | int) for part in item["loc"])
         assert isinstance(item["msg"], str)
         assert isinstance(item["type"], str)
-    if body["errors"]:
+    if body["errors"] and joined:
         assert body["detail"] == "; ".join(item["msg"] for item in body["errors"])
     assert "Traceback" not in response.text
     return body  # type: ignore[no-any-return]

@@ -116,8 +116,8 @@ def test_migrate_applies_migrations_idempotently(
             )
         }
     engine.dispose()
-    assert version == "v0005"
-    assert {"api_tokens", "jobs", "job_events", "idempotency_keys"} <= tables
+    assert version == "v0006"
+    assert {"api_tokens", "datasets", "jobs", "job_events", "idempotency_keys"} <= tables
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,21 @@ VALID: dict[str, Any] = {
 }
 
 
+def not_checked(dataset: str = VALID["dataset"]) -> dict[str, Any]:
+    """The warning every job on a URI gets: the platform could not check its rows."""
+    return {
+        "loc": ["body", "dataset"],
+        "msg": f"Dataset {dataset!r} was not checked: the platform does not hold it, so a bad "
+        "row fails the job only once it runs (upload the file with `dn train datasets upload "
+        "FILE` to have it checked now)",
+        "type": "dataset_not_checked",
+    }
+
+
+#: The warnings of a job on VALID's dataset (a URI) that nothing else warns about.
+URI_WARNINGS = [not_checked()]
+
+
 def job(**changes: Any) -> dict[str, Any]:
     body = {**VALID, **changes}
     return {key: value for key, value in body.items() if value is not ...}
@@ -57,12 +72,14 @@ def test_create_job_returns_queued_job(api: Api) -> None:
     created = response.json()
     assert set(created) == {
         "id", "name", "base_model", "method", "algorithm", "dataset", "tags",
-        "hyperparameters", "defaulted_hyperparameters", "adapter_parameters", "status",
-        "created_at", "updated_at", "warnings",
+        "hyperparameters", "defaulted_hyperparameters", "adapter_parameters", "dataset_rows",
+        "training_tokens_bound", "status", "created_at", "updated_at", "warnings",
     }  # fmt: skip
     assert created["status"] == "queued"
     assert created["hyperparameters"] == VALID["hyperparameters"]
-    assert (created["defaulted_hyperparameters"], created["warnings"]) == ([], [])
+    assert (created["defaulted_hyperparameters"], created["warnings"]) == ([], URI_WARNINGS)
+    # A URI the platform does not hold: nothing known of its rows.
+    assert (created["dataset_rows"], created["training_tokens_bound"]) == (None, None)
     assert created["adapter_parameters"] == 32 * (1769472 + 958464 + 156032)
     assert (created["base_model"], created["name"], created["tags"]) == (
         "Qwen/Qwen3-8B", "my run", ["demo"],
@@ -198,10 +215,11 @@ def test_create_job_rejects_every_violation_and_writes_nothing(
     errors = envelope(response, 422, "validation_error")["errors"]
     assert sorted((e["loc"], e["type"]) for e in errors) == sorted(expected)
     assert validated.status_code == 200
+    warned = URI_WARNINGS if body.get("dataset") == VALID["dataset"] else []
     assert validated.json() == {
         "valid": False,
         "errors": errors,
-        "warnings": [],
+        "warnings": warned,
         "hyperparameters": None,
         "defaulted_hyperparameters": [],
         "adapter_parameters": None,
@@ -317,7 +335,7 @@ def test_validate_job_shows_effective_hyperparameters_and_adapter_size(api: Api)
     assert response.json() == {
         "valid": True,
         "errors": [],
-        "warnings": [],
+        "warnings": URI_WARNINGS,
         "hyperparameters": {
             "learning_rate": pytest.approx(4.7298e-4, rel=1e-4),
             "batch_size": None,
@@ -351,10 +369,11 @@ def test_create_job_on_retiring_model_succeeds_with_warning_and_headers(
         read = client.get(f"/training/jobs/{created.json()['id']}")
         cancelled = client.post(f"/training/jobs/{created.json()['id']}/cancel")
         ordinary = create(client, job())
-    assert (validated.json()["valid"], validated.json()["warnings"]) == (True, [RETIRING_WARNING])
+    warned = [RETIRING_WARNING, *URI_WARNINGS]
+    assert (validated.json()["valid"], validated.json()["warnings"]) == (True, warned)
     assert created.status_code == 201
-    assert created.json()["warnings"] == [RETIRING_WARNING]
-    assert replayed.json()["warnings"] == [RETIRING_WARNING]
+    assert created.json()["warnings"] == warned
+    assert replayed.json()["warnings"] == warned
     assert created.json()["adapter_parameters"] is None  # a retired record's figure is unknown
     assert read.json()["defaulted_hyperparameters"] == ["learning_rate", "lora_rank"]
     assert read.json()["hyperparameters"]["learning_rate"] == 1e-4  # Llama: not calibrated
@@ -362,7 +381,7 @@ def test_create_job_on_retiring_model_succeeds_with_warning_and_headers(
         assert_retiring_headers(response)
     assert api_before_june.count() == before + 2
     assert_no_retiring_headers(ordinary)
-    assert ordinary.json()["warnings"] == []
+    assert ordinary.json()["warnings"] == URI_WARNINGS
 
 
 def test_create_job_invalid_on_retiring_model_still_warns(api_before_june: Api) -> None:
@@ -372,7 +391,7 @@ def test_create_job_invalid_on_retiring_model_still_warns(api_before_june: Api) 
         validated = client.post("/training/jobs/validate", json=body)
         created = create(client, body)
     assert validated.json()["valid"] is False
-    assert validated.json()["warnings"] == [RETIRING_WARNING]
+    assert validated.json()["warnings"] == [RETIRING_WARNING, *URI_WARNINGS]
     assert [e["type"] for e in validated.json()["errors"]] == ["invalid_lora_rank"]
     assert envelope(created, 422, "validation_error")["errors"] == validated.json()["errors"]
     for response in (validated, created):
@@ -399,7 +418,7 @@ def test_create_job_on_retirement_day_refuses_the_retiring_model(
     assert envelope(refused, 422, "validation_error")["errors"] == [
         {"loc": ["body", "base_model"], "msg": detail, "type": "retired_base_model"}
     ]
-    assert (validated.json()["valid"], validated.json()["warnings"]) == (False, [])
+    assert (validated.json()["valid"], validated.json()["warnings"]) == (False, URI_WARNINGS)
     assert validated.json()["errors"] == refused.json()["errors"]
     assert api_on_retirement_day.count() == before
     # A job accepted while the model was retiring stays readable, and no longer warns of a date
@@ -553,7 +572,7 @@ def test_read_job_returns_own_job(api: Api) -> None:
     with api.client() as client:
         created = create(client, VALID).json()
         response = client.get(f"/training/jobs/{created['id']}")
-    assert created.pop("warnings") == []  # what to know at creation, not part of the job
+    assert created.pop("warnings") == URI_WARNINGS  # what to know at creation, not of the job
     assert (response.status_code, response.json()) == (200, created)
 
 

@@ -33,8 +33,13 @@ def sft_only_catalog(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("sft_only_catalog")
 def test_check_job_rejects_algorithm_the_model_does_not_support() -> None:
-    body = {"base_model": SFT_ONLY.tinker_id, "method": "rl", "algorithm": "ppo", "dataset": "d"}
-    check = validation.check_job(body, DAY)
+    body = {
+        "base_model": SFT_ONLY.tinker_id,
+        "method": "rl",
+        "algorithm": "ppo",
+        "dataset": "s3://b/d.jsonl",
+    }
+    check = validation.check_job(body, DAY, datasets={}.get)
     assert check.job is None
     assert [(e["loc"], e["type"]) for e in check.errors] == [
         (["body", "algorithm"], "unsupported_algorithm")
@@ -47,10 +52,10 @@ def test_check_job_reports_unsupported_algorithm_beside_field_errors() -> None:
     body = {
         "base_model": SFT_ONLY.tinker_id,
         "method": "rl",
-        "dataset": "d",
+        "dataset": "s3://b/d.jsonl",
         "hyperparameters": {"lora_rank": 0, "max_sequence_length": 5000},
     }
-    check = validation.check_job(body, DAY)
+    check = validation.check_job(body, DAY, datasets={}.get)
     assert sorted(e["type"] for e in check.errors) == [
         "context_length_exceeded",
         "greater_than_equal",

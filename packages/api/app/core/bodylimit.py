@@ -13,6 +13,11 @@ before authentication, before any query, and only for routes that read a body:
   408: a total deadline, not one per chunk, so a client dripping a byte at a time cannot hold
   the connection either.
 
+Routes that stream a large body to storage (a dataset upload) are named in ``streamed``, each
+with bounds of its own: a size limit of its own, checked the same two ways, and instead of the
+deadline an idle timeout (408 when no byte has arrived for that long), so a 200 MB upload on a
+slow link may take minutes while one that has stopped is still cut off in seconds.
+
 Both errors are raised as ``HTTPException`` from ``receive``: FastAPI lets those through from
 body reading, and the app's handlers give them the envelope. Any answer sent before the body
 was read to its end says ``Connection: close``, so the server drops the rest of the body rather
@@ -21,17 +26,27 @@ than reading it to find where the next request starts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 import anyio
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["BodyLimitMiddleware", "BodyReadTimeoutError", "BodyTooLargeError", "describe_size"]
+__all__ = [
+    "BodyIdleTimeoutError",
+    "BodyLimitMiddleware",
+    "BodyReadTimeoutError",
+    "BodyTooLargeError",
+    "StreamedBody",
+    "describe_size",
+]
 
 
 def describe_size(size: int) -> str:
     """``1 MiB (1,048,576 bytes)``: the unit a person reads, and the exact figure."""
-    for unit, scale in (("MiB", 1024 * 1024), ("KiB", 1024)):
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024 * 1024), ("KiB", 1024)):
         if size >= scale and size % scale == 0:
             return f"{size // scale} {unit} ({size:,} bytes)"
     return f"{size:,} bytes"
@@ -52,13 +67,40 @@ class BodyReadTimeoutError(HTTPException):
         super().__init__(408, f"Request body not received in full within {timeout:g} s")
 
 
-class BodyLimitMiddleware:
-    """Enforce ``max_bytes`` and ``read_timeout`` (seconds) on every HTTP request's body."""
+class BodyIdleTimeoutError(HTTPException):
+    """A streamed body stopped arriving."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, read_timeout: float) -> None:
+    def __init__(self, timeout: float, received: int) -> None:
+        super().__init__(
+            408, f"No part of the request body arrived for {timeout:g} s ({received:,} bytes in)"
+        )
+
+
+@dataclass(frozen=True)
+class StreamedBody:
+    """The bounds of a route that streams its body: its size limit, and the seconds it may go
+    without a byte arriving."""
+
+    max_bytes: int
+    idle_timeout: float
+
+
+class BodyLimitMiddleware:
+    """Enforce ``max_bytes`` and ``read_timeout`` (seconds) on every HTTP request's body, but
+    for the ``(method, path)`` routes in ``streamed``, which have bounds of their own."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_bytes: int,
+        read_timeout: float,
+        streamed: Mapping[tuple[str, str], StreamedBody] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.read_timeout = read_timeout
+        self.streamed = dict(streamed or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,9 +122,12 @@ class _BodyGuard:
 
     def __init__(self, limits: BodyLimitMiddleware, scope: Scope, receive: Receive, send: Send):
         headers = Headers(scope=scope)
-        self.max_bytes = limits.max_bytes
+        streamed = limits.streamed.get((scope["method"], scope["path"]))
+        self.max_bytes = limits.max_bytes if streamed is None else streamed.max_bytes
         self.timeout = limits.read_timeout
         self.deadline = anyio.current_time() + limits.read_timeout
+        #: For a streamed body: the seconds each read may wait (no total deadline).
+        self.idle_timeout = None if streamed is None else streamed.idle_timeout
         self.declared = _declared_length(headers)
         has_body = bool(self.declared) or "transfer-encoding" in headers
         self.complete = not has_body
@@ -96,9 +141,15 @@ class _BodyGuard:
         if self.declared is not None and self.declared > self.max_bytes:
             raise BodyTooLargeError(self.max_bytes, self.declared)
         message: Message | None = None
-        with anyio.move_on_after(self.deadline - anyio.current_time()):
+        if self.idle_timeout is None:
+            wait = self.deadline - anyio.current_time()
+        else:
+            wait = self.idle_timeout
+        with anyio.move_on_after(wait):
             message = await self._receive()
         if message is None:
+            if self.idle_timeout is not None:
+                raise BodyIdleTimeoutError(self.idle_timeout, self.received)
             raise BodyReadTimeoutError(self.timeout)
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))

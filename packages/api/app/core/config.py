@@ -89,6 +89,23 @@ class Settings(BaseSettings):
     #: Hours an ``Idempotency-Key`` is remembered (its replay answered); after that the key may
     #: be used again, for a new job. 24 h, as Stripe keeps them: long past any client's retries.
     idempotency_ttl_hours: float = Field(default=24.0, gt=0)
+    #: The largest dataset upload, in bytes (413 above it: at once for a larger
+    #: ``Content-Length``, else as soon as the stream passes it). 1 GiB: an SFT set of a few
+    #: hundred thousand long chats; uploads stream to the store, so the server never holds more
+    #: than a chunk and one row of it, whatever this is.
+    dataset_max_bytes: int = Field(default=1024 * 1024 * 1024, ge=1)
+    #: Seconds a dataset upload may go without a single byte arriving (408 after). Not a
+    #: deadline for the whole body, as for job bodies: a 200 MB file on a slow link takes
+    #: minutes, and only a client that has stopped sending should be cut off.
+    dataset_idle_timeout_seconds: float = Field(default=10.0, gt=0)
+    #: Where uploaded datasets live: a directory, or ``s3://bucket/prefix`` for an
+    #: S3-compatible object store (credentials from the standard ``AWS_*`` variables). Unset: a
+    #: directory beside the SQLite file (``<db>.datasets``), or ``datasets`` in the data
+    #: directory when the database is elsewhere (``app.datasets.store.open_store``).
+    dataset_store: str | None = None
+    #: The endpoint of an S3-compatible store other than AWS's (MinIO, R2, a local moto),
+    #: e.g. ``http://127.0.0.1:9000``; unset means AWS itself.
+    s3_endpoint_url: str | None = None
 
     #: Seconds to open a connection to PostgreSQL before the request gets 503: libpq's
     #: ``connect_timeout`` (whole seconds, at least 2; per address the host name resolves to).
@@ -116,6 +133,12 @@ class Settings(BaseSettings):
     #: within this however the database fails, inside the probe timeouts load balancers and
     #: orchestrators commonly use (5 s or more), so they see "degraded", never a timeout.
     health_timeout_seconds: float = Field(default=2.0, gt=0)
+
+    @field_validator("dataset_store", "s3_endpoint_url", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        """An empty variable means unset, as a deployment template leaves it."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

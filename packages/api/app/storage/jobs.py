@@ -9,6 +9,10 @@ say) leaves nothing behind, so retrying it with the same key is a fresh attempt.
 after a TTL: an expired key is treated as unused (its row replaced by the new one), and each
 keyed creation also deletes up to ``SWEEP_BATCH`` expired keys of anyone's, so the table never
 holds much more than one TTL's worth of keys.
+
+A job on an uploaded dataset is inserted first and its dataset share-locked after, in the same
+transaction: if the dataset was deleted meanwhile, nothing is written (``DatasetGoneError``);
+``app.storage.datasets`` explains why this order closes the race with a delete.
 """
 
 from __future__ import annotations
@@ -24,12 +28,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.db import serialized_writes
-from app.models import IdempotencyKey, Job, JobEvent, utcnow
+from app.models import Dataset, IdempotencyKey, Job, JobEvent, utcnow
 from app.schemas import TERMINAL_STATUSES, JobCreate, JobStatus
 from app.training.catalog import TrainingAlgorithm
+from app.training.validation import DatasetFacts
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "SWEEP_BATCH",
+    "DatasetGoneError",
     "DuplicateIdempotencyKeyError",
     "IdempotentRequest",
     "JobAlreadyFinishedError",
@@ -83,6 +90,10 @@ class DuplicateIdempotencyKeyError(Exception):
     """Another request stored the same idempotency key first (a concurrent retry)."""
 
 
+class DatasetGoneError(Exception):
+    """The job's dataset was deleted between the job's checks and its insertion."""
+
+
 class JobAlreadyFinishedError(Exception):
     """The job is already in a terminal status."""
 
@@ -102,10 +113,13 @@ def create_job(
     adapter_parameters: int | None,
     render: Render,
     idempotency: IdempotentRequest | None = None,
+    dataset: DatasetFacts | None = None,
+    training_tokens_bound: int | None = None,
 ) -> dict[str, Any]:
     """Insert a queued job, its ``created`` event and its idempotency key (with the answer,
     ``render(job)``) in one commit; return that answer. ``DuplicateIdempotencyKeyError`` when
-    a concurrent request stored the key first.
+    a concurrent request stored the key first, ``DatasetGoneError`` when ``dataset`` (the
+    uploaded dataset the job trains on) no longer exists.
 
     ``hyperparameters`` are the effective values (``defaulted`` names those filled in), so the
     stored job says exactly what it trains with.
@@ -126,6 +140,9 @@ def create_job(
         "hyperparameters": hyperparameters,
         "defaulted_hyperparameters": defaulted,
         "adapter_parameters": adapter_parameters,
+        "dataset_id": None if dataset is None else dataset.id,
+        "dataset_rows": None if dataset is None else dataset.rows,
+        "training_tokens_bound": training_tokens_bound,
         "status": JobStatus.QUEUED.value,
         "created_at": now,
         "updated_at": now,
@@ -140,6 +157,9 @@ def create_job(
         connection = session.connection()
         try:
             seq = connection.execute(_INSERT_JOB, values).scalar_one()
+            if dataset is not None and not _lock_dataset(session, owner, dataset.id):
+                session.rollback()
+                raise DatasetGoneError(dataset.id)
             connection.execute(_INSERT_EVENT, {**event, "job_seq": seq})
             answer = render(Job(seq=seq, **values))
             if idempotency is not None:
@@ -158,6 +178,17 @@ def create_job(
                 raise DuplicateIdempotencyKeyError(idempotency.key) from err
             raise
     return answer
+
+
+def _lock_dataset(session: Session, owner: str, dataset_id: str) -> bool:
+    """Share-lock the owner's dataset row until the commit (PostgreSQL; on SQLite the job's
+    insert already holds the one write lock); False if it is gone."""
+    query = (
+        select(Dataset.seq)
+        .where(Dataset.id == dataset_id, Dataset.owner == owner)
+        .with_for_update(read=True)
+    )
+    return session.scalars(query).one_or_none() is not None
 
 
 def _store_key(

@@ -1,13 +1,26 @@
 """The one domain function every job request goes through, before anything is written.
 
 Pydantic checks each field's shape and bounds (``app.schemas.JobCreate``); this module adds the
-checks that need the catalog or several fields at once, and reports all violations together,
-even when some fields failed pydantic already, so one round trip tells the user everything.
+checks that need the catalog, the owner's datasets or several fields at once, and reports all
+violations together, even when some fields failed pydantic already, so one round trip tells the
+user everything.
+
+The owner's datasets come in as a lookup (``DatasetLookup``: an id to its figures, or None), so
+the function stays pure: the route reads the database, tests pass a dict's ``get``. A job's
+``dataset`` is one of:
+
+- a dataset id (``ds-...``) of the owner's: its format must feed the job's method, and a row
+  longer in bytes than the job's context is worth a warning: byte-level tokenizers spend at
+  least one byte per token, so a row's bytes bound its tokens from above;
+- an ``s3://`` or ``https://`` URI: data the platform does not hold, accepted with a warning
+  that it was not checked;
+- anything else, which can only be a path on the user's machine (``./train.jsonl``,
+  ``/home/...``, ``file://...``): refused, with the command that uploads it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -26,8 +39,39 @@ from app.training.catalog import (
     get_training_model,
     training_model_status,
 )
+from app.training.datasets import FORMAT_METHODS, DatasetFormat
 
-__all__ = ["JobCheck", "check_job", "effective_hyperparameters"]
+__all__ = [
+    "DATASET_ID_PREFIX",
+    "DatasetFacts",
+    "DatasetLookup",
+    "JobCheck",
+    "check_job",
+    "effective_hyperparameters",
+]
+
+#: What every dataset id starts with; a ``dataset`` that does is looked up, never read as a path.
+DATASET_ID_PREFIX = "ds-"
+#: The URI schemes a job may name data by without uploading it (compared case-insensitively).
+DATASET_URI_SCHEMES = ("s3://", "https://")
+#: How to upload a file, as every refusal of a local path says.
+UPLOAD_HINT = "upload the file with `dn train datasets upload FILE`"
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What job creation needs to know of an uploaded dataset."""
+
+    id: str
+    format: DatasetFormat
+    rows: int
+    bytes: int
+    longest_row_bytes: int
+    longest_row_line: int
+
+
+#: The owner's dataset with this id, or None.
+DatasetLookup = Callable[[str], DatasetFacts | None]
 
 #: The algorithms each method may use; the first is the default.
 METHOD_ALGORITHMS: Mapping[JobMethod, tuple[TrainingAlgorithm, ...]] = {
@@ -44,6 +88,9 @@ class JobCheck:
     ``defaulted`` names the ones filled in; ``warnings`` are worth telling but refuse nothing.
     ``base_model`` is the id of the catalog model the body names, even when other checks failed,
     so that every answer about that model can say where it stands (``model_retiring``).
+    ``dataset`` is the uploaded dataset the job trains on (None for a URI), and
+    ``training_tokens_bound`` its bytes times the job's epochs: no more tokens than that can
+    be trained on, whatever the tokenizer.
     """
 
     job: JobCreate | None
@@ -54,6 +101,8 @@ class JobCheck:
     hyperparameters: dict[str, Any] | None = None
     defaulted: list[str] = field(default_factory=list)
     adapter_parameters: int | None = None
+    dataset: DatasetFacts | None = None
+    training_tokens_bound: int | None = None
 
 
 def effective_hyperparameters(
@@ -68,8 +117,9 @@ def effective_hyperparameters(
     return effective, defaulted
 
 
-def check_job(raw: Any, day: date) -> JobCheck:
-    """Validate a decoded job request body completely, with the catalog as it stands on ``day``.
+def check_job(raw: Any, day: date, *, datasets: DatasetLookup) -> JobCheck:
+    """Validate a decoded job request body completely, with the catalog as it stands on ``day``
+    and the owner's ``datasets``.
 
     The model validates the decoded object (see ``JobCreate`` for how it stays as strict as
     validating JSON), and the cross-field checks read the same object.
@@ -124,10 +174,25 @@ def check_job(raw: Any, day: date) -> JobCheck:
         elif algorithm is not None and model is not None:
             errors.extend(_model_algorithm_errors(model, algorithm))
 
+    _, length = clean("hyperparameters", "max_sequence_length")
     if model is not None:
-        _, length = clean("hyperparameters", "max_sequence_length")
         _, rank = clean("hyperparameters", "lora_rank")
         errors.extend(_model_hyperparameter_errors(model, length, rank))
+
+    _, reference = clean("dataset")
+    dataset: DatasetFacts | None = None
+    if isinstance(reference, str):
+        job_method = (
+            JobMethod(method) if isinstance(method, str) and method in set(JobMethod) else None
+        )
+        dataset = _check_dataset(
+            reference,
+            datasets,
+            method=job_method,
+            context=_context(model, length),
+            errors=errors,
+            warnings=warnings,
+        )
 
     accepted_id = None if model is None else model.tinker_id
     if errors or job is None or model is None:
@@ -135,6 +200,7 @@ def check_job(raw: Any, day: date) -> JobCheck:
             job=None, algorithm=None, base_model=accepted_id, errors=errors, warnings=warnings
         )
     effective, defaulted = effective_hyperparameters(job.hyperparameters.model_dump(), model)
+    epochs = job.hyperparameters.epochs or 1
     return JobCheck(
         job=job,
         algorithm=algorithm,
@@ -143,6 +209,92 @@ def check_job(raw: Any, day: date) -> JobCheck:
         hyperparameters=effective,
         defaulted=defaulted,
         adapter_parameters=model.adapter_parameters(effective["lora_rank"]),
+        dataset=dataset,
+        training_tokens_bound=None if dataset is None else dataset.bytes * epochs,
+    )
+
+
+_DATASET_LOC = ("body", "dataset")
+
+
+def _check_dataset(
+    reference: str,
+    datasets: DatasetLookup,
+    *,
+    method: JobMethod | None,
+    context: tuple[int, str] | None,
+    errors: list[ErrorItem],
+    warnings: list[ErrorItem],
+) -> DatasetFacts | None:
+    """The uploaded dataset ``reference`` names, adding to ``errors`` why it names none (an
+    unknown id, a path on the user's machine) or does not fit ``method``, and to ``warnings``
+    a URI the platform cannot check or a row that may not fit the job's ``context``."""
+    if reference.startswith(DATASET_ID_PREFIX):
+        found = datasets(reference)
+        if found is None:
+            message = (
+                f"Unknown dataset {reference!r}: none of your datasets has that id "
+                "(`dn train datasets list` shows them)"
+            )
+            errors.append(error_item(_DATASET_LOC, message, "unknown_dataset"))
+            return None
+        if method is not None:
+            errors.extend(_format_errors(found, method))
+        if context is not None and found.longest_row_bytes > context[0]:
+            warnings.append(_row_length_warning(found, *context))
+        return found
+    scheme = next((s for s in DATASET_URI_SCHEMES if reference[: len(s)].lower() == s), None)
+    if scheme is not None and len(reference) > len(scheme):
+        message = (
+            f"Dataset {reference!r} was not checked: the platform does not hold it, so a bad "
+            f"row fails the job only once it runs ({UPLOAD_HINT} to have it checked now)"
+        )
+        warnings.append(error_item(_DATASET_LOC, message, "dataset_not_checked"))
+        return None
+    message = (
+        f"Dataset {reference!r} is not a dataset id or an s3:// or https:// URI, and a path on "
+        f"your machine cannot be read by the platform: {UPLOAD_HINT} and pass the id it prints"
+    )
+    errors.append(error_item(_DATASET_LOC, message, "local_dataset_path"))
+    return None
+
+
+def _format_errors(dataset: DatasetFacts, method: JobMethod) -> list[ErrorItem]:
+    """A dataset whose rows do not feed ``method`` (chat rows for RL, prompts for SFT)."""
+    if FORMAT_METHODS[dataset.format] == method.value:
+        return []
+    fitting = [form.value for form, feeds in FORMAT_METHODS.items() if feeds == method.value]
+    return [
+        error_item(
+            _DATASET_LOC,
+            f"Dataset {dataset.id!r} holds {dataset.format.value} rows, which train with method "
+            f"{FORMAT_METHODS[dataset.format]!r}; method {method.value!r} takes "
+            f"{' or '.join(fitting)} rows",
+            "dataset_format_mismatch",
+        )
+    ]
+
+
+def _context(model: TrainingModel | None, length: Any) -> tuple[int, str] | None:
+    """The job's context in tokens, and how to name it: its ``max_sequence_length`` when given
+    (well-formed), else the model's context length; None when neither is known."""
+    if isinstance(length, int) and not isinstance(length, bool):
+        return length, f"max_sequence_length {length:,}"
+    if model is not None:
+        named = f"the context of {model.tinker_id!r} ({model.context_length:,} tokens)"
+        return model.context_length, named
+    return None
+
+
+def _row_length_warning(dataset: DatasetFacts, context: int, named: str) -> ErrorItem:
+    """A row that may not fit the context. Its bytes bound its tokens from above (a byte-level
+    tokenizer spends at least one byte per token), so the row may well fit: a warning."""
+    return error_item(
+        _DATASET_LOC,
+        f"Dataset {dataset.id!r}: line {dataset.longest_row_line:,} has up to "
+        f"{dataset.longest_row_bytes:,} tokens (its bytes; a token takes at least one), more "
+        f"than {named}, so it may not fit",
+        "dataset_row_may_exceed_context",
     )
 
 

@@ -10,13 +10,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.body import JobBody, PydanticJsonRoute
-from app.api.deps import CatalogDay, CurrentUser, SessionDep, SettingsDep, WriterUser
+from app.api.deps import CatalogDay, CurrentUser, Principal, SessionDep, SettingsDep, WriterUser
 from app.api.responses import LIFECYCLE_HEADERS, error_responses
-from app.errors import BadRequestError, ConflictError, NotFoundError, ValidationFailedError
-from app.models import Job
+from app.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    ValidationFailedError,
+    error_item,
+)
+from app.models import Dataset, Job
 from app.schemas import (
     MAX_OFFSET,
     ErrorEntry,
@@ -31,9 +38,11 @@ from app.schemas import (
     PrintableStr,
 )
 from app.storage import jobs as store
+from app.storage.datasets import get_dataset
 from app.training.catalog import TrainingAlgorithm
+from app.training.datasets import DatasetFormat
 from app.training.lifecycle import retirement_headers
-from app.training.validation import JobCheck, check_job
+from app.training.validation import DatasetFacts, DatasetLookup, JobCheck, check_job
 
 __all__ = ["router"]
 
@@ -93,6 +102,27 @@ def _idempotency_key(value: str | None) -> str | None:
     return value
 
 
+def _facts(row: Dataset) -> DatasetFacts:
+    return DatasetFacts(
+        id=row.id,
+        format=DatasetFormat(row.format),
+        rows=row.rows,
+        bytes=row.bytes,
+        longest_row_bytes=row.longest_row_bytes,
+        longest_row_line=row.longest_row_line,
+    )
+
+
+def _datasets_of(session: Session, user: Principal) -> DatasetLookup:
+    """The caller's datasets, as ``check_job`` looks them up (one query, only for an id)."""
+
+    def lookup(dataset_id: str) -> DatasetFacts | None:
+        row = get_dataset(session, owner=user.owner, dataset_id=dataset_id)
+        return None if row is None else _facts(row)
+
+    return lookup
+
+
 def _lifecycle_headers(check: JobCheck, day: date) -> dict[str, str]:
     """``Deprecation``/``Sunset`` when the body names a retiring model, valid or not: the
     answer is about that model either way."""
@@ -122,6 +152,8 @@ def _replay(
         raise ConflictError(f"Idempotency-Key {key!r} was already used with a different body")
     status = stored.status or CREATED
     body = stored.body if stored.body is not None else _created_body(stored.job, check)
+    # Answers stored before jobs recorded datasets (v0006) had no such fields: theirs are null.
+    body = {"dataset_rows": None, "training_tokens_bound": None, **body}
     headers = {**_lifecycle_headers(check, day), "Idempotent-Replayed": "true"}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -168,7 +200,7 @@ def create_job(
 ) -> Response:
     """Create a training job after every check has passed; a rejected request writes nothing."""
     key = _idempotency_key(idempotency_key)
-    check = check_job(body, day)
+    check = check_job(body, day, datasets=_datasets_of(session, user))
     if check.job is None or check.algorithm is None or check.hyperparameters is None:
         raise ValidationFailedError(check.errors, headers=_lifecycle_headers(check, day))
     idempotency = None
@@ -192,7 +224,14 @@ def create_job(
             adapter_parameters=check.adapter_parameters,
             render=lambda job: _created_body(job, check),
             idempotency=idempotency,
+            dataset=check.dataset,
+            training_tokens_bound=check.training_tokens_bound,
         )
+    except store.DatasetGoneError:
+        # Deleted since the checks above: the answer they would now give.
+        message = f"Unknown dataset {check.job.dataset!r}: it was deleted just now"
+        error = error_item(("body", "dataset"), message, "unknown_dataset")
+        raise ValidationFailedError([error], headers=_lifecycle_headers(check, day)) from None
     except store.DuplicateIdempotencyKeyError:
         assert idempotency is not None  # only a keyed creation can collide
         stored = store.find_idempotent_answer(
@@ -215,9 +254,11 @@ def create_job(
         **_BODY,
     },
 )
-def validate_job(*, _user: CurrentUser, body: JobBody, day: CatalogDay) -> Response:
+def validate_job(
+    *, user: CurrentUser, body: JobBody, day: CatalogDay, session: SessionDep
+) -> Response:
     """Run every creation check without writing anything (sync: parsing a body is CPU work)."""
-    check = check_job(body, day)
+    check = check_job(body, day, datasets=_datasets_of(session, user))
     verdict = JobValidation(
         valid=not check.errors,
         errors=[ErrorEntry.model_validate(item) for item in check.errors],
