@@ -352,6 +352,14 @@ _ROW_CHECKS: Mapping[DatasetFormat, Callable[[dict[str, Any]], Problem | None]] 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _escapes_surrogate(raw: bytes) -> bool:
+    """Whether a line's JSON text may escape a surrogate (``\\ud800`` to ``\\udfff``, either
+    case): the one place a decoded row can get one. One scan for a line with no ``\\u`` escape
+    at all, the common case; the rest of the line only after the first one."""
+    start = raw.find(b"\\u")
+    return start >= 0 and (raw.find(b"\\ud", start) >= 0 or raw.find(b"\\uD", start) >= 0)
+
+
 def _has_surrogate(value: object) -> bool:
     """Whether a surrogate (from a ``\\ud800``-style escape) is anywhere in a decoded row: the
     quick test for rows whose text escapes one, before ``_surrogate`` says where. An ASCII
@@ -457,12 +465,11 @@ class DatasetValidator:
         if b"\n" not in chunk:
             self._keep(chunk)
             return
+        lines = chunk.split(b"\n")
         if self._pending:
-            self._pending.append(chunk)
-            chunk = b"".join(self._pending)
+            lines[0] = b"".join((*self._pending, lines[0]))
             self._pending = []
             self._pending_bytes = 0
-        lines = chunk.split(b"\n")
         tail = lines.pop()
         check = self._check_line
         for line in lines:
@@ -538,7 +545,7 @@ class DatasetValidator:
             return  # a blank line
         problem = row if isinstance(row, tuple) else self._judge(row, line)
         # An escaped lone surrogate decodes fine but is no Unicode; look only where one may be.
-        if problem is None and (b"\\ud" in raw or b"\\uD" in raw) and _has_surrogate(row):
+        if problem is None and _escapes_surrogate(raw) and _has_surrogate(row):
             problem = _surrogate(row)
         if problem is not None:
             loc, msg, type_ = problem
