@@ -677,6 +677,21 @@ def test_jobs_list_shows_a_table(dn: DnRunner, fake_api: FakeAPI) -> None:
     assert fake_api.requests[0].query == {"status": ["running"], "limit": ["2"]}
 
 
+def test_jobs_show_control_and_bidi_characters_escaped(dn: DnRunner, fake_api: FakeAPI) -> None:
+    """A name stored before the server refused such characters is shown, not obeyed: an ESC
+    would clear the owner's screen, a U+202E would turn the text around it backwards."""
+    hostile = job_json(name="run\x1b[2J\u202etxt.exe", tags=["a\u2028b"])
+    fake_api.script("GET", JOBS, Reply(200, {"jobs": [hostile], "total": 1, "limit": 20}))
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, hostile))
+    listed = dn("train", "jobs", "list", env=_env(fake_api))
+    shown = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    for result in (listed, shown):
+        assert result.returncode == 0, result.stderr
+        assert "run\\x1b[2J\\u202etxt.exe" in result.stdout
+        assert not any(char in result.stdout for char in "\x1b\u202e\u2028")
+    assert "tags             a\\u2028b\n" in shown.stdout
+
+
 def test_jobs_get_and_events(dn: DnRunner, fake_api: FakeAPI) -> None:
     fake_api.script("GET", JOBS + "/job-1", Reply(200, job_json()))
     events = {

@@ -9,6 +9,7 @@ exits 0 quietly, rather than reaching rich's own handler, which exits 1.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
@@ -18,9 +19,25 @@ __all__ = [
     "format_adapter",
     "format_value",
     "page_footer",
+    "printable",
     "write_json",
     "write_table",
 ]
+
+#: What a terminal would act on rather than show: C0 and C1 controls and DEL (ESC starts an
+#: escape sequence that can move the cursor, recolour or retitle the window), the line and
+#: paragraph separators, and the bidirectional formatting characters (U+202E shows
+#: ``exe.txt`` as ``txt.exe``). The server refuses them in what it stores today; a row stored
+#: before that rule, or a server that does not enforce it, still reaches this client.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(value: object) -> str:
+    """``value`` as text that shows exactly what it holds: each character above written as its
+    escape (``\\x1b``, ``\\u202e``), so it is seen, never obeyed."""
+    text = str(value)
+    return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
+
 
 #: The largest page the API serves (docs/api.md: ``limit`` 1-100), so every ``--limit`` stops here.
 MAX_LIMIT: Final = 100
@@ -35,7 +52,8 @@ def write_table(
 ) -> None:
     """A borderless table with a bold header; the columns named in ``no_wrap`` never wrap and
     those in ``right`` are right-aligned. Cells are shown as text, never as rich markup: a
-    server's strings are data, and a "[" in one must not become styling."""
+    server's strings are data, and a "[" in one must not become styling, nor an ESC in one
+    a terminal command (``printable``)."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -49,7 +67,7 @@ def write_table(
             column, no_wrap=column in no_wrap, justify="right" if column in right else "left"
         )
     for row in rows:
-        table.add_row(*(Text(str(cell)) for cell in row))
+        table.add_row(*(Text(printable(cell)) for cell in row))
     with console.capture() as captured:
         console.print(table)
     sys.stdout.write(captured.get())
