@@ -29,7 +29,9 @@ __all__ = [
 #: paragraph separators, and the bidirectional formatting characters (U+202E shows
 #: ``exe.txt`` as ``txt.exe``). The server refuses them in what it stores today; a row stored
 #: before that rule, or a server that does not enforce it, still reaches this client.
-_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_UNPRINTABLE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def printable(value: object) -> str:
