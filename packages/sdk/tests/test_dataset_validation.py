@@ -1,8 +1,10 @@
 """The dataset validator as a user meets it: what it accepts, the figures it reports, and the
 words, line numbers and locations of what it refuses.
 
-The API's copy has the same tests (``packages/api/tests/test_dataset_validation.py``), and
-``tests/test_dataset_validators.py`` requires the two to agree on a shared corpus.
+These tests are written once, here, against the source of truth; the API's mirror
+(``app.training.datasets``) is held to this one by ``tests/test_dataset_validators.py``, which
+runs both over a shared corpus and many chunkings and requires the same verdicts, figures and
+words, so a behaviour pinned here is pinned for the server too.
 """
 
 from __future__ import annotations
