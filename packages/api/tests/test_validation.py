@@ -9,6 +9,7 @@ import pytest
 
 from app.training import validation
 from app.training.catalog import TrainingAlgorithm, TrainingModel, TrainingModelFamily
+from app.training.datasets import DatasetFormat
 
 DAY = date(2026, 12, 1)
 SFT_ONLY = TrainingModel(
@@ -61,3 +62,32 @@ def test_check_job_reports_unsupported_algorithm_beside_field_errors() -> None:
         "greater_than_equal",
         "unsupported_algorithm",
     ]
+
+
+def test_check_job_reads_datasets_only_through_its_lookup() -> None:
+    facts = validation.DatasetFacts(
+        id="ds-0123456789abcdef01234567",
+        format=DatasetFormat.TEXT,
+        rows=10,
+        bytes=1000,
+        longest_row_bytes=120,
+        longest_row_line=4,
+    )
+    asked: list[str] = []
+
+    def lookup(dataset_id: str) -> validation.DatasetFacts | None:
+        asked.append(dataset_id)
+        return facts if dataset_id == facts.id else None
+
+    body = {
+        "base_model": "Qwen/Qwen3-8B",
+        "method": "sft",
+        "dataset": facts.id,
+        "hyperparameters": {"epochs": 2, "max_sequence_length": 100},
+    }
+    check = validation.check_job(body, DAY, datasets=lookup)
+    assert (check.errors, check.dataset, check.training_tokens_bound) == ([], facts, 2000)
+    assert [w["type"] for w in check.warnings] == ["dataset_row_may_exceed_context"]
+    uri = validation.check_job({**body, "dataset": "s3://b/x.jsonl"}, DAY, datasets=lookup)
+    assert (uri.dataset, uri.training_tokens_bound) == (None, None)
+    assert asked == [facts.id]  # a URI is never looked up

@@ -269,10 +269,15 @@ def _format_errors(dataset: DatasetFacts, method: JobMethod) -> list[ErrorItem]:
             _DATASET_LOC,
             f"Dataset {dataset.id!r} holds {dataset.format.value} rows, which train with method "
             f"{FORMAT_METHODS[dataset.format]!r}; method {method.value!r} takes "
-            f"{' or '.join(fitting)} rows",
+            f"{_either(fitting)} rows",
             "dataset_format_mismatch",
         )
     ]
+
+
+def _either(names: list[str]) -> str:
+    """``a``, ``a or b``, ``a, b or c``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
 
 
 def _context(model: TrainingModel | None, length: Any) -> tuple[int, str] | None:
