@@ -20,6 +20,7 @@ from dreadnode.cli.errors import UsageError
 from dreadnode.cli.main import build_parser
 from dreadnode.client.types import Hyperparameters
 from dreadnode.training import TrainingAlgorithm
+from dreadnode.training.datasets import FORMAT_METHODS, DatasetFormat
 
 from .conftest import JOBS, DnRunner
 from .fake_api import FakeAPI, Reply
@@ -44,6 +45,8 @@ def test_every_command_is_found() -> None:
     assert {" ".join(c) for c in COMMANDS} == {
         "train catalog", "train sft", "train rl",
         "train jobs list", "train jobs get", "train jobs cancel", "train jobs events",
+        "train datasets upload", "train datasets list", "train datasets get",
+        "train datasets delete",
     }  # fmt: skip
 
 
@@ -165,6 +168,19 @@ def test_rl_algorithms_are_every_catalog_algorithm_but_sft(dn: DnRunner) -> None
     assert dn("train", "sft", "--algorithm", "ppo").stderr.startswith(
         "error: dn train sft: unrecognized argument --algorithm"
     )
+
+
+def test_dataset_format_choices_are_the_validators_formats(dn: DnRunner) -> None:
+    formats = [f.value for f in DatasetFormat]
+    assert tuple(formats) == contract.DATASET_FORMATS
+    option = _option(build_parser(), "train", "datasets", "upload", flag="--format")
+    assert option.choices == contract.DATASET_FORMATS
+    result = dn("train", "datasets", "upload", "x.jsonl", "--format", "sharegpt")
+    assert result.returncode == 2
+    assert f"(choose from {', '.join(repr(f) for f in formats)})" in result.stderr
+    # every format trains one of the methods `dn train` submits
+    assert set(FORMAT_METHODS) == set(DatasetFormat)
+    assert set(FORMAT_METHODS.values()) == {m.name for m in contract.METHODS}
 
 
 def test_methods_are_the_subcommands_that_submit() -> None:

@@ -1,11 +1,12 @@
-"""What ``dn`` may send the API, written once: job statuses, methods and their algorithms, and the
-hyperparameters with their flags.
+"""What ``dn`` may send the API, written once: job statuses, methods and their algorithms, the
+hyperparameters with their flags, and the dataset formats.
 
 argparse (choices, flags, help) and the request builder both read these tables, so a status, an
 algorithm or a knob is added in one place and every command follows. Algorithms come from the
-catalog's ``TrainingAlgorithm``; the statuses and hyperparameters restate the wire contract
-(``dreadnode.client.types``, which imports httpx and so cannot be read while ``dn`` starts), and
-the SDK's tests hold them equal to it.
+catalog's ``TrainingAlgorithm``. The dataset formats restate the validator's ``DatasetFormat``
+(imported only when a file is checked: it costs start-up time); the statuses and
+hyperparameters restate the wire contract (``dreadnode.client.types``, which imports httpx and so
+cannot be read while ``dn`` starts); the SDK's tests hold each equal to its source.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ from dreadnode.cli.parsing import finite_float, positive_whole_number, whole_num
 from dreadnode.training.models import DEFAULT_LORA_RANK, MAX_KNOWN_LORA_RANK, TrainingAlgorithm
 
 __all__ = [
+    "DATASET_FORMATS",
     "HYPERPARAMETERS",
     "JOB_STATUSES",
     "METHODS",
     "Hyperparameter",
     "Method",
 ]
+
+#: The row formats a dataset may hold (``dn train datasets upload --format``): the values of
+#: ``dreadnode.training.datasets.DatasetFormat``, in its order.
+DATASET_FORMATS: Final = ("chat", "prompt_completion", "text", "prompt")
 
 #: Every state a job can be in, in the order a job passes through them (``--status``).
 JOB_STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from dreadnode import __version__
 from dreadnode.cli.catalog import add_catalog_parser
+from dreadnode.cli.datasets import add_datasets_parser
 from dreadnode.cli.errors import EXIT_FAILURE, EXIT_OK, CLIError
 from dreadnode.cli.jobs import add_jobs_parser
 from dreadnode.cli.parsing import Parser
@@ -32,6 +33,7 @@ def build_parser() -> Parser:
     add_catalog_parser(commands)
     add_submit_parsers(commands)
     add_jobs_parser(commands)
+    add_datasets_parser(commands)
     return parser
 
 

@@ -6,17 +6,27 @@ words and exit 2, even with no server configured. A model Tinker retires soon is
 stderr, and the job is still submitted. Everything else (hyperparameter bounds, context length)
 is the API's to check: ``--dry-run`` asks it for every violation at once without creating
 anything, and shows the values the job would train with and its adapter's size.
+
+``--dataset`` takes a dataset id (``ds-...``), a URI for data the platform does not hold
+(``s3://``, ``https://``), or a file on this machine: a file is checked here by the server's
+rules (a bad line fails in milliseconds, exit 2, and nothing is sent), its format is held to the
+method, and it is uploaded before the job is created with the new dataset's id. A dry run checks
+the file but does not upload it: the API validates the rest of the job.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import unquote, urlsplit
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
 from dreadnode.cli.contract import HYPERPARAMETERS, METHODS
+from dreadnode.cli.datasets import check_local_dataset, describe_dataset, upload_checked_dataset
 from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.output import format_adapter, format_value
@@ -29,8 +39,24 @@ from dreadnode.training.models import (
 
 if TYPE_CHECKING:
     from dreadnode.client import ErrorItem, JobSpec, JobValidation
+    from dreadnode.training.datasets import DatasetCheck
 
-__all__ = ["add_submit_parsers", "check_model", "job_spec", "run_submit"]
+__all__ = [
+    "add_submit_parsers",
+    "check_dataset_fits",
+    "check_model",
+    "job_spec",
+    "local_dataset_path",
+    "run_submit",
+]
+
+#: Endings that make a bare name (``train.jsonl``) a file: no dataset id or URI has them.
+FILE_SUFFIXES: Final = (".jsonl", ".ndjson", ".json", ".jsonl.gz", ".txt")
+#: The id prefix of a dataset uploaded to the API.
+DATASET_ID_PREFIX: Final = "ds-"
+#: The warning the API gives for a URI it did not check; a dry run's stand-in for a local file
+#: (checked here) gets it too, and it is not the user's to read.
+DATASET_NOT_CHECKED: Final = "dataset_not_checked"
 
 
 def add_submit_parsers(commands: Any) -> None:
@@ -55,7 +81,12 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
         required=True,
         help="base model id from `dn train catalog`, e.g. Qwen/Qwen3.5-9B-Base",
     )
-    parser.add_argument("--dataset", required=True, help="where the training data is")
+    parser.add_argument(
+        "--dataset",
+        required=True,
+        help="a JSONL file here (checked, then uploaded), a dataset id from "
+        "`dn train datasets list`, or an s3:// or https:// URI",
+    )
     parser.add_argument("--name", help="a name for the job")
     parser.add_argument(
         "--tag", dest="tags", action="append", default=[], help="a tag (repeatable)"
@@ -109,18 +140,106 @@ def _warn(warnings: list[ErrorItem] | None, local: str | None) -> None:
         sys.stderr.write(f"warning: {line}\n")
 
 
+def local_dataset_path(value: str) -> Path | None:
+    """The file on this machine that ``--dataset`` names, or None for what the API resolves
+    itself: a dataset id (``ds-...``) or a URI (``s3://``, ``https://``; and other schemes, for
+    the API to refuse). A ``file://`` URI names a local file.
+
+    A value is a local file when one exists by that name, or when it looks like a path
+    (``./train.jsonl``, ``~/train.jsonl``, ``data/train.jsonl``, ``train.jsonl``): the API would
+    only refuse it, so a missing one fails here instead. Anything else (``my-data``) goes to the
+    API as it is, which says whether it knows it.
+    """
+    text = value.strip()
+    if text.lower().startswith("file://"):
+        return Path(unquote(urlsplit(text).path))
+    if "://" in text:
+        return None
+    if text.startswith(DATASET_ID_PREFIX) and "/" not in text and os.sep not in text:
+        return None
+    path = Path(text).expanduser()
+    looks_like_a_path = (
+        text.startswith(("~", "."))
+        or "/" in text
+        or os.sep in text
+        or text.lower().endswith(FILE_SUFFIXES)
+    )
+    return path if looks_like_a_path or path.exists() else None
+
+
+def check_dataset_fits(path: Path, check: DatasetCheck, method: str) -> None:
+    """Exit 2 when the file's rows do not train ``method`` (prompt rows carry no answer to
+    imitate; chat rows no reward to learn from), before the file is sent."""
+    from dreadnode.training.datasets import FORMAT_METHODS
+
+    fits = FORMAT_METHODS[check.format] if check.format is not None else method
+    if fits != method:
+        raise UsageError(
+            f"--dataset: {path} holds {check.format} rows, which train {fits} jobs, not {method}",
+            hints=(f"submit it with: dn train {fits} --dataset {path} ...",),
+        )
+
+
+def _check_local_dataset(args: argparse.Namespace) -> tuple[Path, DatasetCheck] | None:
+    """The local file ``--dataset`` names and its verdict (exit 2 for a bad one), or None when
+    it names no local file."""
+    path = local_dataset_path(args.dataset)
+    if path is None:
+        return None
+    if not path.exists():
+        raise UsageError(
+            f"--dataset: no such file: {args.dataset!r}",
+            hints=(
+                "give a JSONL file on this machine, a dataset id from `dn train datasets list`, "
+                "or an s3:// or https:// URI",
+            ),
+        )
+    check = check_local_dataset(path, as_json=args.json, label="--dataset")
+    check_dataset_fits(path, check, args.method)
+    return path, check
+
+
 def run_submit(args: argparse.Namespace) -> int:
-    """Validate (``--dry-run``) or create the job described by ``args``."""
+    """Validate (``--dry-run``) or create the job described by ``args``, uploading its
+    dataset first when ``--dataset`` is a local file."""
     day = catalog_day()
-    check_model(args.model, args.algorithm, args.lora_rank, on=day)
+    model = check_model(args.model, args.algorithm, args.lora_rank, on=day)
     retiring = describe_retiring_training_model(args.model, on=day)
+    local = _check_local_dataset(args)
     job = job_spec(args)
-    with api_client(args) as client:
-        if args.dry_run:
+    if args.dry_run:
+        if local is not None:
+            # Not uploaded: a dry run creates nothing. A URI stands in for the file (checked
+            # above), so the API judges the rest of the job and says what it would train with.
+            job["dataset"] = f"s3://dn-dry-run/{local[1].sha256}.jsonl"
+            sys.stderr.write(f"{_describe_check(*local)} (dry run: not uploaded)\n")
+        with api_client(args) as client:
             validation = client.validate_job(**job)
-            _warn(validation.warnings, retiring)
-            return _report_validation(validation, as_json=args.json)
-        created = client.create_job(**job)
+        warnings = validation.warnings
+        if local is not None:
+            warnings = [w for w in warnings if w.type != DATASET_NOT_CHECKED]
+            _warn_row_length(*local, model, args.max_sequence_length)
+        _warn(warnings, retiring)
+        return _report_validation(validation, as_json=args.json)
+    uploaded: str | None = None
+    try:
+        with api_client(args) as client:
+            if local is not None:
+                path, check = local
+                dataset = upload_checked_dataset(client, path, check, name=None, format=None)
+                uploaded = dataset.id
+                sys.stderr.write(describe_dataset(dataset, path) + "\n")
+                job["dataset"] = dataset.id
+            created = client.create_job(**job)
+    except CLIError as error:
+        if uploaded is None:
+            raise
+        # The upload worked and is kept: say how to use it rather than send it again.
+        raise CLIError(
+            error.message,
+            code=error.code,
+            hints=(*error.hints, f"the dataset is uploaded: use it with --dataset {uploaded}"),
+        ) from error
     _warn(created.warnings, retiring)
     if args.json:
         sys.stdout.write(created.model_dump_json(indent=2) + "\n")
@@ -131,6 +250,32 @@ def run_submit(args: argparse.Namespace) -> int:
             f"({created.status}); follow it with: dn train jobs get {created.id}\n"
         )
     return 0
+
+
+def _warn_row_length(
+    path: Path, check: DatasetCheck, model: TrainingModel, max_sequence_length: int | None
+) -> None:
+    """The API's warning for a row that may not fit the job's context, for a file it has not
+    seen (a dry run): a row's bytes bound its tokens from above, so it may well fit."""
+    if max_sequence_length is not None:
+        context, named = max_sequence_length, f"max_sequence_length {max_sequence_length:,}"
+    else:
+        context = model.context_length
+        named = f"the context of {model.tinker_id!r} ({context:,} tokens)"
+    if check.longest_row_bytes > context:
+        sys.stderr.write(
+            f"warning: {path}: line {check.longest_row_line:,} has up to "
+            f"{check.longest_row_bytes:,} tokens (its bytes; a token takes at least one), more "
+            f"than {named}, so it may not fit\n"
+        )
+
+
+def _describe_check(path: Path, check: DatasetCheck) -> str:
+    """``checked train.jsonl here: 9,000 chat rows, longest row: line 17, 4,321 bytes``."""
+    return (
+        f"checked {path} here: {check.rows:,} {check.format} rows; longest row: line "
+        f"{check.longest_row_line:,}, {check.longest_row_bytes:,} bytes"
+    )
 
 
 def job_spec(args: argparse.Namespace) -> JobSpec:
