@@ -34,10 +34,12 @@ from typing import Any, Required, get_origin, get_type_hints
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from dreadnode.cli.contract import JOB_STATUSES, METHODS
+from dreadnode.cli.contract import DATASET_FORMATS, JOB_STATUSES, METHODS
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
+    Dataset,
+    DatasetPage,
     ErrorItem,
     Job,
     JobCreate,
@@ -72,10 +74,16 @@ RESPONSE_TYPES: Mapping[tuple[str, str, int], type[BaseModel]] = {
     ("GET", f"{API}/training/jobs/{{job_id}}", 200): Job,
     ("POST", f"{API}/training/jobs/{{job_id}}/cancel", 200): Job,
     ("GET", f"{API}/training/jobs/{{job_id}}/events", 200): JobEvents,
+    # A new dataset is 201; the same bytes again answer the one already there, 200.
+    ("POST", f"{API}/training/datasets", 201): Dataset,
+    ("POST", f"{API}/training/datasets", 200): Dataset,
+    ("GET", f"{API}/training/datasets", 200): DatasetPage,
+    ("GET", f"{API}/training/datasets/{{dataset_id}}", 200): Dataset,
 }
 
-#: Each request body the client sends: the pydantic model it is built with (``JobSpec`` holds
-#: the same keys as keyword arguments, and is compared too).
+#: Each JSON request body the client sends: the pydantic model it is built with (``JobSpec``
+#: holds the same keys as keyword arguments, and is compared too). A dataset upload's body is
+#: the file itself, not JSON: ``test_dataset_upload_takes_the_clients_content_type`` covers it.
 REQUEST_TYPES: Mapping[tuple[str, str], type[BaseModel]] = {
     ("POST", f"{API}/training/jobs"): JobCreate,
     ("POST", f"{API}/training/jobs/validate"): JobCreate,
@@ -115,6 +123,7 @@ ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (JobEvent, "status"): JOB_STATUSES,
     (JobCreate, "method"): [m.name for m in METHODS],
     (JobCreate, "algorithm"): [m.value for m in TrainingAlgorithm],
+    (Dataset, "format"): DATASET_FORMATS,
 }
 _ENUM_VALUES_BY_NAME = {(model.__name__, name): v for (model, name), v in ENUM_VALUES.items()}
 
@@ -483,3 +492,17 @@ def test_enums_are_the_values_the_sdk_knows(openapi: dict[str, Any]) -> None:
         met.update(comparison.enums)
     stale = sorted(set(_ENUM_VALUES_BY_NAME) - met)
     assert not stale, listing("ENUM_VALUES entries where the server has no enum", stale)
+
+
+def test_dataset_upload_takes_the_clients_content_type(openapi: dict[str, Any]) -> None:
+    """The client streams the file as ``DATASET_CONTENT_TYPE``: the upload must document that
+    media type for its (required) body, and the ``format`` query must offer the SDK's formats."""
+    from dreadnode.client import DATASET_CONTENT_TYPE
+
+    spec = openapi["paths"][f"{API}/training/datasets"]["post"]
+    assert spec["requestBody"].get("required") is True
+    assert DATASET_CONTENT_TYPE in spec["requestBody"]["content"]
+    (query,) = [p for p in spec["parameters"] if p["name"] == "format"]
+    server = Side("server", openapi)
+    members = {m for v in server.variants(query["schema"]) for m in v.get("enum", ())}
+    assert members == set(DATASET_FORMATS)
