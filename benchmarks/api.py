@@ -197,11 +197,19 @@ RATE_LIMIT_WORKERS = 4
 LISTING_ONE = ("GET", f"{PREFIX}/training/catalog?limit=1", 200)
 
 
-def measure_rate_limit(pool: ProcessPoolExecutor) -> None:
-    """The shared limit's accuracy with four workers (requests let through over the configured
-    limit: REQUESTS sent in a burst, so at most the limit and what refilled meanwhile should
-    pass), and what counting costs: an authenticated listing with the limit on and off, each
-    beside ``/health`` of the same server."""
+#: How far the requests let through may stray from what the limit allows (the issue's goal).
+RATE_LIMIT_TOLERANCE = 0.10
+
+
+def measure_rate_limit(pool: ProcessPoolExecutor) -> dict[str, float]:
+    """The shared limit's accuracy with four workers, and what counting costs: an authenticated
+    listing with the limit on and off, each beside ``/health`` of the same server.
+
+    REQUESTS go out in one burst; the limit lets through its full bucket (RATE_LIMIT) plus
+    what refills while the burst lasts (RATE_LIMIT a minute), so accuracy is what passed over
+    that. A limit counted per worker would pass about RATE_LIMIT_WORKERS times as many.
+    Returns each backend's accuracy."""
+    accuracy: dict[str, float] = {}
     with postgres_schema() as postgres_url, tempfile.TemporaryDirectory() as directory:
         urls = {"sqlite": f"sqlite:///{Path(directory) / 'limit.db'}"}
         if postgres_url is not None:
@@ -211,14 +219,15 @@ def measure_rate_limit(pool: ProcessPoolExecutor) -> None:
             token = create_token(env, "--name", f"bench-limit-{secrets.token_hex(4)}")
             command = serve_command("--workers", str(RATE_LIMIT_WORKERS))
             with LiveServer(env, Path(directory) / f"{backend}.log", command) as live:
-                began = time.perf_counter()
                 burst = measure(pool, live.url, token, LISTING_ONE)
-                elapsed = time.perf_counter() - began
+            seconds = REQUESTS / burst.per_second  # the burst itself, not the client's start-up
             allowed = REQUESTS - burst.unexpected
+            expected = RATE_LIMIT + seconds * RATE_LIMIT / 60
+            accuracy[backend] = allowed / expected
             print(
                 f"rate limit ({backend}, {RATE_LIMIT_WORKERS} workers, {RATE_LIMIT}/min): "
-                f"{allowed} of {REQUESTS} let through in {elapsed:.1f} s = "
-                f"{allowed / RATE_LIMIT:.2f}x the limit (a per-worker limit: "
+                f"{allowed} of {REQUESTS} let through in {seconds:.1f} s, where the limit "
+                f"allows {expected:.0f}: {accuracy[backend]:.2f}x (per worker it would be "
                 f"~{RATE_LIMIT_WORKERS}x)"
             )
             for limit in ("0", str(10**9)):
@@ -232,6 +241,7 @@ def measure_rate_limit(pool: ProcessPoolExecutor) -> None:
                     listed = measure(pool, api, token, LISTING_ONE)
                 state = "off" if limit == "0" else "on"
                 report(f"GET /training/catalog?limit=1 ({backend}, limit {state})", listed, health)
+    return accuracy
 
 
 def main() -> int:
@@ -263,7 +273,7 @@ def main() -> int:
                     )
         durability = measure_durability(pool)
         results.update(durability)
-        measure_rate_limit(pool)
+        accuracy = measure_rate_limit(pool)
     for name, (result, health) in results.items():
         report(name, result, health)
         print(
@@ -278,6 +288,13 @@ def main() -> int:
         >= LISTING_TARGET_RATIO * listing[1].per_second,
         f"job creation on SQLite >= {CREATE_TARGET_PER_SECOND:.0f}/s": create.per_second
         >= CREATE_TARGET_PER_SECOND,
+        **{
+            f"rate limit on {backend} within {RATE_LIMIT_TOLERANCE:.0%} of what it allows": abs(
+                ratio - 1
+            )
+            <= RATE_LIMIT_TOLERANCE
+            for backend, ratio in accuracy.items()
+        },
         "no 5xx, every status as expected": all(
             r.server_errors == 0 and r.unexpected == 0 and h.unexpected == 0
             for r, h in results.values()
