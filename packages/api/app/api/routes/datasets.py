@@ -74,13 +74,26 @@ _DATASET_LINKS = {
     for name, operation in (("ReadDataset", "read_dataset"), ("DeleteDataset", "delete_dataset"))
 }
 _FILE_SCHEMA = {"type": "string", "format": "binary"}
+#: A valid two-row chat file, the body's documented example: schemathesis' examples phase
+#: uploads it.
+DATASET_EXAMPLE = (
+    '{"messages": [{"role": "user", "content": "What is the capital of France?"}, '
+    '{"role": "assistant", "content": "Paris."}]}\n'
+    '{"messages": [{"role": "system", "content": "Answer in one word."}, '
+    '{"role": "user", "content": "And of Italy?"}, {"role": "assistant", "content": "Rome."}]}\n'
+)
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "description": "The JSONL file, one row per line, in one of the formats of "
         "`DatasetFormat` (see docs/api.md); streamed, so its size is bounded only by the "
         "server's limit (1 GiB by default)",
-        "content": {media_type: {"schema": _FILE_SCHEMA} for media_type in DATASET_MEDIA_TYPES},
+        "content": {
+            media_type: {"schema": _FILE_SCHEMA}
+            # Given once: schemathesis can send raw bytes only as application/octet-stream.
+            | ({"example": DATASET_EXAMPLE} if media_type == "application/octet-stream" else {})
+            for media_type in DATASET_MEDIA_TYPES
+        },
     }
 }
 
