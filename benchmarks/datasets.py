@@ -9,6 +9,13 @@ loop's speed. The two are timed in turns, fastest of a few passes each, in the s
 this process's CPU time (the reads come from the page cache), so the ratio holds on a shared,
 noisy machine where wall time would count other processes' turns too.
 
+Upload (what `dn train datasets upload FILE` costs the server): a generated chat file of about
+200 MB streamed to the real server (`python -m app serve`, one worker, the embedded SQLite and
+directory store) through the SDK's `upload_dataset`, checked and stored there; its MB/s beside
+the local check of the same file in the same run (the server does that check and more), and the
+server's peak resident memory over its resident memory before the upload (Linux's VmHWM against
+VmRSS), goal under 64 MB: the upload is streamed, never held whole.
+
 Each measurement is one function in ``MEASUREMENTS``: it gets a scratch directory (and
 ``chat_file`` to make inputs there), prints its figures and returns whether it met its target.
 Run with `nox -s bench`.
@@ -16,19 +23,25 @@ Run with `nox -s bench`.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import random
+import re
 import tempfile
 import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from dreadnode.client import Client
 from dreadnode.training.datasets import check_dataset_file
 
 LOCAL_FILE_MB = 64
 PASSES = 5
 LOCAL_TARGET_RATIO = 0.5
+UPLOAD_FILE_MB = 200
+UPLOAD_MEMORY_TARGET_MB = 64
 MB = 1_000_000
 # Words of several scripts and lengths, so rows are not all ASCII and the decoder works as
 # hard as on real data.
@@ -115,8 +128,65 @@ def measure_local_validation(directory: Path) -> bool:
     return met
 
 
+def _memory_kib(pid: int, field: str) -> int:
+    """A process's ``VmRSS`` (resident now) or ``VmHWM`` (its peak), in KiB, from /proc."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    found = re.search(rf"^{field}:\s+(\d+) kB", status, flags=re.MULTILINE)
+    assert found is not None, f"{field} missing from /proc/{pid}/status"
+    return int(found.group(1))
+
+
+def measure_upload(directory: Path) -> bool:
+    """A 200 MB upload through the real server: its speed, and the server's memory growth."""
+    from app.testing import LiveServer, create_token
+
+    if not Path(f"/proc/{os.getpid()}/status").exists():
+        print("upload: skipped (needs Linux's /proc to read the server's memory)")
+        return True
+    path = chat_file(directory, UPLOAD_FILE_MB)
+    size = path.stat().st_size
+    start = time.perf_counter()
+    local = check_dataset_file(path)
+    local_seconds = time.perf_counter() - start
+    env = {
+        "DATABASE_URL": f"sqlite:///{directory / 'bench.db'}",
+        "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    token = create_token(env, "--name", "bench-upload")
+    with (
+        LiveServer(env, directory / "server.log") as live,
+        Client(server_url=live.url, api_key=token) as client,
+    ):
+        client.list_datasets()  # the first request's imports and connections, not counted
+        # Reset the peak to now (Linux 4.0+), so VmHWM is the upload's peak, not start-up's;
+        # where that is refused the figure is still an upper bound on the upload's growth.
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{live.process.pid}/clear_refs").write_text("5")
+        before = _memory_kib(live.process.pid, "VmRSS")
+        start = time.perf_counter()
+        dataset = client.upload_dataset(path, name="bench")
+        seconds = time.perf_counter() - start
+        peak = _memory_kib(live.process.pid, "VmHWM")
+    growth_mb = max(0, peak - before) * 1024 / MB
+    right = (dataset.rows, dataset.sha256) == (local.rows, local.sha256)
+    upload_rate, local_rate = size / seconds / MB, size / local_seconds / MB
+    print(f"upload: {size / MB:.0f} MB, {dataset.rows:,} chat rows, one server worker, SQLite")
+    print(f"  upload_dataset (stream, check, store)        {upload_rate:8.1f} MB/s")
+    print(f"  check_dataset_file (the same file, locally)  {local_rate:8.1f} MB/s")
+    print(f"  ratio                                        {upload_rate / local_rate:8.2f}x")
+    print(f"  server peak memory over its memory before    {growth_mb:8.1f} MB")
+    if not right:
+        print("  the server's rows or sha256 differ from the local check's")
+    met = right and growth_mb < UPLOAD_MEMORY_TARGET_MB
+    print(
+        f"target (server memory growth < {UPLOAD_MEMORY_TARGET_MB} MB on a "
+        f"{UPLOAD_FILE_MB} MB upload, figures right): {'met' if met else 'MISSED'}"
+    )
+    return met
+
+
 #: Every measurement `main` runs, in order; add new ones here.
-MEASUREMENTS: list[Measurement] = [measure_local_validation]
+MEASUREMENTS: list[Measurement] = [measure_local_validation, measure_upload]
 
 
 def main() -> int:
