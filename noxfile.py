@@ -77,9 +77,11 @@ def tests_sdk(session: nox.Session) -> None:
 
 @nox.session
 def integration(session: nox.Session) -> None:
-    """Install the SDK and the API together; run the cross-package tests (real server, real dn)."""
-    session.install(SDK, "./packages/api", *TEST_TOOLS)
-    session.run("pytest", "tests", *session.posargs)
+    """Install the SDK and the API together; run the cross-package tests (real server, real dn),
+    on PostgreSQL too when one is found."""
+    session.install(SDK, API_TESTED, *TEST_TOOLS)
+    # On PostgreSQL too when one is found: datasets end to end on PostgreSQL and the S3 store.
+    session.run("pytest", "tests", *session.posargs, env=test_database_env(session))
 
 
 @nox.session(name="tests-api")
