@@ -122,9 +122,7 @@ def run_get(args: argparse.Namespace) -> int:
     if rank is not None:
         fields.insert(-2, ("adapter", format_adapter(job.adapter_parameters, rank)))
     width = max(len(label) for label, _ in fields)
-    sys.stdout.write(
-        "".join(f"{label:<{width}}  {printable(value)}\n" for label, value in fields)
-    )
+    sys.stdout.write("".join(f"{label:<{width}}  {printable(value)}\n" for label, value in fields))
     return 0
 
 
