@@ -260,7 +260,7 @@ def _field_edit(field: str, given: dict[str, str]) -> str | None:  # noqa: PLR09
     return _training_fact_edit(field, value)
 
 
-def _training_fact_edit(field: str, value: str | None) -> str | None:
+def _training_fact_edit(field: str, value: str | None) -> str | None:  # noqa: PLR0911
     """A different value for one of the training facts (most are None on retired entries)."""
     if field == "kind":
         return "TrainingModelKind." + ("BASE" if value and value.endswith("CHAT") else "CHAT")
@@ -272,6 +272,10 @@ def _training_fact_edit(field: str, value: str | None) -> str | None:
         return "1000" if value is None else f"{value} + 1"
     if field == "max_lora_rank":
         return "64" if value is None else f"2 * {value}"
+    if field == "renderer":
+        # None (no renderer: SFT refused) becomes one, and a renderer becomes another.
+        other = "ROLE_COLON" if value != "TrainingRenderer.ROLE_COLON" else "QWEN3"
+        return f"TrainingRenderer.{other}"
     return None
 
 
@@ -507,6 +511,11 @@ def schema_mutations() -> list[Mutation]:
          "    kind: TrainingModelKind | None = TrainingModelKind.CHAT\n"),
         ("schema-type-differs", f"{model}.vision", "    vision: bool | None = None\n",
          "    vision: bool | str | None = None\n"),
+        ("schema-default-differs", f"{model}.renderer.default",
+         "    renderer: TrainingRenderer | None = None\n",
+         "    renderer: TrainingRenderer | None = TrainingRenderer.ROLE_COLON\n"),
+        ("schema-type-differs", f"{model}.renderer",
+         "    renderer: TrainingRenderer | None = None\n", "    renderer: str | None = None\n"),
         # computed fields (serialization only)
         ("schema-type-differs", f"schema(serialization).{model[7:]}.recommended_learning_rate",
          "def recommended_learning_rate(self) -> float | None:",
@@ -626,6 +635,14 @@ def behaviour_mutations() -> list[Mutation]:
                  replace_once("    model_id: str, limit: int = 2, *, on: date | None = None",
                               "    model_id: str, limit: int = 3, *, on: date | None = None"),
                  True),
+        Mutation("a model without a renderer not refused", "behaviour-differs",
+                 "describe_unrenderable_training_model(",
+                 replace_once("    if model is None or model.renderer is not None:\n",
+                              "    if model is None or model.renderer is None:\n"), True),
+        Mutation("farthest alternatives to a model without a renderer", "behaviour-differs",
+                 "describe_unrenderable_training_model(",
+                 replace_once("    rendered.sort(key=lambda m: max(",
+                              "    rendered.sort(reverse=True, key=lambda m: max("), True),
         Mutation("wrong suffix not explained", "behaviour-differs",
                  "describe_unknown_training_model(",
                  replace_once("    if suffix is not None:\n", "    if suffix is None and False:\n"),

@@ -135,6 +135,35 @@ def test_check_nested_pricing_field(
     ]
 
 
+def test_check_renderer_differs_names_the_entry_and_both_renderers(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(
+        set_keyword(api.read_text(), QWEN_8B_INDEX, "renderer", "TrainingRenderer.QWEN3_5")
+    )
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    assert [(f["code"], f["path"], f["sdk_value"], f["api_value"]) for f in findings] == [
+        ("field-value-differs", "Qwen/Qwen3-8B.renderer", "qwen3", "qwen3_5")
+    ]
+
+
+def test_check_renderer_missing_in_mirror_changes_what_sft_refuses(
+    copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    sdk, api = copies
+    api.write_text(set_keyword(api.read_text(), QWEN_8B_INDEX, "renderer", "None"))
+    code, findings = run_check(capsys, sdk, api)
+    assert code == 1
+    found = {(f["code"], f["path"]) for f in findings}
+    assert ("field-value-differs", "Qwen/Qwen3-8B.renderer") in found
+    refusal = next(f for f in findings if f["code"] == "behaviour-differs")
+    assert str(refusal["path"]).startswith("describe_unrenderable_training_model(")
+    assert refusal["sdk_value"] is None  # the SDK's copy accepts an SFT job on Qwen3-8B
+    assert "has no renderer" in str(refusal["api_value"])
+
+
 def test_check_invalid_entry_is_a_finding(
     copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,10 +4,10 @@ Equal data and equal types still let the code drift (a changed suggestion cutoff
 stops raising). Each function is asked a corpus of questions on both sides: every id, generated
 typos, prefixes, strings that are no model, ``:peft:`` variants, retired ids, a grid of filter
 arguments including ones that must raise ValueError (the error, its message and the argument it
-blames are compared too), and the messages for an unknown, retired or retiring model. Answers
-that depend on the day are asked again on the day before, the day of and the day after every
-retirement date either copy records, so a changed date or a changed rule shows. One finding per
-function shows the first question answered differently and how many were.
+blames are compared too), and the messages for an unknown, retired or retiring model and for one
+with no renderer. Answers that depend on the day are asked again on the day before, the day of
+and the day after every retirement date either copy records, so a changed date or a changed rule
+shows. One finding per function shows the first question answered differently and how many were.
 """
 
 from __future__ import annotations
@@ -98,6 +98,11 @@ def build_questions(sdk: Catalog, api: Catalog) -> list[Question]:
         dict.fromkeys([*retired, *typos[1::3], *peft[::2], *NON_MODEL_STRINGS, "", "   "])
     )
     questions += [Question("describe_unknown_training_model", (name,)) for name in unknown]
+    # Which ids a supervised fine-tuning job is refused on for want of a renderer, and the words.
+    unrenderable = list(dict.fromkeys([*ids, *extended, *peft[1::5], *NON_MODEL_STRINGS[:3]]))
+    questions += [
+        Question("describe_unrenderable_training_model", (name,)) for name in unrenderable
+    ]
 
     families = [None, *_enum_values((sdk, api), "TrainingModelFamily"), "bogus", "LLAMA"]
     algorithms = [None, *_enum_values((sdk, api), "TrainingAlgorithm"), "bogus"]
@@ -142,6 +147,9 @@ def _dated_questions(
         questions += [Question("get_training_model", (name,), on) for name in names]
         questions += [Question("training_model_status", (name,), on) for name in names]
         questions += [Question("describe_retiring_training_model", (name,), on) for name in names]
+        questions += [
+            Question("describe_unrenderable_training_model", (name,), on) for name in names
+        ]
         questions += [Question("describe_unknown_training_model", (name,), on) for name in near]
         questions += [Question("suggest_training_models", (name,), on) for name in near]
         questions += [Question("retired_training_models", (), on)]

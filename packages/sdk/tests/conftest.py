@@ -38,6 +38,7 @@ QWEN: dict[str, Any] = {
     "hidden_size": 4096,
     "lora_parameters_per_rank": 2883968,
     "max_lora_rank": None,
+    "renderer": "qwen3",
     "extended_context": False,
     "recommended_learning_rate": 0.00047297908091376354,
     "retirement": None,

@@ -18,6 +18,7 @@ from dreadnode.training import (
     TrainingQueryError,
     describe_retiring_training_model,
     describe_unknown_training_model,
+    describe_unrenderable_training_model,
     filter_training_models,
     get_training_model,
     retired_training_models,
@@ -340,3 +341,47 @@ def test_describe_wrong_suffix_answers_specifically() -> None:
         "Unknown training base model 'Qwen/Qwen3.5-397B-A17B:peft:999': Qwen/Qwen3.5-397B-A17B "
         "offers :peft:262144, not :peft:999."
     )
+
+
+KIMI_NO_RENDERER = (
+    "Training base model 'moonshotai/Kimi-K2.6' has no renderer for supervised fine-tuning yet, "
+    "so its rows cannot be turned into tokens and loss weights; choose a model with one, such as "
+    "deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train catalog --json` "
+    "names its renderer)."
+)
+
+
+def test_a_model_without_a_renderer_is_described_with_the_nearest_ones_that_have_one() -> None:
+    # Kimi-K2.6 is a chat model with 32B active parameters: DeepSeek-V3.1 (37B) and Qwen3.8-27B
+    # are the nearest chat models with a renderer.
+    assert describe_unrenderable_training_model("moonshotai/Kimi-K2.6", on=TODAY) == (
+        KIMI_NO_RENDERER
+    )
+    peft = "moonshotai/Kimi-K2.6:peft:131072"
+    assert describe_unrenderable_training_model(peft, on=TODAY) == KIMI_NO_RENDERER.replace(
+        "'moonshotai/Kimi-K2.6'", repr(peft)
+    )
+
+
+@pytest.mark.parametrize(
+    "tinker_id",
+    [
+        "Qwen/Qwen3-8B",
+        "Qwen/Qwen3.5-9B-Base",
+        "Qwen/Qwen3.5-397B-A17B:peft:262144",
+        "zai-org/GLM-5.3:peft:262144",
+        "Qwen/Qwen3.5-9B-Bas",  # unknown: describe_unknown_training_model says why
+        "meta-llama/Llama-3.1-8B",  # retired: likewise
+    ],
+)
+def test_no_renderer_refusal_only_for_accepted_models_without_one(tinker_id: str) -> None:
+    assert describe_unrenderable_training_model(tinker_id, on=TODAY) is None
+
+
+def test_every_accepted_model_but_kimi_has_a_renderer_and_variants_keep_theirs() -> None:
+    accepted = filter_training_models(on=TODAY)
+    assert [m.tinker_id for m in accepted if m.renderer is None] == ["moonshotai/Kimi-K2.6"]
+    for model in accepted:
+        variant = model.extended_variant()
+        if variant is not None:
+            assert variant.renderer is model.renderer

@@ -2,7 +2,8 @@
 
 The checker keeps the API's mirror equal to the SDK's copy, so a wrong figure entered here would
 spread to both unnoticed. These tables are typed in again from the reference (revised 2026-11-24),
-independently of the catalog module, so a slip in either is caught.
+independently of the catalog module, so a slip in either is caught. The renderers are the
+reference's renderer table (revised 2026-12-03).
 """
 
 # ruff: noqa: E501 (the tables keep one reference row per line, so they read like the reference)
@@ -99,6 +100,35 @@ RETIREMENTS: dict[str, tuple[date, str | None, date | None]] = {
     "Qwen/Qwen3.6-27B": (date(2026, 9, 2), "Qwen/Qwen3.8-27B", date(2026, 8, 19)),
 }
 
+# Served: tinker_id -> the cookbook renderer (the first, recommended one), or None where no
+# renderer package implements it (Kimi-K2.6's kimi_k26: none in tml-renderers 0.2.1).
+RENDERERS: dict[str, str | None] = {
+    "Qwen/Qwen3-8B": "qwen3",
+    "Qwen/Qwen3.5-4B": "qwen3_5",
+    "Qwen/Qwen3.5-9B": "qwen3_5",
+    "Qwen/Qwen3.5-397B-A17B": "qwen3_5",
+    "Qwen/Qwen3.6-35B-A3B": "qwen3_5",  # 3.6 shares 3.5's tokenizer and template
+    "Qwen/Qwen3.8-27B": "qwen3_8_xhigh_reasoning",
+    "Qwen/Qwen3.5-9B-Base": "role_colon",
+    "Qwen/Qwen3.5-35B-A3B-Base": "role_colon",
+    "deepseek-ai/DeepSeek-V3.1": "deepseekv3",
+    "deepseek-ai/DeepSeek-V4.1-Flash:peft:262144": "deepseekv4_1",
+    "deepseek-ai/DeepSeek-V4.1-Flash-1017:peft:262144": "deepseekv4_1",
+    "openai/gpt-oss-20b": "gpt_oss_no_sysprompt",
+    "openai/gpt-oss-120b": "gpt_oss_no_sysprompt",
+    "moonshotai/Kimi-K2.6": None,
+    "zai-org/GLM-5.3:peft:262144": "glm5_3_max_reasoning",
+    "zai-org/GLM-5.3-Flash:peft:262144": "glm5_3_max_reasoning",
+    "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16": "nemotron3",
+    "nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16": "nemotron3",
+    "nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16": "nemotron3_ultra",
+    "nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16": "nemotron3_ultra",
+    "nvidia/NVIDIA-Nemotron-3.5-Super-VL-120B-A12B-BF16": "nemotron3_ultra",
+    "thinkingmachines/Inkling": "tml_v0",
+    "thinkingmachines/Inkling-Small": "tml_v0",
+    "thinkingmachines/Inkling-2-Small": "tml_v0",
+}
+
 #: The cookbook's get_lr for Qwen, computed here from the formula as the reference states it.
 QWEN_LR = {hidden: 5e-4 * (2000 / hidden) ** 0.0775 for hidden in (2048, 2560, 4096, 5120)}
 
@@ -139,6 +169,7 @@ def test_retired_entry_keeps_its_figures_and_knows_no_training_facts(tinker_id: 
     assert (model.total_size_b, model.size_b, model.context_length) == (total, active, context)
     facts = (model.kind, model.vision, model.hidden_size, model.lora_parameters_per_rank)
     assert facts == (None, None, None, None)
+    assert model.renderer is None  # the reference's renderer table lists served models only
     assert model.retirement is not None
 
 
@@ -155,3 +186,21 @@ def test_retired_id_is_refused_after_its_date(tinker_id: str) -> None:
     retirement = get_training_model_retirement(tinker_id)
     assert retirement is not None
     assert retirement.retired_on == RETIREMENTS[tinker_id][0]
+
+
+def test_renderer_table_covers_exactly_the_served_models() -> None:
+    assert set(RENDERERS) == set(SERVED)
+
+
+@pytest.mark.parametrize("tinker_id", sorted(SERVED))
+def test_served_entry_names_the_reference_renderer(tinker_id: str) -> None:
+    model = get_training_model(tinker_id, on=AFTER_ALL)
+    assert model is not None
+    renderer = None if model.renderer is None else model.renderer.value
+    assert renderer == RENDERERS[tinker_id]
+    variant = model.extended_variant()  # a :peft: id uses its base id's renderer
+    if variant is not None:
+        looked_up = get_training_model(variant.tinker_id, on=AFTER_ALL)
+        assert looked_up is not None
+        assert looked_up.renderer == model.renderer
+        assert looked_up.listed(AFTER_ALL)["renderer"] == RENDERERS[tinker_id]

@@ -36,8 +36,10 @@ __all__ = [
     "TrainingModelStatus",
     "TrainingModelType",
     "TrainingQueryError",
+    "TrainingRenderer",
     "describe_retiring_training_model",
     "describe_unknown_training_model",
+    "describe_unrenderable_training_model",
     "filter_training_models",
     "get_training_model",
     "get_training_model_retirement",
@@ -82,6 +84,25 @@ class TrainingAlgorithm(StrEnum):
     SFT = "sft"
     IMPORTANCE_SAMPLING = "importance_sampling"
     PPO = "ppo"
+
+
+class TrainingRenderer(StrEnum):
+    """How a model's chat rows become tokens and loss weights: Thinking Machines' cookbook
+    renderer names (``recommended_renderers``, the first, recommended one); a closed set so that
+    a typo in the data fails at import. ``role_colon`` is plain "Role: text" turns for base
+    models."""
+
+    DEEPSEEKV3 = "deepseekv3"
+    DEEPSEEKV4_1 = "deepseekv4_1"
+    GLM5_3_MAX_REASONING = "glm5_3_max_reasoning"
+    GPT_OSS_NO_SYSPROMPT = "gpt_oss_no_sysprompt"
+    NEMOTRON3 = "nemotron3"
+    NEMOTRON3_ULTRA = "nemotron3_ultra"
+    QWEN3 = "qwen3"
+    QWEN3_5 = "qwen3_5"
+    QWEN3_8_XHIGH_REASONING = "qwen3_8_xhigh_reasoning"
+    ROLE_COLON = "role_colon"
+    TML_V0 = "tml_v0"
 
 
 class TrainingModelStatus(StrEnum):
@@ -170,7 +191,13 @@ class TrainingModel(BaseModel):
 
     ``size_b`` is the parameter count that drives cost: for a mixture-of-experts model that is the
     active parameters per token, and ``total_size_b`` keeps the full count beside it. The training
-    facts (``kind`` to ``max_lora_rank``) are None wherever the reference has no source for them.
+    facts (``kind`` to ``renderer``) are None wherever the reference has no source for them.
+
+    ``renderer`` names the renderer that turns this model's chat rows into tokens and loss
+    weights (Tinker trains on tokens, so each model's rows are rendered with its own chat
+    template and tokenizer). It is None where no renderer exists, and a supervised fine-tuning
+    job on such a model is refused (``describe_unrenderable_training_model``). A ``:peft:`` id
+    uses its model's renderer.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -190,6 +217,7 @@ class TrainingModel(BaseModel):
     hidden_size: int | None = Field(default=None, ge=1)
     lora_parameters_per_rank: int | None = Field(default=None, ge=1)
     max_lora_rank: int | None = Field(default=None, ge=1)
+    renderer: TrainingRenderer | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -314,6 +342,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=False,
         hidden_size=4096,
         lora_parameters_per_rank=1769472 + 958464 + 156032,
+        renderer=TrainingRenderer.QWEN3,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.5-4B",
@@ -328,6 +357,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=2560,
         lora_parameters_per_rank=1130496 + 897024 + 250880,
+        renderer=TrainingRenderer.QWEN3_5,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.5-9B",
@@ -342,6 +372,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=4096,
         lora_parameters_per_rank=1572864 + 1130496 + 252416,
+        renderer=TrainingRenderer.QWEN3_5,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.5-9B-Base",
@@ -356,6 +387,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=4096,
         lora_parameters_per_rank=1572864 + 1130496 + 252416,
+        renderer=TrainingRenderer.ROLE_COLON,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.5-35B-A3B-Base",
@@ -370,6 +402,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=2048,
         lora_parameters_per_rank=16281600 + 1013760 + 250368,
+        renderer=TrainingRenderer.ROLE_COLON,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.5-397B-A17B",
@@ -385,6 +418,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=4096,
         lora_parameters_per_rank=96030720 + 2841600 + 252416,
+        renderer=TrainingRenderer.QWEN3_5,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.6-35B-A3B",
@@ -400,6 +434,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=2048,
         lora_parameters_per_rank=16281600 + 1013760 + 250368,
+        renderer=TrainingRenderer.QWEN3_5,
     ),
     TrainingModel(
         tinker_id="Qwen/Qwen3.8-27B",
@@ -415,6 +450,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         vision=True,
         hidden_size=5120,
         lora_parameters_per_rank=4325376 + 2965504 + 253440,
+        renderer=TrainingRenderer.QWEN3_8_XHIGH_REASONING,
     ),
     TrainingModel(
         tinker_id="deepseek-ai/DeepSeek-V3.1",
@@ -428,6 +464,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=94307328 + 2440000 + 136448,
+        renderer=TrainingRenderer.DEEPSEEKV3,
     ),
     TrainingModel(
         tinker_id="openai/gpt-oss-20b",
@@ -441,6 +478,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=6842880 + 497664 + 203968,
+        renderer=TrainingRenderer.GPT_OSS_NO_SYSPROMPT,
     ),
     TrainingModel(
         tinker_id="openai/gpt-oss-120b",
@@ -455,6 +493,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=40124160 + 746496 + 203968,
+        renderer=TrainingRenderer.GPT_OSS_NO_SYSPROMPT,
     ),
     TrainingModel(
         tinker_id="moonshotai/Kimi-K2.6",
@@ -469,6 +508,9 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=True,
         lora_parameters_per_rank=144583680 + 1940288 + 171008,
+        # The cookbook names kimi_k26, but no renderer package implements it yet (tml-renderers
+        # 0.2.1 has K2 and K2.5 only): no SFT until one does.
+        renderer=None,
     ),
     TrainingModel(
         tinker_id="nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
@@ -482,6 +524,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=11346176 + 584832 + 133760,
+        renderer=TrainingRenderer.NEMOTRON3,
     ),
     TrainingModel(
         tinker_id="nvidia/NVIDIA-Nemotron-3-Super-120B-A12B-BF16",
@@ -496,6 +539,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=111349760 + 1675264 + 135168,
+        renderer=TrainingRenderer.NEMOTRON3,
     ),
     TrainingModel(
         tinker_id="nvidia/NVIDIA-Nemotron-3-Ultra-550B-A55B-BF16",
@@ -510,6 +554,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=254529536 + 4134912 + 139264,
+        renderer=TrainingRenderer.NEMOTRON3_ULTRA,
     ),
     TrainingModel(
         tinker_id="nvidia/NVIDIA-Nemotron-3.5-Lightning-30B-A3B-BF16",
@@ -524,6 +569,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=False,
         lora_parameters_per_rank=11346176 + 584832 + 133760,
+        renderer=TrainingRenderer.NEMOTRON3_ULTRA,
     ),
     TrainingModel(
         tinker_id="nvidia/NVIDIA-Nemotron-3.5-Super-VL-120B-A12B-BF16",
@@ -538,6 +584,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=True,
         lora_parameters_per_rank=111349760 + 1675264 + 135168,
+        renderer=TrainingRenderer.NEMOTRON3_ULTRA,
     ),
     TrainingModel(
         tinker_id="thinkingmachines/Inkling",
@@ -552,6 +599,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=True,
         lora_parameters_per_rank=154705920 + 3424256 + 207168,
+        renderer=TrainingRenderer.TML_V0,
     ),
     TrainingModel(
         tinker_id="thinkingmachines/Inkling-Small",
@@ -566,6 +614,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=True,
         lora_parameters_per_rank=64503808 + 1311744 + 205120,
+        renderer=TrainingRenderer.TML_V0,
     ),
     TrainingModel(
         tinker_id="thinkingmachines/Inkling-2-Small",
@@ -580,6 +629,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=True,
         lora_parameters_per_rank=128065536 + 2347008 + 205632,
+        renderer=TrainingRenderer.TML_V0,
     ),
     TrainingModel(
         tinker_id="zai-org/GLM-5.3:peft:262144",
@@ -593,6 +643,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=None,
         lora_parameters_per_rank=121356288 + 2920320 + 161024,
+        renderer=TrainingRenderer.GLM5_3_MAX_REASONING,
     ),
     TrainingModel(
         tinker_id="zai-org/GLM-5.3-Flash:peft:262144",
@@ -606,6 +657,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=None,
         lora_parameters_per_rank=75755520 + 2009088 + 158976,
+        renderer=TrainingRenderer.GLM5_3_MAX_REASONING,
     ),
     TrainingModel(
         tinker_id="deepseek-ai/DeepSeek-V4.1-Flash:peft:262144",
@@ -619,6 +671,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=None,
         lora_parameters_per_rank=107673600 + 1013760 + 134400,
+        renderer=TrainingRenderer.DEEPSEEKV4_1,
     ),
     TrainingModel(
         tinker_id="deepseek-ai/DeepSeek-V4.1-Flash-1017:peft:262144",
@@ -632,6 +685,7 @@ TINKER_MODELS: tuple[TrainingModel, ...] = (
         kind=TrainingModelKind.CHAT,
         vision=None,
         lora_parameters_per_rank=107673600 + 1013760 + 134400,
+        renderer=TrainingRenderer.DEEPSEEKV4_1,
     ),
     # Retired (see TINKER_RETIREMENTS): kept with the facts they had when Tinker served them, so
     # that a day pinned before their retirement sees them as they were.
@@ -977,6 +1031,39 @@ def describe_retiring_training_model(tinker_id: str, *, on: date | None = None) 
     if retirement is None or retirement.status(on) is not TrainingModelStatus.RETIRING:
         return None
     return _as_asked(retirement, tinker_id).describe(on)
+
+
+#: How many models with a renderer the refusal of a model without one names.
+_RENDERER_ALTERNATIVES = 2
+
+
+def describe_unrenderable_training_model(tinker_id: str, *, on: date | None = None) -> str | None:
+    """Why a supervised fine-tuning job on this id is refused, or None when it is not for want of
+    a renderer (the model has one, or the catalog does not accept the id that day: that is
+    ``describe_unknown_training_model``'s to say).
+
+    Tinker trains on tokens, so an SFT row must be rendered with the model's own chat template;
+    where the model has no renderer the job is refused rather than rendered with a guess. The
+    message names the accepted models of the same kind with a renderer nearest in size (active
+    parameters). RL jobs are not refused by this rule. The CLI and the API both say this.
+    """
+    day = training_day(on)
+    model = get_training_model(tinker_id, on=day)
+    if model is None or model.renderer is not None:
+        return None
+    rendered = [
+        m for m in filter_training_models(kind=model.kind, on=day) if m.renderer is not None
+    ]
+    # Stable sort: equally near models keep catalog order.
+    rendered.sort(key=lambda m: max(m.size_b, model.size_b) / min(m.size_b, model.size_b))
+    message = (
+        f"Training base model {tinker_id!r} has no renderer for supervised fine-tuning yet, so "
+        "its rows cannot be turned into tokens and loss weights; choose a model with one"
+    )
+    nearest = [m.tinker_id for m in rendered[:_RENDERER_ALTERNATIVES]]
+    if nearest:
+        message += f", such as {' or '.join(nearest)}"
+    return message + " (each entry of `dn train catalog --json` names its renderer)."
 
 
 def _as_asked(retirement: TrainingModelRetirement, tinker_id: str) -> TrainingModelRetirement:
