@@ -56,6 +56,7 @@ from dreadnode.training.models import (
     TrainingModelKind,
     TrainingModelStatus,
     TrainingModelType,
+    TrainingRenderer,
 )
 
 from .conftest import LiveAPI
@@ -115,6 +116,7 @@ ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (CatalogModel, "family"): [m.value for m in TrainingModelFamily],
     (CatalogModel, "type"): [m.value for m in TrainingModelType],
     (CatalogModel, "kind"): [m.value for m in TrainingModelKind],
+    (CatalogModel, "renderer"): [m.value for m in TrainingRenderer],
     (CatalogModel, "lifecycle"): [m.value for m in TrainingModelStatus],
     (CatalogModel, "supported_algorithms"): [m.value for m in TrainingAlgorithm],
     (Job, "method"): [m.name for m in METHODS],

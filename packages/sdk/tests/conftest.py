@@ -52,6 +52,7 @@ FROM_THE_FUTURE: dict[str, Any] = {
     "family": "mistral",
     "type": "hybrid",
     "kind": "omni",
+    "renderer": "mistral_v9",
     "lifecycle": "preview",
     "supported_algorithms": ["sft", "dpo"],
     "modalities": ["text", "image"],

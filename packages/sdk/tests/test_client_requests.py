@@ -210,6 +210,7 @@ def test_catalog_from_a_newer_api_lists_unknown_family_as_is(fake_api: FakeAPI) 
         "family 'mistral'",
         "type 'hybrid'",
         "kind 'omni'",
+        "renderer 'mistral_v9'",
         "lifecycle 'preview'",
         "algorithm 'dpo'",
     ]

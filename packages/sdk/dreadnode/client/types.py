@@ -21,6 +21,7 @@ from dreadnode.training.models import (
     TrainingModelKind,
     TrainingModelStatus,
     TrainingModelType,
+    TrainingRenderer,
 )
 
 __all__ = [
@@ -85,6 +86,7 @@ class CatalogModel(BaseModel):
     hidden_size: int | None = None
     lora_parameters_per_rank: int | None = None
     max_lora_rank: int | None = None
+    renderer: str | None = None
     extended_context: bool = False
     recommended_learning_rate: float | None = None
     retirement: RetiredModel | None = None
@@ -99,6 +101,8 @@ class CatalogModel(BaseModel):
             unknown.append(f"type {self.type!r}")
         if self.kind is not None and self.kind not in {k.value for k in TrainingModelKind}:
             unknown.append(f"kind {self.kind!r}")
+        if self.renderer is not None and self.renderer not in {r.value for r in TrainingRenderer}:
+            unknown.append(f"renderer {self.renderer!r}")
         if self.lifecycle not in {s.value for s in TrainingModelStatus}:
             unknown.append(f"lifecycle {self.lifecycle!r}")
         known_algorithms = {a.value for a in TrainingAlgorithm}
