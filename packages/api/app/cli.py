@@ -94,6 +94,20 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="apply database migrations")
 
+    worker = commands.add_parser(
+        "worker",
+        help="train queued supervised jobs on Tinker (needs TINKER_API_KEY and the worker extra)",
+    )
+    worker.add_argument(
+        "--id",
+        default=None,
+        help="this worker's name, stable across restarts so a restarted worker resumes its own "
+        "jobs (default: the host name)",
+    )
+    worker.add_argument(
+        "--concurrency", type=_workers, default=1, help="jobs this worker runs at once (default 1)"
+    )
+
     tokens = commands.add_parser("tokens", help="manage API tokens")
     token_commands = tokens.add_subparsers(dest="tokens_command", required=True, metavar="ACTION")
     create = token_commands.add_parser("create", help="create a token and print it once")
@@ -139,6 +153,12 @@ def _run(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.command == "serve":
         return _serve(args, settings)
+    if args.command == "worker":
+        from app.worker.command import run_worker
+
+        sys.stdout.write(f"database: {describe_database(settings.database_url)}\n")
+        _migrate(settings)
+        return run_worker(settings, worker_id=args.id, concurrency=args.concurrency)
     if not (args.command == "tokens" and args.tokens_command == "list" and args.json):
         sys.stdout.write(f"database: {describe_database(settings.database_url)}\n")
     _migrate(settings)

@@ -1,5 +1,5 @@
-"""The tables: API tokens, datasets, training jobs, their events, and idempotency keys
-(SQLAlchemy 2).
+"""The tables: API tokens, datasets, training jobs, their events and checkpoints, the workers
+that run jobs, and idempotency keys (SQLAlchemy 2).
 
 The schema itself is created only by the Alembic migrations in ``app/migrations``; these classes
 describe it for queries and must match the latest migration.
@@ -26,7 +26,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
-__all__ = ["ApiToken", "Dataset", "IdempotencyKey", "Job", "JobEvent", "utcnow"]
+__all__ = [
+    "ApiToken",
+    "Dataset",
+    "IdempotencyKey",
+    "Job",
+    "JobCheckpoint",
+    "JobEvent",
+    "Worker",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -107,6 +116,7 @@ class Job(Base):
     __table_args__ = (
         Index("ix_jobs_owner_seq", "owner", "seq"),
         Index("ix_jobs_dataset_id", "dataset_id"),
+        Index("ix_jobs_status_seq", "status", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -127,10 +137,27 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # What a run records (migration v0007); ``app.jobs.transitions`` is the only writer.
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    step: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    total_steps: Mapped[int | None] = mapped_column(Integer)
+    epochs_completed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    trained_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    loss: Mapped[float | None] = mapped_column(Float)
+    sampler_path: Mapped[str | None] = mapped_column(String(1024))
+    tinker_run_id: Mapped[str | None] = mapped_column(String(300))
+    error_type: Mapped[str | None] = mapped_column(String(64))
+    error_message: Mapped[str | None] = mapped_column(String(2000))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    worker_id: Mapped[str | None] = mapped_column(String(200))
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class JobEvent(Base):
-    """Something that happened to a job (created, cancelled, ...), oldest first by ``id``."""
+    """Something that happened to a job (created, job_start, training_step, ...), oldest first
+    by ``id``, which is also the cursor a reader passes to get only newer events. ``data`` holds
+    an event's figures (a training step's step, loss, tokens and learning rate)."""
 
     __tablename__ = "job_events"
 
@@ -140,6 +167,39 @@ class JobEvent(Base):
     status: Mapped[str] = mapped_column(String(16))
     message: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class JobCheckpoint(Base):
+    """A checkpoint a job saved on Tinker, in Tinker's own shape: ``training`` (optimizer state
+    too; a job resumes from it) or ``sampler`` (weights to sample from: the trained adapter)."""
+
+    __tablename__ = "job_checkpoints"
+    __table_args__ = (
+        UniqueConstraint("job_seq", "tinker_path", name="uq_job_checkpoints_path"),
+        Index("ix_job_checkpoints_job_seq", "job_seq", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_seq: Mapped[int] = mapped_column(ForeignKey("jobs.seq", ondelete="CASCADE"))
+    checkpoint_id: Mapped[str] = mapped_column(String(300))
+    checkpoint_type: Mapped[str] = mapped_column(String(16))
+    step: Mapped[int] = mapped_column(Integer)
+    tinker_path: Mapped[str] = mapped_column(String(1024))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    time: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Worker(Base):
+    """A live training worker and its last heartbeat. A worker whose heartbeat is older than the
+    lease is taken for dead: another worker recovers its jobs (``app.worker.liveness``)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    concurrency: Mapped[int] = mapped_column(Integer)
 
 
 class IdempotencyKey(Base):

@@ -25,6 +25,7 @@ from app.training.datasets import DatasetFormat
 __all__ = [
     "MAX_OFFSET",
     "CatalogEntryPublic",
+    "CheckpointPublic",
     "DatasetName",
     "DatasetPublic",
     "DatasetsPublic",
@@ -34,13 +35,17 @@ __all__ = [
     "Hyperparameters",
     "JobCreate",
     "JobCreated",
+    "JobError",
     "JobEventPublic",
     "JobEventsPublic",
     "JobMethod",
+    "JobMetricsPublic",
+    "JobProgress",
     "JobPublic",
     "JobStatus",
     "JobValidation",
     "JobsPublic",
+    "MetricPoint",
     "PrintableStr",
     "RetiredModelsPublic",
     "TrainingCatalogResponse",
@@ -198,6 +203,49 @@ class JobCreate(BaseModel):
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
 
 
+class JobProgress(BaseModel):
+    """How far a run has come."""
+
+    step: int = Field(description="Optimizer steps done")
+    total_steps: int | None = Field(
+        description="Steps the run takes in all; null until the worker has read the dataset"
+    )
+    epochs_completed: int = Field(description="Whole passes over the dataset done")
+
+
+class JobError(BaseModel):
+    """Why a job failed: a stable machine-readable type and a message for people."""
+
+    type: str = Field(
+        description="Stable: `invalid_dataset`, `row_too_long`, `dataset_unavailable`, "
+        "`tinker_error`, `tinker_unavailable`, `worker_lost`, `internal_error`, ..."
+    )
+    message: str
+
+
+class CheckpointPublic(BaseModel):
+    """A checkpoint the job saved on Tinker, in Tinker's own shape."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    checkpoint_id: str
+    checkpoint_type: Annotated[
+        str,
+        Field(
+            description="`training` (weights and optimizer state: a run resumes from "
+            "it) or `sampler` (weights to sample from)"
+        ),
+    ]
+    step: int = Field(description="The optimizer steps done when it was saved")
+    time: Timestamp
+    tinker_path: str = Field(description="`tinker://...`, as Tinker names it")
+    size_bytes: int | None = Field(description="Its size, where Tinker reports one")
+
+    @field_serializer("time")
+    def _utc(self, value: datetime) -> str:
+        return _isoformat(value)
+
+
 class JobPublic(BaseModel):
     """A job as clients see it."""
 
@@ -225,12 +273,37 @@ class JobPublic(BaseModel):
         "epochs (a token takes at least one byte); null for a URI"
     )
     status: JobStatus
+    status_message: str | None = Field(
+        default=None,
+        description='What the job is waiting for or doing, in words ("waiting for a worker", '
+        '"stopping: cancel requested"); null once it has finished',
+    )
+    queue_position: int | None = Field(
+        default=None,
+        description="While queued: how many queued jobs will start before this one (0: next)",
+    )
+    cancel_requested: bool = Field(
+        default=False, description="A cancel was asked while it ran; it stops at its next step"
+    )
     created_at: Timestamp
     updated_at: Timestamp
+    started_at: Timestamp | None = Field(default=None, description="When a worker first started it")
+    finished_at: Timestamp | None = Field(default=None, description="When it ended")
+    progress: JobProgress = Field(
+        default_factory=lambda: JobProgress(step=0, total_steps=None, epochs_completed=0)
+    )
+    trained_tokens: int = Field(default=0, description="Tokens trained on so far")
+    loss: float | None = Field(default=None, description="The latest step's mean loss per token")
+    checkpoints: list[CheckpointPublic] = Field(default_factory=list)
+    sampler_path: str | None = Field(
+        default=None,
+        description="The trained adapter's sampler weights on Tinker, once the job completed",
+    )
+    error: JobError | None = Field(default=None, description="Why it failed, if it did")
 
-    @field_serializer("created_at", "updated_at")
-    def _utc(self, value: datetime) -> str:
-        return _isoformat(value)
+    @field_serializer("created_at", "updated_at", "started_at", "finished_at")
+    def _utc(self, value: datetime | None) -> str | None:
+        return None if value is None else _isoformat(value)
 
 
 class JobsPublic(BaseModel):
@@ -279,10 +352,22 @@ class JobEventPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    type: str
+    id: int = Field(
+        description="Increasing; pass the last one seen as `after` to read only newer events"
+    )
+    type: str = Field(
+        description="`job_pending`, `job_start`, `job_restart`, `training_step`, "
+        "`checkpoint_save`, `epoch_complete`, `cancel_requested`, `job_complete`, `job_error`, "
+        "`job_cancelled`"
+    )
     status: JobStatus
     message: str | None
     created_at: Timestamp
+    data: dict[str, Any] | None = Field(
+        default=None,
+        description="The event's figures: a `training_step`'s `step`, `loss`, `tokens`, "
+        "`learning_rate`; a `checkpoint_save`'s `step`, `checkpoint_type`, `tinker_path`",
+    )
 
     @field_serializer("created_at")
     def _utc(self, value: datetime) -> str:
@@ -290,9 +375,29 @@ class JobEventPublic(BaseModel):
 
 
 class JobEventsPublic(BaseModel):
-    """A job's events, oldest first."""
+    """A job's events, oldest first (only those after `after` when it was given)."""
 
     events: list[JobEventPublic]
+
+
+class MetricPoint(BaseModel):
+    """One logged training step."""
+
+    step: int
+    loss: float
+    tokens: int
+    learning_rate: float
+    time: Timestamp
+
+    @field_serializer("time")
+    def _utc(self, value: datetime) -> str:
+        return _isoformat(value)
+
+
+class JobMetricsPublic(BaseModel):
+    """A job's loss curve: one point per logged step, in step order."""
+
+    points: list[MetricPoint]
 
 
 class ErrorEntry(BaseModel):

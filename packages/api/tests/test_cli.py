@@ -116,8 +116,11 @@ def test_migrate_applies_migrations_idempotently(
             )
         }
     engine.dispose()
-    assert version == "v0006"
-    assert {"api_tokens", "datasets", "jobs", "job_events", "idempotency_keys"} <= tables
+    assert version == "v0007"
+    assert {
+        "api_tokens", "datasets", "jobs", "job_events", "job_checkpoints", "workers",
+        "idempotency_keys",
+    } <= tables  # fmt: skip
 
 
 @pytest.mark.parametrize(

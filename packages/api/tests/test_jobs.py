@@ -74,8 +74,14 @@ def test_create_job_returns_queued_job(api: Api) -> None:
         "id", "name", "base_model", "method", "algorithm", "dataset", "tags",
         "hyperparameters", "defaulted_hyperparameters", "adapter_parameters", "dataset_rows",
         "training_tokens_bound", "status", "created_at", "updated_at", "warnings",
+        "status_message", "queue_position", "cancel_requested", "started_at", "finished_at",
+        "progress", "trained_tokens", "loss", "checkpoints", "sampler_path", "error",
     }  # fmt: skip
     assert created["status"] == "queued"
+    # Nothing has run: no progress, no times, no checkpoints, no error.
+    assert created["progress"] == {"step": 0, "total_steps": None, "epochs_completed": 0}
+    assert (created["started_at"], created["finished_at"], created["error"]) == (None, None, None)
+    assert (created["checkpoints"], created["trained_tokens"], created["loss"]) == ([], 0, None)
     assert created["hyperparameters"] == VALID["hyperparameters"]
     assert (created["defaulted_hyperparameters"], created["warnings"]) == ([], URI_WARNINGS)
     # A URI the platform does not hold: nothing known of its rows.
@@ -573,7 +579,12 @@ def test_read_job_returns_own_job(api: Api) -> None:
         created = create(client, VALID).json()
         response = client.get(f"/training/jobs/{created['id']}")
     assert created.pop("warnings") == URI_WARNINGS  # what to know at creation, not of the job
-    assert (response.status_code, response.json()) == (200, created)
+    read = response.json()
+    # The queue is read live, on reads only: a creation's answer is replayed as it was.
+    assert (created.pop("queue_position"), created.pop("status_message")) == (None, None)
+    assert read.pop("queue_position") >= 0
+    assert read.pop("status_message").startswith("waiting for a worker")
+    assert (response.status_code, read) == (200, created)
 
 
 def test_read_job_of_another_owner_is_not_found(api: Api) -> None:
@@ -610,21 +621,54 @@ def test_cancel_job_then_again_conflicts(api: Api) -> None:
     assert cancelled.json()["status"] == "cancelled"
     assert cancelled.json()["updated_at"] >= cancelled.json()["created_at"]
     assert "already cancelled" in envelope(again, 409, "conflict_error")["detail"]
+    # A queued job ends at once; it never ran, so it never started.
+    assert cancelled.json()["finished_at"] is not None
+    assert cancelled.json()["started_at"] is None
     history = events.json()["events"]
     assert [(e["type"], e["status"]) for e in history] == [
-        ("created", "queued"),
-        ("cancelled", "cancelled"),
+        ("job_pending", "queued"),
+        ("job_cancelled", "cancelled"),
     ]
-    assert history[0]["message"] is None
-    assert all(set(e) == {"type", "status", "message", "created_at"} for e in history)
+    assert "waiting for a worker" in history[0]["message"]
+    assert all(
+        set(e) == {"id", "type", "status", "message", "created_at", "data"} for e in history
+    )
+    assert history[0]["id"] < history[1]["id"]
 
 
-def test_read_job_events_of_new_job_has_created_event(api: Api) -> None:
+def test_read_job_events_of_new_job_has_pending_event(api: Api) -> None:
     with api.client() as client:
         job_id = create(client, VALID).json()["id"]
         response = client.get(f"/training/jobs/{job_id}/events")
     assert response.status_code == 200
-    assert [e["type"] for e in response.json()["events"]] == ["created"]
+    assert [e["type"] for e in response.json()["events"]] == ["job_pending"]
+
+
+def test_read_job_events_after_cursor_returns_only_newer(api: Api) -> None:
+    with api.client() as client:
+        job_id = create(client, VALID).json()["id"]
+        first = client.get(f"/training/jobs/{job_id}/events").json()["events"]
+        client.post(f"/training/jobs/{job_id}/cancel")
+        newer = client.get(f"/training/jobs/{job_id}/events", params={"after": first[-1]["id"]})
+        none_newer = client.get(
+            f"/training/jobs/{job_id}/events", params={"after": newer.json()["events"][-1]["id"]}
+        )
+    assert [e["type"] for e in newer.json()["events"]] == ["job_cancelled"]
+    assert none_newer.json()["events"] == []
+
+
+def test_read_queued_job_says_it_waits_for_a_worker(api: Api) -> None:
+    with api.client() as client:
+        sft = create(client, VALID).json()["id"]
+        second = create(client, {**VALID, "name": "second"}).json()["id"]
+        first_read = client.get(f"/training/jobs/{sft}").json()
+        second_read = client.get(f"/training/jobs/{second}").json()
+        metrics = client.get(f"/training/jobs/{sft}/metrics")
+    # No worker runs against this server: the owner is told so, with the job's place.
+    assert first_read["status_message"] == "waiting for a worker: none is running"
+    assert second_read["queue_position"] == first_read["queue_position"] + 1
+    assert metrics.status_code == 200
+    assert metrics.json() == {"points": []}
 
 
 def test_read_only_token_reads_but_cannot_write(api: Api) -> None:

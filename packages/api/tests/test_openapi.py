@@ -33,6 +33,7 @@ DOCUMENTED_STATUSES = {
         *(200, 401, 403, 404, 409, 422, 426, 429, 500, 503)
     },
     ("get", f"{PREFIX}/training/jobs/{{job_id}}/events"): {200, 401, 404, 422, 426, 429, 500, 503},
+    ("get", f"{PREFIX}/training/jobs/{{job_id}}/metrics"): {200, 401, 404, 422, 426, 429, 500, 503},
     ("post", f"{PREFIX}/training/datasets"): {
         *(200, 201, 400, 401, 403, 408, 413, 415, 422, 426, 429, 500, 503)
     },

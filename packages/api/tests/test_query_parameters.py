@@ -46,7 +46,7 @@ def test_a_parameter_like_none_declared_lists_those_that_are(api: Api) -> None:
         "/training/catalog/retired",
         "/training/catalog/Qwen/Qwen3-8B",
         "/training/jobs/no-such-job",
-        "/training/jobs/no-such-job/events",
+        "/training/jobs/no-such-job/metrics",
         "/health",
     ],
 )

@@ -134,6 +134,21 @@ class Settings(BaseSettings):
     #: orchestrators commonly use (5 s or more), so they see "degraded", never a timeout.
     health_timeout_seconds: float = Field(default=2.0, gt=0)
 
+    #: Seconds a training worker's heartbeat stays good. A worker beats every third of it; one
+    #: silent for longer is taken for dead, and another worker resumes its jobs from their last
+    #: checkpoints. 30 s: three missed beats (a long pause or a lost machine, not a slow query),
+    #: and short enough next to any real training step that little waits behind a dead worker.
+    worker_lease_seconds: float = Field(default=30.0, ge=3)
+    #: Optimizer steps between two checkpoints (Tinker ``save_state``) of a running job, besides
+    #: the one at its end. A worker that dies loses at most this many steps. 20, the Tinker
+    #: cookbook's ``save_every``: a LoRA checkpoint costs seconds, a step about as much, so the
+    #: loss on a crash stays a few minutes at most while saving costs a few percent.
+    checkpoint_every_steps: int = Field(default=20, ge=1)
+    #: How many times a job may be started by a worker, its first start included, before it
+    #: fails as ``worker_lost``. 3: one crash is bad luck and two may be a machine; a job that
+    #: takes down every worker that runs it must stop costing compute.
+    job_max_attempts: int = Field(default=3, ge=1)
+
     @field_validator("dataset_store", "s3_endpoint_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -23,38 +23,41 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.core.db import serialized_writes
-from app.models import Dataset, IdempotencyKey, Job, JobEvent, utcnow
-from app.schemas import TERMINAL_STATUSES, JobCreate, JobStatus
+from app.models import Dataset, IdempotencyKey, Job, JobCheckpoint, JobEvent, utcnow
+from app.schemas import JobCreate, JobStatus, MetricPoint
+from app.storage import job_state
+from app.storage.job_state import ACTIVE_STATUSES, CancelOutcome, JobAlreadyFinishedError
 from app.training.catalog import TrainingAlgorithm
 from app.training.validation import DatasetFacts
 
 __all__ = [
     "ACTIVE_STATUSES",
     "SWEEP_BATCH",
+    "CancelOutcome",
     "DatasetGoneError",
     "DuplicateIdempotencyKeyError",
     "IdempotentRequest",
     "JobAlreadyFinishedError",
     "StoredAnswer",
     "cancel_job",
+    "checkpoints_of",
     "count_jobs",
     "create_job",
     "find_idempotent_answer",
     "get_job",
     "list_job_events",
     "list_jobs",
+    "loss_curve",
 ]
 
 _INSERT_JOB = insert(cast(Table, Job.__table__)).returning(cast(Table, Job.__table__).c.seq)
 _INSERT_EVENT = insert(cast(Table, JobEvent.__table__))
 _INSERT_KEY = insert(cast(Table, IdempotencyKey.__table__))
-
-ACTIVE_STATUSES = tuple(status.value for status in JobStatus if status not in TERMINAL_STATUSES)
 
 #: The most expired keys one creation deletes: enough to outpace the keys being added (each
 #: adds one), few enough that the sweep costs a creation next to nothing.
@@ -92,14 +95,6 @@ class DuplicateIdempotencyKeyError(Exception):
 
 class DatasetGoneError(Exception):
     """The job's dataset was deleted between the job's checks and its insertion."""
-
-
-class JobAlreadyFinishedError(Exception):
-    """The job is already in a terminal status."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 def create_job(
@@ -146,13 +141,13 @@ def create_job(
         "status": JobStatus.QUEUED.value,
         "created_at": now,
         "updated_at": now,
+        # What a run will record, as a job that has not run yet has it (the answer shows it).
+        "step": 0,
+        "epochs_completed": 0,
+        "trained_tokens": 0,
+        "attempts": 0,
     }
-    event = {
-        "type": "created",
-        "status": JobStatus.QUEUED.value,
-        "message": None,
-        "created_at": now,
-    }
+    event = job_state.created_event(now)
     with serialized_writes(session):
         connection = session.connection()
         try:
@@ -282,49 +277,54 @@ def count_jobs(session: Session, *, owner: str, status: JobStatus | None) -> int
     return int(session.scalar(query) or 0)
 
 
-def cancel_job(session: Session, *, owner: str, job_id: str) -> Job | None:
-    """Cancel the owner's job; None if there is none, ``JobAlreadyFinishedError`` if it ended.
-
-    The status check and the update are one conditional UPDATE, so two workers cancelling at
-    once cannot both succeed.
-    """
-    now = utcnow()
-    with serialized_writes(session):
-        return _cancel(session, owner=owner, job_id=job_id, now=now)
+def cancel_job(session: Session, *, owner: str, job_id: str) -> tuple[Job, CancelOutcome] | None:
+    """Cancel the owner's job (``app.storage.job_state.cancel`` owns the rule); None if there is
+    none, ``JobAlreadyFinishedError`` if it ended."""
+    return job_state.cancel(session, owner=owner, job_id=job_id)
 
 
-def _cancel(session: Session, *, owner: str, job_id: str, now: datetime) -> Job | None:
-    result = session.execute(
-        update(Job)
-        .where(Job.id == job_id, Job.owner == owner, Job.status.in_(ACTIVE_STATUSES))
-        .values(status=JobStatus.CANCELLED.value, updated_at=now)
-        .returning(Job.seq)
-    )
-    seq = result.scalar_one_or_none()
-    if seq is None:
-        session.rollback()
-        job = get_job(session, owner=owner, job_id=job_id)
-        if job is None:
-            return None
-        raise JobAlreadyFinishedError(job.status)
-    session.add(
-        JobEvent(
-            job_seq=seq,
-            type="cancelled",
-            status=JobStatus.CANCELLED.value,
-            message=f"Cancelled by {owner}",
-            created_at=now,
-        )
-    )
-    session.commit()
-    return get_job(session, owner=owner, job_id=job_id)
-
-
-def list_job_events(session: Session, *, owner: str, job_id: str) -> Sequence[JobEvent] | None:
-    """The owner's job's events, oldest first; None if there is no such job."""
+def list_job_events(
+    session: Session, *, owner: str, job_id: str, after: int | None = None, limit: int = 1000
+) -> Sequence[JobEvent] | None:
+    """The owner's job's events, oldest first (only those after the event id ``after``); None
+    if there is no such job."""
     job = get_job(session, owner=owner, job_id=job_id)
     if job is None:
         return None
-    return session.scalars(
-        select(JobEvent).where(JobEvent.job_seq == job.seq).order_by(JobEvent.id)
-    ).all()
+    return job_state.list_events(session, job, after=after, limit=limit)
+
+
+def checkpoints_of(session: Session, seqs: Sequence[int]) -> dict[int, list[JobCheckpoint]]:
+    """The checkpoints of a page of jobs, by job, oldest first (one query for the page)."""
+    found: dict[int, list[JobCheckpoint]] = {seq: [] for seq in seqs}
+    if not seqs:
+        return found
+    query = select(JobCheckpoint).where(JobCheckpoint.job_seq.in_(seqs)).order_by(JobCheckpoint.id)
+    for row in session.scalars(query):
+        found[row.job_seq].append(row)
+    return found
+
+
+def loss_curve(session: Session, job: Job) -> list[MetricPoint]:
+    """One point per trained step, in step order. A step trained again after a resume from an
+    earlier checkpoint has two events; the later one is what the adapter holds."""
+    query = (
+        select(JobEvent.data, JobEvent.created_at)
+        .where(
+            JobEvent.job_seq == job.seq, JobEvent.type == job_state.EventType.TRAINING_STEP.value
+        )
+        .order_by(JobEvent.id)
+    )
+    points: dict[int, MetricPoint] = {}
+    for data, created_at in session.execute(query):
+        if not data:
+            continue
+        point = MetricPoint(
+            step=data["step"],
+            loss=data["loss"],
+            tokens=data["tokens"],
+            learning_rate=data["learning_rate"],
+            time=created_at,
+        )
+        points[point.step] = point
+    return [points[step] for step in sorted(points)]

@@ -1,10 +1,12 @@
-"""``/training/jobs``: create (validated before any write), validate, list, read, cancel."""
+"""``/training/jobs``: create (validated before any write), validate, list, read, cancel, and a
+job's events and loss curve."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Annotated, Any
 
@@ -16,6 +18,7 @@ from starlette.convertors import StringConvertor, register_url_convertor
 from app.api.body import JobBody, PydanticJsonRoute
 from app.api.deps import CatalogDay, CurrentUser, Principal, SessionDep, SettingsDep, WriterUser
 from app.api.responses import LIFECYCLE_HEADERS, error_responses
+from app.core.config import Settings
 from app.errors import (
     BadRequestError,
     ConflictError,
@@ -23,20 +26,26 @@ from app.errors import (
     ValidationFailedError,
     error_item,
 )
-from app.models import Dataset, Job
+from app.models import Dataset, Job, JobCheckpoint
 from app.schemas import (
     MAX_OFFSET,
+    CheckpointPublic,
     ErrorEntry,
     JobCreate,
     JobCreated,
+    JobError,
     JobEventPublic,
     JobEventsPublic,
+    JobMethod,
+    JobMetricsPublic,
+    JobProgress,
     JobPublic,
     JobsPublic,
     JobStatus,
     JobValidation,
     PrintableStr,
 )
+from app.storage import job_state, workers
 from app.storage import jobs as store
 from app.storage.datasets import get_dataset
 from app.training.catalog import TrainingAlgorithm
@@ -68,6 +77,7 @@ _JOB_LINKS = {
         ("ReadJob", "read_job"),
         ("CancelJob", "cancel_job"),
         ("ReadJobEvents", "read_job_events"),
+        ("ReadJobMetrics", "read_job_metrics"),
     )
 }
 #: The errors of reading a job body: not JSON, not declared as JSON, too large, too slow.
@@ -270,19 +280,82 @@ def validate_job(
     return JSONResponse(verdict.model_dump(mode="json"), headers=_lifecycle_headers(check, day))
 
 
+def _status_message(job: Job, live_workers: int) -> str | None:
+    """What a job waits for or does, in words; None once it has finished."""
+    if job.status == JobStatus.RUNNING.value:
+        if job.cancel_requested_at is not None:
+            return "stopping: cancel requested"
+        if job.total_steps is None:
+            return "preparing: reading and rendering the dataset"
+        return f"training: step {job.step} of {job.total_steps}"
+    if job.status != JobStatus.QUEUED.value:
+        return None
+    if job.method != JobMethod.SFT.value:
+        return "waiting for an RL-capable worker (workers run supervised jobs only for now)"
+    return "waiting for a worker" if live_workers else "waiting for a worker: none is running"
+
+
+def _public(
+    session: Session,
+    job: Job,
+    settings: Settings,
+    *,
+    checkpoints: Sequence[JobCheckpoint] | None = None,
+    live_workers: int | None = None,
+) -> JobPublic:
+    """The job as clients see it: its row, with its checkpoints, its place in the queue and
+    what it waits for (the last two only while it has not finished)."""
+    if checkpoints is None:
+        checkpoints = job_state.list_checkpoints(session, job)
+    if live_workers is None and job.status == JobStatus.QUEUED.value:
+        live_workers = workers.count_live_workers(
+            session, lease=timedelta(seconds=settings.worker_lease_seconds)
+        )
+    public = JobPublic.model_validate(job)
+    error = (
+        None
+        if job.error_type is None
+        else JobError(type=job.error_type, message=job.error_message or "")
+    )
+    return public.model_copy(
+        update={
+            "status_message": _status_message(job, live_workers or 0),
+            "queue_position": job_state.queue_position(session, job),
+            "cancel_requested": job.cancel_requested_at is not None,
+            "progress": JobProgress(
+                step=job.step or 0,
+                total_steps=job.total_steps,
+                epochs_completed=job.epochs_completed or 0,
+            ),
+            "checkpoints": [CheckpointPublic.model_validate(row) for row in checkpoints],
+            "error": error,
+        }
+    )
+
+
 @router.get("", response_model=JobsPublic)
 def read_jobs(
     *,
     session: SessionDep,
     user: CurrentUser,
+    settings: SettingsDep,
     status: JobStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JobsPublic:
     """The caller's jobs, newest first."""
     rows = store.list_jobs(session, owner=user.owner, status=status, limit=limit, offset=offset)
+    checkpoints = store.checkpoints_of(session, [row.seq for row in rows])
+    live = workers.count_live_workers(
+        session, lease=timedelta(seconds=settings.worker_lease_seconds)
+    )
     return JobsPublic(
-        jobs=[JobPublic.model_validate(row) for row in rows],
+        jobs=[
+            _public(
+                session, row, settings, checkpoints=checkpoints.get(row.seq, []), live_workers=live
+            )
+            for row in rows
+        ],
         total=store.count_jobs(session, owner=user.owner, status=status),
         limit=limit,
         offset=offset,
@@ -295,13 +368,18 @@ def read_jobs(
     responses={200: {"description": "The job", "headers": LIFECYCLE_HEADERS}, **_ONE_JOB},
 )
 def read_job(
-    *, job_id: PrintableStr, session: SessionDep, user: CurrentUser, day: CatalogDay
+    *,
+    job_id: PrintableStr,
+    session: SessionDep,
+    user: CurrentUser,
+    settings: SettingsDep,
+    day: CatalogDay,
 ) -> Response:
     """One of the caller's jobs (with ``Deprecation``/``Sunset`` when its model is retiring)."""
     job = store.get_job(session, owner=user.owner, job_id=job_id)
     if job is None:
         raise _job_not_found(job_id)
-    body = JobPublic.model_validate(job).model_dump(mode="json")
+    body = _public(session, job, settings).model_dump(mode="json")
     return JSONResponse(body, headers=retirement_headers(job.base_model, day))
 
 
@@ -309,7 +387,11 @@ def read_job(
     "/{job_id:job_id}/cancel",
     response_model=JobPublic,
     responses={
-        200: {"description": "The job, now cancelled", "headers": LIFECYCLE_HEADERS},
+        200: {
+            "description": "The job: `cancelled` if it was queued; still `running`, with "
+            "`cancel_requested` true, if it was running (it stops at its next step)",
+            "headers": LIFECYCLE_HEADERS,
+        },
         **_ONE_JOB,
         **error_responses(
             403, 409, s403="The token is read-only", s409="The job has already finished"
@@ -321,26 +403,59 @@ def cancel_job(
     job_id: PrintableStr,
     session: SessionDep,
     user: WriterUser,
+    settings: SettingsDep,
     day: CatalogDay,
     response: Response,
 ) -> JobPublic:
-    """Cancel one of the caller's jobs unless it has already finished."""
+    """Cancel one of the caller's jobs unless it has already finished: a queued job at once, a
+    running one at its next step."""
     try:
-        job = store.cancel_job(session, owner=user.owner, job_id=job_id)
+        cancelled = store.cancel_job(session, owner=user.owner, job_id=job_id)
     except store.JobAlreadyFinishedError as err:
         raise ConflictError(f"Training job {job_id!r} is already {err.status}") from None
-    if job is None:
+    if cancelled is None:
         raise _job_not_found(job_id)
+    job, _ = cancelled
     response.headers.update(retirement_headers(job.base_model, day))
-    return JobPublic.model_validate(job)
+    return _public(session, job, settings)
+
+
+#: The most events one read returns; a reader pages on with ``after``.
+MAX_EVENTS_PAGE = 1000
 
 
 @router.get("/{job_id:job_id}/events", response_model=JobEventsPublic, responses=_ONE_JOB)
 def read_job_events(
-    *, job_id: PrintableStr, session: SessionDep, user: CurrentUser
+    *,
+    job_id: PrintableStr,
+    session: SessionDep,
+    user: CurrentUser,
+    after: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description="Only events newer than this event id (the last `id` already read)",
+        ),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_EVENTS_PAGE)] = MAX_EVENTS_PAGE,
 ) -> JobEventsPublic:
-    """A job's history, oldest first."""
-    events = store.list_job_events(session, owner=user.owner, job_id=job_id)
+    """A job's history, oldest first; with ``after``, only what is new since that event."""
+    events = store.list_job_events(
+        session, owner=user.owner, job_id=job_id, after=after, limit=limit
+    )
     if events is None:
         raise _job_not_found(job_id)
     return JobEventsPublic(events=[JobEventPublic.model_validate(event) for event in events])
+
+
+@router.get("/{job_id:job_id}/metrics", response_model=JobMetricsPublic, responses=_ONE_JOB)
+def read_job_metrics(
+    *, job_id: PrintableStr, session: SessionDep, user: CurrentUser
+) -> JobMetricsPublic:
+    """A job's loss curve, one point per step (a step trained again after a resume counts once,
+    as last trained)."""
+    job = store.get_job(session, owner=user.owner, job_id=job_id)
+    if job is None:
+        raise _job_not_found(job_id)
+    return JobMetricsPublic(points=store.loss_curve(session, job))

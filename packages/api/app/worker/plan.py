@@ -1,0 +1,80 @@
+"""A run's plan: which rows each step trains on, at which learning rate, and what each step costs.
+
+The plan is a pure function of the job (its rows, its hyperparameters and its id), so a worker
+that resumes a job from a checkpoint rebuilds exactly the plan the first worker followed and
+carries on at the next step, training no step twice beyond the checkpoint.
+
+Rows are shuffled once per epoch with a seed made of the job's id and the epoch (the cookbook
+shuffles per epoch too); each step takes ``batch_size`` rows, the epoch's last step the rest.
+``steps``, when given, caps the run. The learning rate falls linearly from the job's rate to
+zero over the run, the Tinker cookbook's default schedule for supervised runs.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "Step", "TrainingPlan", "make_plan"]
+
+#: Rows per step when the job names none: the Tinker cookbook's supervised default.
+DEFAULT_BATCH_SIZE = 128
+#: Passes over the dataset when the job names none.
+DEFAULT_EPOCHS = 1
+
+
+@dataclass(frozen=True)
+class Step:
+    """One optimizer step: its epoch (1-based), the rows it trains on (indices into the rows),
+    and whether it ends its epoch."""
+
+    epoch: int
+    rows: tuple[int, ...]
+    ends_epoch: bool
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Every step of a run, and its peak learning rate."""
+
+    steps: tuple[Step, ...]
+    learning_rate: float
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.steps)
+
+    def learning_rate_at(self, index: int) -> float:
+        """The rate of step ``index`` (0-based): linear decay from the peak to zero."""
+        return self.learning_rate * (1 - index / self.total_steps)
+
+    def trained_tokens_before(self, index: int, tokens_per_row: Sequence[int]) -> int:
+        """Tokens trained on by the steps before ``index``: what a resumed run has done."""
+        return sum(tokens_per_row[row] for step in self.steps[:index] for row in step.rows)
+
+    def epochs_before(self, index: int) -> int:
+        """Whole epochs done by the steps before ``index``."""
+        return sum(1 for step in self.steps[:index] if step.ends_epoch)
+
+
+def make_plan(job_id: str, rows: int, hyperparameters: dict[str, Any]) -> TrainingPlan:
+    """The plan for ``rows`` rows under the job's effective hyperparameters."""
+    batch_size = hyperparameters.get("batch_size") or DEFAULT_BATCH_SIZE
+    epochs = hyperparameters.get("epochs") or DEFAULT_EPOCHS
+    cap = hyperparameters.get("steps")
+    steps: list[Step] = []
+    per_epoch = math.ceil(rows / batch_size)
+    for epoch in range(1, epochs + 1):
+        order = list(range(rows))
+        random.Random(f"{job_id}:{epoch}").shuffle(order)  # noqa: S311 - an order, not a secret
+        for start in range(0, rows, batch_size):
+            chunk = tuple(order[start : start + batch_size])
+            steps.append(
+                Step(epoch=epoch, rows=chunk, ends_epoch=start // batch_size == per_epoch - 1)
+            )
+    if cap is not None:
+        steps = steps[:cap]
+    return TrainingPlan(steps=tuple(steps), learning_rate=float(hyperparameters["learning_rate"]))

@@ -1,0 +1,181 @@
+"""The worker process: a durable queue of jobs on DBOS Transact, fed from the jobs table.
+
+Why DBOS: it keeps its queue and workflow state in the stores we already run (a SQLite file
+beside ours, or our PostgreSQL, schema ``dbos``), admits exactly one runner per queued workflow
+(its dequeue is one atomic ENQUEUED → PENDING update), limits how many run per worker
+(``worker_concurrency``), and re-enqueues a worker's unfinished workflows when it restarts under
+the same executor id. What it does not do alone, taking over the jobs of a worker that never
+comes back, this module adds with heartbeats (``app.storage.workers``): a worker silent for a
+lease is dead, one live worker wins the right to put its unfinished workflows back on the
+queue, and DBOS hands each to exactly one runner again. Should the "dead" worker be alive after
+all (a long pause), ``app.storage.job_state``'s ownership fence stops it at its next write.
+
+The API writes only the jobs table (it does not depend on DBOS). Each worker polls it for queued
+supervised jobs, oldest first, and enqueues each under the workflow id ``job-<id>``: the id is
+the deduplication, so several workers enqueueing one job make one workflow. The workflow itself
+is one call, ``run_job``: the job's progress lives in our own tables (steps, checkpoints), which
+is what a resumed attempt reads, so DBOS need not record every step.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app import __version__
+from app.core.config import Settings, sqlite_path
+from app.core.db import Database
+from app.models import Job
+from app.schemas import JobMethod, JobStatus
+from app.storage import workers
+from app.worker.train import WorkerContext, run_job
+
+__all__ = ["QUEUE_NAME", "WorkerService", "dbos_database_url"]
+
+logger = logging.getLogger("app.worker")
+
+#: The DBOS queue every worker takes supervised jobs from.
+QUEUE_NAME = "training-sft"
+#: Seconds between two looks at the jobs table for new queued jobs, and DBOS's own queue poll:
+#: a job starts about this long after its creation on an idle worker; the query is one indexed
+#: read, so twice a second costs nothing.
+POLL_SECONDS = 0.5
+#: Jobs enqueued per poll at most: a burst of creations is taken in slices.
+POLL_BATCH = 50
+
+#: This process's worker context, set as it starts: a workflow's only argument is the job's id,
+#: so that DBOS stores (and a recovering worker reads) nothing but that.
+_CONTEXT: dict[str, WorkerContext] = {}
+
+
+def _train_job(job_id: str) -> None:
+    """The workflow body: one attempt at the job (see ``app.worker.train``)."""
+    if "worker" not in _CONTEXT:
+        raise RuntimeError("the worker is not started")
+    run_job(job_id, _CONTEXT["worker"])
+
+
+def dbos_database_url(settings: Settings) -> str:
+    """Where DBOS keeps its queue: our PostgreSQL itself (its own ``dbos`` schema), or a SQLite
+    file beside ours (SQLite has one writer at a time, and DBOS polls its queue often: in a
+    file of its own that polling never waits behind our writes)."""
+    path = sqlite_path(settings.database_url)
+    if path is None:
+        return settings.database_url
+    return f"sqlite:///{path.with_name(path.name + '.dbos')}"
+
+
+@dataclass
+class WorkerService:
+    """One worker process: DBOS launched, the dispatcher and heartbeat threads running."""
+
+    ctx: WorkerContext
+    concurrency: int
+    stopping: threading.Event
+
+    def run(self) -> None:
+        """Serve until ``stopping`` is set."""
+        from dbos import DBOS, DBOSConfig
+
+        _CONTEXT["worker"] = self.ctx
+        config: DBOSConfig = {
+            "name": "dreadnode-training",
+            "system_database_url": dbos_database_url(self.ctx.settings),
+            "executor_id": self.ctx.worker_id,
+            # One version for every worker of a release, so any of them may recover another's
+            # workflows; DBOS would otherwise derive it from the code's hash.
+            "application_version": __version__,
+            "log_level": "WARNING",
+        }
+        DBOS(config=config)
+        workflow = DBOS.workflow(name="train_job", max_recovery_attempts=None)(_train_job)
+        queue = DBOS.register_queue(
+            QUEUE_NAME,
+            worker_concurrency=self.concurrency,
+            polling_interval_sec=POLL_SECONDS,
+        )
+        DBOS.launch()
+        self._beat()
+        beats = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
+        beats.start()
+        logger.info("worker %s ready (concurrency %d)", self.ctx.worker_id, self.concurrency)
+        try:
+            self._dispatch(queue, workflow)
+        finally:
+            DBOS.destroy(workflow_completion_timeout_sec=0)
+
+    def _dispatch(self, queue: Any, workflow: Any) -> None:
+        from dbos import SetWorkflowID
+
+        enqueued: set[str] = set()
+        while not self.stopping.is_set():
+            try:
+                for job_id in self._queued_jobs():
+                    if job_id in enqueued:
+                        continue
+                    with SetWorkflowID(f"job-{job_id}"):
+                        queue.enqueue(workflow, job_id)
+                    enqueued.add(job_id)
+            except Exception:
+                logger.exception("could not read or enqueue queued jobs; trying again")
+            self.stopping.wait(POLL_SECONDS)
+
+    def _queued_jobs(self) -> list[str]:
+        query = (
+            select(Job.id)
+            .where(Job.status == JobStatus.QUEUED.value, Job.method == JobMethod.SFT.value)
+            .order_by(Job.seq)
+            .limit(POLL_BATCH)
+        )
+        with self.ctx.db.session() as session:
+            return list(session.scalars(query))
+
+    def _beat(self) -> None:
+        with self.ctx.db.session() as session:
+            workers.beat(session, worker_id=self.ctx.worker_id, concurrency=self.concurrency)
+
+    def _heartbeats(self) -> None:
+        """Beat every third of the lease; recover the jobs of workers whose lease ran out."""
+        from dbos import DBOS
+
+        lease = timedelta(seconds=self.ctx.settings.worker_lease_seconds)
+        while not self.stopping.wait(lease.total_seconds() / 3):
+            try:
+                self._beat()
+                with self.ctx.db.session() as session:
+                    dead = workers.stale_workers(session, lease=lease, but=self.ctx.worker_id)
+                for worker_id in dead:
+                    with self.ctx.db.session() as session:
+                        won = workers.take_over(session, worker_id=worker_id, lease=lease)
+                    if won:
+                        self._recover(DBOS, worker_id)
+            except Exception:
+                logger.exception("heartbeat failed; trying again")
+
+    def _recover(self, dbos: Any, worker_id: str) -> None:
+        """Put a dead worker's unfinished jobs back on the queue, each to be run by exactly one
+        worker (DBOS's dequeue); they resume from their last checkpoints."""
+        pending = dbos.list_workflows(
+            status="PENDING", executor_id=worker_id, load_input=False, load_output=False
+        )
+        for status in pending:
+            dbos.resume_workflow(status.workflow_id, queue_name=QUEUE_NAME)
+        logger.warning("worker %s is silent; resumed its %d jobs", worker_id, len(pending))
+
+
+def make_context(
+    settings: Settings, *, worker_id: str, base_url: str | None, api_key: str
+) -> WorkerContext:
+    """The context every attempt of this worker shares."""
+    return WorkerContext(
+        worker_id=worker_id,
+        db=Database(settings.database_url),
+        settings=settings,
+        tinker_base_url=base_url,
+        tinker_api_key=api_key,
+    )

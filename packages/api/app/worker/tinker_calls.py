@@ -1,0 +1,185 @@
+"""The worker's one door to Tinker: every call it makes on the ``tinker`` SDK is in this module.
+
+Production runs the newest ``tinker`` release; the local engine the tests train on (SkyRL tx)
+speaks only to ``tinker`` 0.16.1. The worker therefore uses only calls present in both, and
+``SDK_SURFACE`` names each of them, so a test can compare their signatures across the two
+versions and an upgrade that breaks one fails CI rather than a job.
+
+Errors are sorted here once: a connection failure, a timeout, 408, 429 and 5xx are transient and
+retried with capped exponential backoff (the SDK retries some of them itself first); any other
+status (400 "rank must be a power of 2", 401, 404 ...) is permanent and fails the job with
+Tinker's own message.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    import tinker
+
+__all__ = [
+    "RETRY_ATTEMPTS",
+    "SDK_SURFACE",
+    "TinkerRequestError",
+    "TinkerSession",
+    "TinkerUnavailableError",
+    "mean_loss",
+]
+
+logger = logging.getLogger("app.worker")
+
+#: Every ``tinker`` name the worker uses, as ``module-relative dotted paths``.
+SDK_SURFACE: tuple[str, ...] = (
+    "ServiceClient",
+    "ServiceClient.create_lora_training_client",
+    "ServiceClient.create_training_client_from_state_with_optimizer",
+    "TrainingClient.forward_backward",
+    "TrainingClient.optim_step",
+    "TrainingClient.save_state",
+    "TrainingClient.save_weights_for_sampler",
+    "types.AdamParams",
+    "types.Datum",
+    "types.ModelInput.from_ints",
+    "types.TensorData",
+    "APIConnectionError",
+    "APIStatusError",
+)
+
+#: Tries of one call before the job fails as ``tinker_unavailable``: 6 tries over about a
+#: minute (1, 2, 4, 8, 16 s, then 30 s at most between tries, each with up to 20 % jitter), long
+#: enough to ride out a restart or a brief overload of the service, short enough that a job on
+#: a service that is really down fails while its owner is still watching.
+RETRY_ATTEMPTS = 6
+_FIRST_BACKOFF = 1.0
+_MAX_BACKOFF = 30.0
+_TRANSIENT_STATUSES = frozenset({408, 429})
+
+T = TypeVar("T")
+
+
+class TinkerRequestError(Exception):
+    """Tinker refused a request for good: the job fails with this message."""
+
+
+class TinkerUnavailableError(TinkerRequestError):
+    """Tinker could not be reached, or kept failing, for every retry."""
+
+
+def _transient(error: BaseException) -> bool:
+    import tinker
+
+    if isinstance(error, tinker.APIConnectionError):
+        return True
+    if isinstance(error, tinker.APIStatusError):
+        return error.status_code in _TRANSIENT_STATUSES or error.status_code >= 500
+    return False
+
+
+def _describe(error: BaseException) -> str:
+    import tinker
+
+    if isinstance(error, tinker.APIStatusError):
+        return f"Tinker answered {error.status_code}: {error.message}"
+    return f"{type(error).__name__}: {error}"
+
+
+def _with_retries(what: str, call: Callable[[], T], sleep: Callable[[float], None]) -> T:
+    delay = _FIRST_BACKOFF
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
+        try:
+            return call()
+        except Exception as err:
+            if not _transient(err):
+                raise TinkerRequestError(f"{what} failed: {_describe(err)}") from err
+            if attempt == RETRY_ATTEMPTS:
+                message = f"{what} failed {RETRY_ATTEMPTS} times; last: {_describe(err)}"
+                raise TinkerUnavailableError(message) from err
+            logger.warning("%s failed (%s); retrying in %.1f s", what, _describe(err), delay)
+            sleep(delay * (1 + random.random() / 5))  # noqa: S311 - jitter, not a secret
+            delay = min(delay * 2, _MAX_BACKOFF)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def mean_loss(output: Any, weights: Sequence[Sequence[float]]) -> float:
+    """The step's loss per trained token: the weighted negative log-likelihood of the targets,
+    from the per-token log-probabilities Tinker returns (its ``metrics`` may be empty)."""
+    total = 0.0
+    weight_sum = 0.0
+    for record, row_weights in zip(output.loss_fn_outputs, weights, strict=True):
+        logprobs = record["logprobs"].tolist()
+        for logprob, weight in zip(logprobs, row_weights, strict=True):
+            total -= logprob * weight
+            weight_sum += weight
+    return total / weight_sum if weight_sum else 0.0
+
+
+@dataclass
+class TinkerSession:
+    """One job's training client on Tinker, with the calls the worker makes on it."""
+
+    service: tinker.ServiceClient
+    client: tinker.TrainingClient | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def connect(cls, *, base_url: str | None, api_key: str) -> TinkerSession:
+        import tinker
+
+        return cls(service=tinker.ServiceClient(base_url=base_url, api_key=api_key))
+
+    def start(self, *, base_model: str, rank: int) -> None:
+        """A fresh LoRA adapter on ``base_model``."""
+        self.client = _with_retries(
+            "Creating the training run",
+            lambda: self.service.create_lora_training_client(base_model=base_model, rank=rank),
+            self.sleep,
+        )
+
+    def resume(self, path: str) -> None:
+        """The adapter and optimizer state of a training checkpoint, as they were saved."""
+        self.client = _with_retries(
+            f"Resuming from {path}",
+            lambda: self.service.create_training_client_from_state_with_optimizer(path),
+            self.sleep,
+        )
+
+    def _client(self) -> tinker.TrainingClient:
+        if self.client is None:
+            raise RuntimeError("start() or resume() first")
+        return self.client
+
+    def train_step(self, datums: list[Any], *, learning_rate: float) -> Any:
+        """One forward-backward pass over ``datums`` and one Adam step; the pass's output."""
+        import tinker
+
+        client = self._client()
+        output = _with_retries(
+            "forward_backward",
+            lambda: client.forward_backward(datums, "cross_entropy").result(),
+            self.sleep,
+        )
+        params = tinker.types.AdamParams(learning_rate=learning_rate)
+        _with_retries("optim_step", lambda: client.optim_step(params).result(), self.sleep)
+        return output
+
+    def save_state(self, name: str) -> str:
+        """A training checkpoint (weights and optimizer state); its ``tinker://`` path."""
+        client = self._client()
+        saved = _with_retries("save_state", lambda: client.save_state(name).result(), self.sleep)
+        return str(saved.path)
+
+    def save_sampler(self, name: str) -> str:
+        """The adapter's weights for sampling; their ``tinker://`` path."""
+        client = self._client()
+        saved = _with_retries(
+            "save_weights_for_sampler",
+            lambda: client.save_weights_for_sampler(name).result(),
+            self.sleep,
+        )
+        return str(saved.path)

@@ -1,0 +1,250 @@
+"""One attempt at one job: claim it, read and render its rows, train step by step on Tinker from
+its last checkpoint, and finish it, recording every transition through ``app.storage.job_state``.
+
+Where a run can fail, it fails as early and as cheaply as it can: a model without a renderer, a
+bad or missing dataset, or a row longer than the model's context fails the job before the first
+Tinker call, naming the line. Tinker's transient errors are retried (``tinker_calls``); a
+permanent one fails the job with Tinker's message. Anything unexpected fails the job as
+``internal_error`` with the exception's type, never with a traceback (the log has that).
+
+Durability comes from checkpoints: every ``checkpoint_every_steps`` steps a training checkpoint
+(weights and optimizer state) is saved on Tinker and recorded here. A later attempt, on this
+worker or another, rebuilds the same plan and resumes from the latest training checkpoint, so a
+crash costs at most the steps since it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.core.config import Settings
+from app.core.db import Database
+from app.models import Job
+from app.storage import job_state
+from app.storage.job_state import Ownership
+from app.training.catalog import get_training_model
+from app.worker.dataset import DatasetUnusableError, read_rows
+from app.worker.plan import TrainingPlan, make_plan
+from app.worker.tinker_calls import (
+    TinkerRequestError,
+    TinkerSession,
+    TinkerUnavailableError,
+    mean_loss,
+)
+
+__all__ = ["JobFailedError", "WorkerContext", "run_job"]
+
+logger = logging.getLogger("app.worker")
+
+
+@dataclass(frozen=True)
+class WorkerContext:
+    """What every attempt needs: who the worker is, the database, settings, and Tinker."""
+
+    worker_id: str
+    db: Database
+    settings: Settings
+    tinker_base_url: str | None
+    tinker_api_key: str
+
+
+class JobFailedError(Exception):
+    """The job cannot go on; it fails with a stable type and this message."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+def run_job(job_id: str, ctx: WorkerContext) -> None:
+    """Run one attempt at the job, whatever its state: a job already finished or cancelled is
+    left alone, a job whose runner died resumes from its last checkpoint."""
+    with ctx.db.session() as session:
+        claimed = job_state.claim(
+            session,
+            job_id=job_id,
+            worker_id=ctx.worker_id,
+            max_attempts=ctx.settings.job_max_attempts,
+        )
+    if claimed is None:
+        return
+    try:
+        _run(claimed.job, ctx)
+    except JobFailedError as err:
+        _fail(ctx, job_id, err.error_type, err.message)
+    except Exception as err:
+        logger.exception("job %s failed unexpectedly", job_id)
+        message = f"The worker failed unexpectedly ({type(err).__name__}); the team has the details"
+        _fail(ctx, job_id, "internal_error", message)
+
+
+def _fail(ctx: WorkerContext, job_id: str, error_type: str, message: str) -> None:
+    with ctx.db.session() as session:
+        job_state.fail(
+            session, job_id=job_id, worker_id=ctx.worker_id, error_type=error_type, message=message
+        )
+
+
+@dataclass
+class _Prepared:
+    """The run's plan, and per dataset row: its datums (a row may render to several
+    sequences), their shifted loss weights, and how many tokens it trains on."""
+
+    plan: TrainingPlan
+    datums: list[list[Any]] = field(default_factory=list)
+    weights: list[list[list[float]]] = field(default_factory=list)
+    tokens: list[int] = field(default_factory=list)
+
+
+def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
+    """Read, render and check every row; plan the run. No Tinker call yet."""
+    model = get_training_model(job.base_model, on=job.created_at.date())
+    renderer_name = None if model is None else model.renderer
+    if model is None or renderer_name is None:
+        raise JobFailedError(
+            "no_renderer", f"No renderer turns {job.base_model}'s chats into tokens"
+        )
+    try:
+        with ctx.db.session() as session:
+            _, rows = read_rows(session, job, ctx.settings)
+    except DatasetUnusableError as problem:
+        raise JobFailedError(problem.error_type, problem.message) from problem
+    from app.worker.rendering import RowRenderError, get_row_renderer, to_datum
+
+    renderer = get_row_renderer(renderer_name, job.base_model)
+    limit = job.hyperparameters.get("max_sequence_length") or model.context_length
+    limit = min(limit, model.context_length)
+    prepared = _Prepared(plan=make_plan(job.id, len(rows), job.hyperparameters))
+    for item in rows:
+        try:
+            sequences = renderer.render(item.row, item.line)
+        except RowRenderError as err:
+            raise JobFailedError("invalid_dataset", str(err)) from err
+        row_datums: list[Any] = []
+        row_weights: list[list[float]] = []
+        for rendered in sequences:
+            if len(rendered.tokens) > limit:
+                raise JobFailedError(
+                    "row_too_long",
+                    f"Line {item.line} is {len(rendered.tokens):,} tokens with "
+                    f"{job.base_model}'s renderer, more than the {limit:,} the job allows; "
+                    "shorten or remove it",
+                )
+            row_datums.append(to_datum(rendered))
+            row_weights.append(list(rendered.weights[1:]))
+        prepared.datums.append(row_datums)
+        prepared.weights.append(row_weights)
+        prepared.tokens.append(sum(w > 0 for weights in row_weights for w in weights))
+    return prepared
+
+
+def _run(job: Job, ctx: WorkerContext) -> None:
+    if job.cancel_requested_at is not None:
+        _cancelled(ctx, job.id, job.step)
+        return
+    prepared = _prepare(job, ctx)
+    plan = prepared.plan
+    with ctx.db.session() as session:
+        resume = job_state.latest_training_checkpoint(session, job)
+    start = 0 if resume is None else resume.step
+    with ctx.db.session() as session:
+        owned = job_state.set_plan(
+            session,
+            job_id=job.id,
+            worker_id=ctx.worker_id,
+            total_steps=plan.total_steps,
+            step=start,
+            trained_tokens=plan.trained_tokens_before(start, prepared.tokens),
+            epochs_completed=plan.epochs_before(start),
+        )
+    if _stop(ctx, job.id, owned, start):
+        return
+    tinker = _connect(ctx)
+    try:
+        if resume is None:
+            tinker.start(base_model=job.base_model, rank=int(job.hyperparameters["lora_rank"]))
+        else:
+            tinker.resume(resume.tinker_path)
+        _train(job, ctx, tinker, prepared, start)
+    except TinkerUnavailableError as err:
+        raise JobFailedError("tinker_unavailable", str(err)) from err
+    except TinkerRequestError as err:
+        raise JobFailedError("tinker_error", str(err)) from err
+
+
+def _connect(ctx: WorkerContext) -> TinkerSession:
+    return TinkerSession.connect(base_url=ctx.tinker_base_url, api_key=ctx.tinker_api_key)
+
+
+def _train(
+    job: Job, ctx: WorkerContext, tinker: TinkerSession, prepared: _Prepared, start: int
+) -> None:
+    plan = prepared.plan
+    every = ctx.settings.checkpoint_every_steps
+    for index in range(start, plan.total_steps):
+        step = plan.steps[index]
+        rate = plan.learning_rate_at(index)
+        datums = [datum for row in step.rows for datum in prepared.datums[row]]
+        output = tinker.train_step(datums, learning_rate=rate)
+        loss = mean_loss(
+            output, [weights for row in step.rows for weights in prepared.weights[row]]
+        )
+        done = index + 1
+        with ctx.db.session() as session:
+            owned = job_state.record_step(
+                session,
+                job_id=job.id,
+                worker_id=ctx.worker_id,
+                step=done,
+                loss=loss,
+                tokens=sum(prepared.tokens[row] for row in step.rows),
+                learning_rate=rate,
+            )
+            if owned is Ownership.OWNED and step.ends_epoch:
+                owned = job_state.record_epoch(
+                    session, job_id=job.id, worker_id=ctx.worker_id, epoch=step.epoch
+                )
+        if _stop(ctx, job.id, owned, done):
+            return
+        if done % every == 0 and done < plan.total_steps:
+            _checkpoint(ctx, job, tinker, done, "training")
+    _checkpoint(ctx, job, tinker, plan.total_steps, "training")
+    sampler_path = _checkpoint(ctx, job, tinker, plan.total_steps, "sampler")
+    with ctx.db.session() as session:
+        job_state.complete(
+            session, job_id=job.id, worker_id=ctx.worker_id, sampler_path=sampler_path
+        )
+
+
+def _checkpoint(ctx: WorkerContext, job: Job, tinker: TinkerSession, step: int, kind: str) -> str:
+    name = f"step-{step:06d}" if kind == "training" else f"sampler-step-{step:06d}"
+    path = tinker.save_state(name) if kind == "training" else tinker.save_sampler(name)
+    with ctx.db.session() as session:
+        job_state.record_checkpoint(
+            session,
+            job_id=job.id,
+            worker_id=ctx.worker_id,
+            checkpoint_id=name,
+            checkpoint_type=kind,
+            step=step,
+            tinker_path=path,
+            size_bytes=None,
+        )
+    return path
+
+
+def _stop(ctx: WorkerContext, job_id: str, owned: Ownership, step: int) -> bool:
+    """Whether to stop here: the owner cancelled (the job ends ``cancelled``), or the job is no
+    longer this worker's (another took it over, or it ended): then nothing more is written."""
+    if owned is Ownership.CANCEL_REQUESTED:
+        _cancelled(ctx, job_id, step)
+        return True
+    return owned is Ownership.LOST
+
+
+def _cancelled(ctx: WorkerContext, job_id: str, step: int) -> None:
+    with ctx.db.session() as session:
+        job_state.finish_cancelled(session, job_id=job_id, worker_id=ctx.worker_id, step=step)
