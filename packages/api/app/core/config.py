@@ -149,6 +149,11 @@ class Settings(BaseSettings):
     #: takes down every worker that runs it must stop costing compute.
     job_max_attempts: int = Field(default=3, ge=1)
 
+    #: The PostgreSQL schema the workers' durable queue (DBOS) keeps its tables in, beside ours
+    #: in the same database. Two deployments sharing one database need two schemas, or each
+    #: would take the other's jobs. On SQLite the queue has a file of its own (``<db>.dbos``).
+    worker_queue_schema: str = Field(default="dbos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+
     @field_validator("dataset_store", "s3_endpoint_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:

@@ -90,6 +90,7 @@ class WorkerService:
             # One version for every worker of a release, so any of them may recover another's
             # workflows; DBOS would otherwise derive it from the code's hash.
             "application_version": __version__,
+            "dbos_system_schema": self.ctx.settings.worker_queue_schema,
             "log_level": "WARNING",
         }
         DBOS(config=config)

@@ -16,8 +16,9 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -34,21 +35,22 @@ __all__ = [
 
 logger = logging.getLogger("app.worker")
 
-#: Every ``tinker`` name the worker uses, as ``module-relative dotted paths``.
-SDK_SURFACE: tuple[str, ...] = (
-    "ServiceClient",
-    "ServiceClient.create_lora_training_client",
-    "ServiceClient.create_training_client_from_state_with_optimizer",
-    "TrainingClient.forward_backward",
-    "TrainingClient.optim_step",
-    "TrainingClient.save_state",
-    "TrainingClient.save_weights_for_sampler",
-    "types.AdamParams",
-    "types.Datum",
-    "types.ModelInput.from_ints",
-    "types.TensorData",
-    "APIConnectionError",
-    "APIStatusError",
+#: Every ``tinker`` call the worker makes here, with the keyword arguments it passes (each call
+#: passes all its arguments by keyword, so their names are the contract). ``rendering.TINKER_API``
+#: lists the calls that build datums.
+SDK_SURFACE: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "tinker.ServiceClient": ("base_url", "api_key"),
+        "tinker.ServiceClient.create_lora_training_client": ("base_model", "rank"),
+        "tinker.ServiceClient.create_training_client_from_state_with_optimizer": ("path",),
+        "tinker.TrainingClient.forward_backward": ("data", "loss_fn"),
+        "tinker.TrainingClient.optim_step": ("adam_params",),
+        "tinker.TrainingClient.save_state": ("name",),
+        "tinker.TrainingClient.save_weights_for_sampler": ("name",),
+        "tinker.types.AdamParams": ("learning_rate",),
+        "tinker.APIConnectionError": (),
+        "tinker.APIStatusError": (),
+    }
 )
 
 #: Tries of one call before the job fails as ``tinker_unavailable``: 6 tries over about a
@@ -145,7 +147,7 @@ class TinkerSession:
         """The adapter and optimizer state of a training checkpoint, as they were saved."""
         self.client = _with_retries(
             f"Resuming from {path}",
-            lambda: self.service.create_training_client_from_state_with_optimizer(path),
+            lambda: self.service.create_training_client_from_state_with_optimizer(path=path),
             self.sleep,
         )
 
@@ -161,17 +163,21 @@ class TinkerSession:
         client = self._client()
         output = _with_retries(
             "forward_backward",
-            lambda: client.forward_backward(datums, "cross_entropy").result(),
+            lambda: client.forward_backward(data=datums, loss_fn="cross_entropy").result(),
             self.sleep,
         )
         params = tinker.types.AdamParams(learning_rate=learning_rate)
-        _with_retries("optim_step", lambda: client.optim_step(params).result(), self.sleep)
+        _with_retries(
+            "optim_step", lambda: client.optim_step(adam_params=params).result(), self.sleep
+        )
         return output
 
     def save_state(self, name: str) -> str:
         """A training checkpoint (weights and optimizer state); its ``tinker://`` path."""
         client = self._client()
-        saved = _with_retries("save_state", lambda: client.save_state(name).result(), self.sleep)
+        saved = _with_retries(
+            "save_state", lambda: client.save_state(name=name).result(), self.sleep
+        )
         return str(saved.path)
 
     def save_sampler(self, name: str) -> str:
@@ -179,7 +185,7 @@ class TinkerSession:
         client = self._client()
         saved = _with_retries(
             "save_weights_for_sampler",
-            lambda: client.save_weights_for_sampler(name).result(),
+            lambda: client.save_weights_for_sampler(name=name).result(),
             self.sleep,
         )
         return str(saved.path)
