@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["DnRun", "LiveAPI", "console_script", "running_api"]
+__all__ = ["DnRun", "LiveAPI", "console_script", "postgres_schema", "running_api"]
 
 
 def console_script(name: str) -> str:
@@ -72,6 +72,28 @@ def running_api(workdir: Path, **settings: str) -> Iterator[LiveAPI]:
     token = create_token(env, "--name", "e2e")
     with LiveServer(env, workdir / "server.log", inherit_environment=False) as server:
         yield LiveAPI(server.url, token, database, env)
+
+
+@contextmanager
+def postgres_schema(base: str, prefix: str) -> Iterator[str]:
+    """A fresh PostgreSQL schema for one server, as a URL whose connections use it; dropped
+    afterwards (test runs may share the database)."""
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    schema = f"{prefix}_{secrets.token_hex(6)}"
+    admin = create_engine(base)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -12,17 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import secrets
 import subprocess
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import LiveAPI, console_script, running_api
+from .conftest import LiveAPI, console_script, postgres_schema, running_api
 
 MODEL = "Qwen/Qwen3-8B"
 #: Small enough to pass a file over it in a test, far above every other file here.
@@ -95,26 +94,6 @@ class Deployment:
         )
 
 
-@contextmanager
-def _postgres_schema(base: str) -> Iterator[str]:
-    """A fresh PostgreSQL schema for one server, dropped afterwards (runs may share the
-    database)."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    schema = f"e2e_datasets_{secrets.token_hex(6)}"
-    admin = create_engine(base)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 DEPLOYMENTS = [
     "sqlite-directory",
     pytest.param(
@@ -142,7 +121,9 @@ def deployment(
         else:
             from app.testing import MOTO_CREDENTIALS, moto_s3
 
-            database_url = stack.enter_context(_postgres_schema(os.environ["TEST_DATABASE_URL"]))
+            database_url = stack.enter_context(
+                postgres_schema(os.environ["TEST_DATABASE_URL"], "e2e_datasets")
+            )
             endpoint = stack.enter_context(moto_s3("e2e-datasets", workdir / "moto.log"))
             settings.update(
                 DREADNODE_API_DATASET_STORE="s3://e2e-datasets/datasets",
