@@ -139,6 +139,28 @@ def test_rl_job_with_ppo(dn: DnRun) -> None:
     assert (job["method"], job["algorithm"], job["status"]) == ("rl", "ppo", "queued")
 
 
+KIMI = "moonshotai/Kimi-K2.6"
+
+
+def test_sft_on_a_model_without_a_renderer_fails_here_and_rl_is_accepted(
+    dn: DnRun, live_api: LiveAPI
+) -> None:
+    jobs_before = live_api.count_rows("jobs")
+    refused = dn("train", "sft", "--model", KIMI, "--dataset", "s3://b/t")
+    assert (refused.returncode, refused.stdout) == (2, "")
+    with Client(server_url=live_api.url, api_key=live_api.token) as client:
+        verdict = client.validate_job(base_model=KIMI, method="sft", dataset="s3://b/t")
+    assert [(e.loc, e.type) for e in verdict.errors] == [(["body", "base_model"], "no_renderer")]
+    assert refused.stderr.splitlines()[0] == f"error: {verdict.errors[0].msg}"
+    assert live_api.count_rows("jobs") == jobs_before
+    created = dn("train", "rl", "--model", KIMI, "--dataset", "s3://b/t", "--json")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["base_model"] == KIMI
+    assert live_api.count_rows("jobs") == jobs_before + 1
+    listed = json.loads(dn("train", "catalog", "--json", "--query", "kimi").stdout)
+    assert [(m["tinker_id"], m["renderer"]) for m in listed["models"]] == [(KIMI, None)]
+
+
 def test_unknown_job_is_a_clear_not_found(dn: DnRun) -> None:
     result = dn("train", "jobs", "get", "00000000-0000-0000-0000-000000000000")
     assert result.returncode == 1
@@ -244,6 +266,8 @@ def test_sdk_older_than_the_server_minimum_is_told_to_upgrade(dn: DnRun, tmp_pat
         "Qwen/Qwen3-8B:peft:131072",  # a suffix the model does not offer
         "Qwen/Qwen3.5-397B-A17B:peft:999",  # the wrong suffix
         "banana/Nothing-Like-It",
+        "moonshotai/Kimi-K2.6",  # served, but no renderer: SFT refused (no_renderer)
+        "moonshotai/Kimi-K2.6:peft:131072",  # its :peft: id has its renderer: none
     ],
 )
 def test_local_model_check_says_what_the_api_would_say(
@@ -334,7 +358,8 @@ def test_retiring_model_is_accepted_with_a_warning_and_headers(
 ) -> None:
     jobs_before = api_before_june.count_rows("jobs")
     on_day = _on(api_before_june, BEFORE_JUNE)
-    created = dn("train", "sft", "--model", RETIRING, "--dataset", "s3://b/t", env=on_day)
+    # RL: an SFT job on it is refused, a retired entry knowing no renderer (no training facts).
+    created = dn("train", "rl", "--model", RETIRING, "--dataset", "s3://b/t", env=on_day)
     assert created.returncode == 0, created.stderr
     assert created.stderr.splitlines().count(RETIRING_WARNING) == 1
     assert api_before_june.count_rows("jobs") == jobs_before + 1
@@ -344,7 +369,7 @@ def test_retiring_model_is_accepted_with_a_warning_and_headers(
     with httpx.Client(base_url=api_before_june.url + "/api/v1", headers=headers) as http:
         entry = http.get(f"/training/catalog/{RETIRING}")
         job = http.post(
-            "/training/jobs", json={"base_model": RETIRING, "method": "sft", "dataset": "s3://b/t"}
+            "/training/jobs", json={"base_model": RETIRING, "method": "rl", "dataset": "s3://b/t"}
         )
     assert entry.status_code == 200
     assert job.status_code == 201

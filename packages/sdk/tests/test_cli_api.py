@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -505,17 +506,20 @@ RETIRING_WARNING = (
     "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
 )
 BEFORE_JUNE = {"DREADNODE_CATALOG_DAY": "2026-06-01"}
+#: The job on RETIRING accepted before its day: RL, since SFT on it is refused for want of a
+#: renderer (a retired entry knows no training facts, its renderer included).
+RL_ON_RETIRING = {"base_model": RETIRING, "method": "rl", "algorithm": "importance_sampling"}
 
 
 @pytest.mark.parametrize("server_warns", [True, False])
-def test_sft_on_a_retiring_model_warns_once_and_still_submits(
+def test_rl_on_a_retiring_model_warns_once_and_still_submits(
     dn: DnRunner, fake_api: FakeAPI, server_warns: bool
 ) -> None:
     warnings = [{"loc": ["body", "base_model"], "msg": RETIRING_WARNING, "type": "model_retiring"}]
-    created = job_json("job-7", base_model=RETIRING, warnings=warnings if server_warns else [])
+    created = job_json("job-7", **RL_ON_RETIRING, warnings=warnings if server_warns else [])
     fake_api.script("POST", JOBS, Reply(201, created))
     result = dn(
-        "train", "sft", "--model", RETIRING, "--dataset", "d", env=_env(fake_api, **BEFORE_JUNE)
+        "train", "rl", "--model", RETIRING, "--dataset", "d", env=_env(fake_api, **BEFORE_JUNE)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "job-7\n"
@@ -544,7 +548,7 @@ def test_dry_run_on_a_retiring_model_prints_the_servers_warning_once(
               "adapter_parameters": None}  # fmt: skip
     fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
     result = dn(
-        "train", "sft", "--model", RETIRING, "--dataset", "d", "--dry-run",
+        "train", "rl", "--model", RETIRING, "--dataset", "d", "--dry-run",
         env=_env(fake_api, **BEFORE_JUNE),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -552,12 +556,12 @@ def test_dry_run_on_a_retiring_model_prints_the_servers_warning_once(
     assert result.stdout.splitlines()[-1] == "adapter: unknown size (rank 32)"
 
 
-def test_sft_json_on_a_retiring_model_keeps_stdout_pure_json(
+def test_rl_json_on_a_retiring_model_keeps_stdout_pure_json(
     dn: DnRunner, fake_api: FakeAPI
 ) -> None:
-    fake_api.script("POST", JOBS, Reply(201, job_json("job-7", base_model=RETIRING, warnings=[])))
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-7", **RL_ON_RETIRING, warnings=[])))
     result = dn(
-        "train", "sft", "--model", RETIRING, "--dataset", "d", "--json",
+        "train", "rl", "--model", RETIRING, "--dataset", "d", "--json",
         env=_env(fake_api, **BEFORE_JUNE),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -588,6 +592,55 @@ def test_sft_model_retired_in_september_names_its_replacement(
         "Tinker recommends Qwen/Qwen3.8-27B instead."
     )
     assert fake_api.requests == []
+
+
+KIMI = "moonshotai/Kimi-K2.6"
+#: Typed in from the catalog's rule: the chat models with a renderer nearest Kimi-K2.6's 32B
+#: active parameters are DeepSeek-V3.1 (37B) and Qwen3.8-27B.
+KIMI_NO_RENDERER = (
+    "Training base model 'moonshotai/Kimi-K2.6' has no renderer for supervised fine-tuning yet, "
+    "so its rows cannot be turned into tokens and loss weights; choose a model with one, such as "
+    "deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train catalog --json` "
+    "names its renderer)."
+)
+
+
+@pytest.mark.parametrize("extra", [(), ("--dry-run",), ("--json",)])
+def test_sft_on_a_model_without_a_renderer_fails_here_with_exit_2(
+    dn: DnRunner, fake_api: FakeAPI, tmp_path: Path, extra: tuple[str, ...]
+) -> None:
+    data = tmp_path / "train.jsonl"
+    row = {"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]}
+    data.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    for dataset in ("s3://b/train.jsonl", str(data)):  # a local file is not even uploaded
+        result = dn(
+            "train", "sft", "--model", KIMI, "--dataset", dataset, *extra, env=_env(fake_api)
+        )  # fmt: skip
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr.splitlines()[0] == f"error: {KIMI_NO_RENDERER}"
+    assert fake_api.requests == []
+
+
+def test_sft_on_a_model_without_a_renderer_fails_with_no_server_configured(dn: DnRunner) -> None:
+    result = dn("train", "sft", "--model", f"{KIMI}:peft:131072", "--dataset", "s3://b/t.jsonl")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[0] == "error: " + KIMI_NO_RENDERER.replace(
+        repr(KIMI), repr(f"{KIMI}:peft:131072")
+    )
+
+
+def test_rl_on_a_model_without_a_renderer_is_submitted(dn: DnRunner, fake_api: FakeAPI) -> None:
+    created = job_json("job-8", base_model=KIMI, method="rl", algorithm="ppo", warnings=[])
+    fake_api.script("POST", JOBS, Reply(201, created))
+    result = dn(
+        "train", "rl", "--model", KIMI, "--algorithm", "ppo", "--dataset", "s3://b/p.jsonl",
+        env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "job-8\n"
+    (sent,) = fake_api.seen("POST", JOBS)
+    assert (sent.body["base_model"], sent.body["method"]) == (KIMI, "rl")
 
 
 @pytest.mark.parametrize("day", ["June", "2026-6-1", "20260601", "2026-02-30"])

@@ -36,6 +36,7 @@ from app.training.catalog import (
     TrainingModelStatus,
     describe_retiring_training_model,
     describe_unknown_training_model,
+    describe_unrenderable_training_model,
     get_training_model,
     training_model_status,
 )
@@ -157,6 +158,7 @@ def check_job(raw: Any, day: date, *, datasets: DatasetLookup) -> JobCheck:
                 warnings.append(error_item(("body", "base_model"), retiring, "model_retiring"))
 
     _, method = clean("method")
+    errors.extend(_renderer_errors(model, method, day))
     algorithm_ok, given = clean("algorithm")
     algorithm: TrainingAlgorithm | None = None
     if isinstance(method, str) and method in set(JobMethod) and algorithm_ok:
@@ -310,6 +312,17 @@ def _base_model_error(model_id: str, day: date) -> ErrorItem:
         describe_unknown_training_model(model_id, on=day),
         "retired_base_model" if retired else "unknown_base_model",
     )
+
+
+def _renderer_errors(model: TrainingModel | None, method: Any, day: date) -> list[ErrorItem]:
+    """A supervised fine-tuning job on a model with no renderer: its rows cannot be turned into
+    tokens, so it is refused here rather than failing once it runs (RL jobs are not)."""
+    if model is None or method != JobMethod.SFT:
+        return []
+    unrenderable = describe_unrenderable_training_model(model.tinker_id, on=day)
+    if unrenderable is None:
+        return []
+    return [error_item(("body", "base_model"), unrenderable, "no_renderer")]
 
 
 def _model_algorithm_errors(model: TrainingModel, algorithm: TrainingAlgorithm) -> list[ErrorItem]:

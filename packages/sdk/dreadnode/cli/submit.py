@@ -1,11 +1,12 @@
 """``dn train sft`` and ``dn train rl``: check the model locally, then validate or create the job.
 
 The model (and the LoRA rank it is asked to train with) is checked against the embedded catalog
-before anything is sent, so a typo or a retired model fails in milliseconds with the API's own
-words and exit 2, even with no server configured. A model Tinker retires soon is a warning on
-stderr, and the job is still submitted. Everything else (hyperparameter bounds, context length)
-is the API's to check: ``--dry-run`` asks it for every violation at once without creating
-anything, and shows the values the job would train with and its adapter's size.
+before anything is sent, so a typo, a retired model or an SFT job on a model with no renderer
+fails in milliseconds with the API's own words and exit 2, even with no server configured. A
+model Tinker retires soon is a warning on stderr, and the job is still submitted. Everything else
+(hyperparameter bounds, context length) is the API's to check: ``--dry-run`` asks it for every
+violation at once without creating anything, and shows the values the job would train with and
+its adapter's size.
 
 ``--dataset`` takes a dataset id (``ds-...``), a URI for data the platform does not hold
 (``s3://``, ``https://``), or a file on this machine: a file is checked here by the server's
@@ -31,9 +32,11 @@ from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.output import format_adapter, format_value
 from dreadnode.training.models import (
+    TrainingAlgorithm,
     TrainingModel,
     describe_retiring_training_model,
     describe_unknown_training_model,
+    describe_unrenderable_training_model,
     get_training_model,
 )
 
@@ -107,8 +110,9 @@ def check_model(
     model_id: str, algorithm: str, lora_rank: int | None = None, *, on: date | None = None
 ) -> TrainingModel:
     """The model ``--model`` selects; exit 2 for one the embedded catalog does not accept on that
-    day (unknown, retired, a suffix it does not offer), that lacks ``algorithm``, or that Tinker
-    would refuse ``lora_rank`` for. ``on`` defaults to the CLI's day (``catalog_day``).
+    day (unknown, retired, a suffix it does not offer), that lacks ``algorithm``, that Tinker
+    would refuse ``lora_rank`` for, or that has no renderer to turn SFT rows into tokens (``sft``
+    only: RL is not refused for it). ``on`` defaults to the CLI's day (``catalog_day``).
 
     The messages come from the catalog's functions, as the API's do, so they are word for word
     what the API would answer for the same model (an e2e test holds them equal).
@@ -130,6 +134,10 @@ def check_model(
         raise UsageError(
             f"{model.tinker_id} does not support the {algorithm} algorithm (supported: {supported})"
         )
+    if algorithm == TrainingAlgorithm.SFT:
+        unrenderable = describe_unrenderable_training_model(model_id, on=day)
+        if unrenderable is not None:
+            raise UsageError(unrenderable)
     return model
 
 
