@@ -20,7 +20,9 @@ server's values do not break an older SDK), so the comparison asks only what wou
 
 Client types are mapped to operations, never to server component names, through one table keyed
 by (method, path, status); every JSON response an operation documents must be in it, so a new
-operation or status without a client type fails here too.
+operation or status without a client type fails here too. A type nested in an answer (a job's
+``progress``, ``checkpoints`` and ``error``, a loss curve's points) is compared through the answer
+that holds it, and every pydantic type the client module exports must be reached that way.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
 from dreadnode.cli.contract import DATASET_FORMATS, JOB_STATUSES, METHODS
+from dreadnode.client import types as client_types
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
@@ -45,6 +48,7 @@ from dreadnode.client.types import (
     JobCreate,
     JobEvent,
     JobEvents,
+    JobMetrics,
     JobPage,
     JobSpec,
     JobValidation,
@@ -75,6 +79,7 @@ RESPONSE_TYPES: Mapping[tuple[str, str, int], type[BaseModel]] = {
     ("GET", f"{API}/training/jobs/{{job_id}}", 200): Job,
     ("POST", f"{API}/training/jobs/{{job_id}}/cancel", 200): Job,
     ("GET", f"{API}/training/jobs/{{job_id}}/events", 200): JobEvents,
+    ("GET", f"{API}/training/jobs/{{job_id}}/metrics", 200): JobMetrics,
     # A new dataset is 201; the same bytes again answer the one already there, 200.
     ("POST", f"{API}/training/datasets", 201): Dataset,
     ("POST", f"{API}/training/datasets", 200): Dataset,
@@ -161,11 +166,14 @@ class Side:
 
     def variants(self, schema: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """The alternatives a value may take: ``anyOf``/``oneOf`` flattened, a list of types or
-        OpenAPI 3.0's ``nullable`` split into one alternative each."""
+        OpenAPI 3.0's ``nullable`` split into one alternative each. A ``format`` beside the
+        alternatives holds for each of them (JSON Schema applies it to a string wherever it
+        stands: ``{"anyOf": [string, null], "format": "date-time"}`` is a date-time or null)."""
         schema = self.resolve(schema)
         for key in ("anyOf", "oneOf"):
             if key in schema:
-                return [v for branch in schema[key] for v in self.variants(branch)]
+                shared = {"format": schema["format"]} if "format" in schema else {}
+                return [{**shared, **v} for branch in schema[key] for v in self.variants(branch)]
         kind = schema.get("type")
         if isinstance(kind, list):
             return [{**schema, "type": one} for one in kind]
@@ -214,6 +222,8 @@ class Comparison:
     request: bool = False
     findings: list[str] = field(default_factory=list)
     enums: dict[tuple[str, str], list[Any]] = field(default_factory=dict)
+    #: The client's object types (their titles) compared field by field with the server's.
+    client_models: set[str] = field(default_factory=set)
 
     @property
     def server_is_producer(self) -> bool:
@@ -303,6 +313,7 @@ class Comparison:
             return
         client = c if self.server_is_producer else p
         model = str(client.get("title", where))
+        self.client_models.add(model)
         required = set(p.get("required", ()))
         for name in produced.keys() - consumed.keys():
             self.findings.append(
@@ -494,6 +505,25 @@ def test_enums_are_the_values_the_sdk_knows(openapi: dict[str, Any]) -> None:
         met.update(comparison.enums)
     stale = sorted(set(_ENUM_VALUES_BY_NAME) - met)
     assert not stale, listing("ENUM_VALUES entries where the server has no enum", stale)
+
+
+def test_every_client_type_is_compared_with_what_the_server_serves(
+    openapi: dict[str, Any],
+) -> None:
+    """Each pydantic type of ``dreadnode.client.types`` (``JobProgress``, ``JobCheckpoint``,
+    ``JobError``, ``MetricPoint``...) is met field by field with the server's schema somewhere,
+    through the answer or body that holds it: a type no comparison reaches would be unchecked
+    (an answer that turned free-form, a field renamed on one side only)."""
+    compared: set[str] = set()
+    for comparison in all_comparisons(openapi):
+        compared |= comparison.client_models
+    exported = {
+        name
+        for name in client_types.__all__
+        if isinstance(kind := getattr(client_types, name), type) and issubclass(kind, BaseModel)
+    }
+    unreached = sorted(exported - compared)
+    assert not unreached, listing("client types no served schema is compared with", unreached)
 
 
 def test_dataset_upload_takes_the_clients_content_type(openapi: dict[str, Any]) -> None:

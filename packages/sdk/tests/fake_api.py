@@ -9,21 +9,25 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
     "FakeAPI",
+    "JobRun",
     "Reply",
     "Seen",
     "dataset_json",
     "envelope",
+    "event_json",
     "job_json",
     "running_fake_api",
+    "timestamp",
 ]
 
 
@@ -51,6 +55,10 @@ class Seen:
     raw: bytes = b""
 
 
+#: An answer computed from the request when it comes (see ``JobRun``).
+Responder = Callable[[Seen], Reply]
+
+
 def envelope(status: int, detail: str, type_: str, errors: list[Any] | None = None) -> Reply:
     """An error answer in the API's canonical envelope."""
     body = {"code": status, "detail": detail, "type": type_, "errors": errors or []}
@@ -59,8 +67,9 @@ def envelope(status: int, detail: str, type_: str, errors: list[Any] | None = No
 
 def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> dict[str, Any]:
     """A job as every job read answers it: the effective hyperparameters (``learning_rate`` and
-    ``lora_rank`` always present), the names the server defaulted and the adapter's size. The
-    answer to a creation adds ``warnings``; pass them in ``changes``."""
+    ``lora_rank`` always present), the names the server defaulted and the adapter's size, and
+    the run's figures as they are before a worker starts it. The answer to a creation adds
+    ``warnings``; pass them in ``changes``."""
     job: dict[str, Any] = {
         "id": job_id,
         "name": "demo",
@@ -73,11 +82,82 @@ def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> d
         "defaulted_hyperparameters": ["lora_rank"],
         "adapter_parameters": 32 * 2883968,
         "status": status,
+        "status_message": None,
+        "queue_position": None,
+        "cancel_requested": False,
         "created_at": "2026-11-22T22:00:00Z",
         "updated_at": "2026-11-22T22:00:00Z",
+        "started_at": None,
+        "finished_at": None,
+        "progress": {"step": 0, "total_steps": None, "epochs_completed": 0},
+        "trained_tokens": 0,
+        "loss": None,
+        "checkpoints": [],
+        "sampler_path": None,
+        "error": None,
     }
     job.update(changes)
     return job
+
+
+#: When the jobs of ``job_json`` were created; a run's events follow it a second apart.
+CREATED_AT = datetime(2026, 11, 22, 22, 0, tzinfo=UTC)
+
+
+def timestamp(seconds: float) -> str:
+    """The API's spelling of the moment ``seconds`` after ``CREATED_AT``."""
+    return (CREATED_AT + timedelta(seconds=seconds)).isoformat().replace("+00:00", "Z")
+
+
+def event_json(
+    event_id: int,
+    type_: str,
+    status: str,
+    message: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An event as ``GET /training/jobs/{id}/events`` answers it, ``event_id`` seconds after
+    the job was created."""
+    return {
+        "id": event_id,
+        "type": type_,
+        "status": status,
+        "message": message,
+        "created_at": timestamp(event_id),
+        "data": data,
+    }
+
+
+@dataclass
+class JobRun:
+    """A job that moves on while it is watched, as a worker would run it.
+
+    ``stages`` are what the server holds at each moment: the job then (``GET .../{id}``) and the
+    events added by then. Each read of the events answers those of the stages so far, newer
+    than its ``after`` cursor, and moves the run on to its next stage; the last stage stays.
+    ``served`` records the id of every event each read answered, so a test can see that none
+    was sent twice.
+    """
+
+    job_id: str
+    stages: Sequence[tuple[dict[str, Any], Sequence[dict[str, Any]]]]
+    stage: int = 0
+    served: list[list[int]] = field(default_factory=list)
+
+    def install(self, api: FakeAPI, prefix: str = "/api/v1/training/jobs") -> None:
+        api.script("GET", f"{prefix}/{self.job_id}", self.read_job)
+        api.script("GET", f"{prefix}/{self.job_id}/events", self.read_events)
+
+    def read_job(self, seen: Seen) -> Reply:
+        return Reply(200, self.stages[self.stage][0])
+
+    def read_events(self, seen: Seen) -> Reply:
+        after = int(seen.query["after"][0]) if "after" in seen.query else -1
+        released = [e for _, events in self.stages[: self.stage + 1] for e in events]
+        answer = [e for e in released if e["id"] > after]
+        self.served.append([e["id"] for e in answer])
+        self.stage = min(self.stage + 1, len(self.stages) - 1)
+        return Reply(200, {"events": answer})
 
 
 def dataset_json(dataset_id: str = "ds-0123456789abcdef01234567", **changes: Any) -> dict[str, Any]:
@@ -101,12 +181,14 @@ class FakeAPI:
     """Answers each (method, path) from its script; the last reply of a script repeats."""
 
     def __init__(self) -> None:
-        self.scripts: dict[tuple[str, str], list[Reply]] = {}
+        self.scripts: dict[tuple[str, str], list[Reply | Responder]] = {}
         self.requests: list[Seen] = []
         self.url = ""
         self._lock = threading.Lock()
 
-    def script(self, method: str, path: str, *replies: Reply) -> None:
+    def script(self, method: str, path: str, *replies: Reply | Responder) -> None:
+        """Answer ``method path`` with ``replies`` in turn (the last one repeats); a responder
+        (a function of the request) computes its reply when the request comes."""
         self.scripts[(method, path)] = list(replies)
 
     def seen(self, method: str, path: str) -> list[Seen]:
@@ -118,7 +200,8 @@ class FakeAPI:
             replies = self.scripts.get((seen.method, seen.path))
             if not replies:
                 return envelope(404, "Not Found", "not_found_error")
-            return replies.pop(0) if len(replies) > 1 else replies[0]
+            reply = replies.pop(0) if len(replies) > 1 else replies[0]
+            return reply if isinstance(reply, Reply) else reply(seen)
 
 
 def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:

@@ -18,7 +18,7 @@ from dreadnode.client.types import CatalogModel
 from dreadnode.training import get_training_model
 
 from .conftest import CATALOG, FROM_THE_FUTURE, JOBS, QWEN
-from .fake_api import FakeAPI, Reply, job_json
+from .fake_api import FakeAPI, Reply, event_json, job_json
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,9 @@ def test_every_request_names_the_sdk_version_in_user_agent(fake_api: FakeAPI) ->
     assert agents == {f"dreadnode-training/{__version__}"}
 
 
-@pytest.mark.parametrize("call", ["get_job", "cancel_job", "list_job_events", "get_catalog_model"])
+@pytest.mark.parametrize(
+    "call", ["get_job", "cancel_job", "list_job_events", "get_job_metrics", "get_catalog_model"]
+)
 @pytest.mark.parametrize("empty", ["", "   "])
 def test_empty_path_parameter_is_refused_before_any_request(
     fake_api: FakeAPI, call: str, empty: str
@@ -102,7 +104,7 @@ def test_empty_path_parameter_is_refused_before_any_request(
     assert fake_api.requests == []
 
 
-@pytest.mark.parametrize("method", ["get_job", "cancel_job", "list_job_events"])
+@pytest.mark.parametrize("method", ["get_job", "cancel_job", "list_job_events", "get_job_metrics"])
 def test_job_id_with_slash_is_refused_before_any_request(fake_api: FakeAPI, method: str) -> None:
     with Client(server_url=fake_api.url) as client, pytest.raises(ValueError, match="'/'"):
         getattr(client, method)("a/b")
@@ -359,24 +361,97 @@ def test_job_from_an_older_server_reads_without_the_new_fields(fake_api: FakeAPI
 def test_events_and_job_pages_parse(fake_api: FakeAPI) -> None:
     events = {
         "events": [
-            {
-                "type": "created",
-                "status": "queued",
-                "message": None,
-                "created_at": "2026-11-22T22:00:00Z",
-            },
-            {
-                "type": "cancelled",
-                "status": "cancelled",
-                "message": "by user",
-                "created_at": "2026-11-22T22:01:00Z",
-            },
+            event_json(1, "job_pending", "queued", "Queued; waiting for a worker"),
+            event_json(2, "job_cancelled", "cancelled", "Cancelled by alice before it started"),
         ]
     }
     fake_api.script("GET", JOBS + "/job-1/events", Reply(200, events))
     with Client(server_url=fake_api.url) as client:
         history = client.list_job_events("job-1")
-    assert [e.type for e in history.events] == ["created", "cancelled"]
+    assert [(e.id, e.type) for e in history.events] == [(1, "job_pending"), (2, "job_cancelled")]
+    assert fake_api.requests[0].query == {}
+
+
+def test_list_job_events_sends_the_cursor_and_reads_each_events_figures(fake_api: FakeAPI) -> None:
+    step = {"step": 12, "loss": 2.3456, "tokens": 1024, "learning_rate": 9.5e-05}
+    page = {"events": [event_json(43, "training_step", "running", data=step)]}
+    fake_api.script("GET", JOBS + "/job-1/events", Reply(200, page))
+    with Client(server_url=fake_api.url) as client:
+        (event,) = client.list_job_events("job-1", after=42, limit=10).events
+    assert fake_api.requests[0].query == {"after": ["42"], "limit": ["10"]}
+    assert (event.id, event.type, event.data) == (43, "training_step", step)
+
+
+def test_events_from_an_older_server_read_without_ids(fake_api: FakeAPI) -> None:
+    older = {"type": "created", "status": "queued", "message": None,
+             "created_at": "2026-11-22T22:00:00Z"}  # fmt: skip
+    fake_api.script("GET", JOBS + "/job-1/events", Reply(200, {"events": [older]}))
+    with Client(server_url=fake_api.url) as client:
+        (event,) = client.list_job_events("job-1").events
+    assert (event.id, event.type, event.data) == (None, "created", None)
+
+
+def test_get_job_metrics_reads_the_loss_curve_and_is_retried(fake_api: FakeAPI) -> None:
+    points = [
+        {"step": step, "loss": 3.0 - step / 10, "tokens": 512, "learning_rate": 1e-4,
+         "time": f"2026-11-22T22:00:0{step}Z"}
+        for step in (1, 2)
+    ]  # fmt: skip
+    busy = Reply(503, "busy", {"Retry-After": "0"}, content_type="text/plain")
+    fake_api.script("GET", JOBS + "/job-1/metrics", busy, Reply(200, {"points": points}))
+    with Client(server_url=fake_api.url) as client:
+        curve = client.get_job_metrics("job-1")
+    assert [(p.step, p.loss, p.tokens) for p in curve.points] == [(1, 2.9, 512), (2, 2.8, 512)]
+    assert curve.points[0].time.isoformat() == "2026-11-22T22:00:01+00:00"
+    assert len(fake_api.requests) == 2
+
+
+def test_job_of_a_run_reads_its_progress_checkpoints_and_error_typed(fake_api: FakeAPI) -> None:
+    checkpoint = {"checkpoint_id": "ckpt-2", "checkpoint_type": "training", "step": 2,
+                  "time": "2026-11-22T22:00:12Z", "tinker_path": "tinker://run-1/weights/2",
+                  "size_bytes": None}  # fmt: skip
+    failed = job_json(
+        status="failed",
+        started_at="2026-11-22T22:00:02Z",
+        finished_at="2026-11-22T22:01:02Z",
+        progress={"step": 2, "total_steps": 40, "epochs_completed": 0},
+        trained_tokens=2048,
+        loss=2.25,
+        checkpoints=[checkpoint],
+        error={"type": "tinker_error", "message": "Tinker refused the batch"},
+    )
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, failed))
+    with Client(server_url=fake_api.url) as client:
+        job = client.get_job("job-1")
+    assert (job.progress.step, job.progress.total_steps, job.trained_tokens) == (2, 40, 2048)
+    assert (job.checkpoints[0].tinker_path, job.checkpoints[0].size_bytes) == (
+        "tinker://run-1/weights/2",
+        None,
+    )
+    assert job.error is not None
+    assert (job.error.type, job.error.message) == ("tinker_error", "Tinker refused the batch")
+    assert job.finished_at is not None
+    assert job.started_at is not None
+    assert (job.finished_at - job.started_at).total_seconds() == 60
+
+
+def test_job_from_a_server_that_runs_no_jobs_reads_as_not_started(fake_api: FakeAPI) -> None:
+    older = job_json()
+    for name in ("status_message", "queue_position", "cancel_requested", "started_at",
+                 "finished_at", "progress", "trained_tokens", "loss", "checkpoints",
+                 "sampler_path", "error"):  # fmt: skip
+        del older[name]
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, older))
+    with Client(server_url=fake_api.url) as client:
+        job = client.get_job("job-1")
+    assert (job.progress.step, job.progress.total_steps, job.trained_tokens) == (0, None, 0)
+    assert (job.status_message, job.started_at, job.checkpoints, job.error) == (
+        None,
+        None,
+        [],
+        None,
+    )
+    assert job.cancel_requested is False
 
 
 def test_catalog_model_is_lenient_but_still_typed() -> None:

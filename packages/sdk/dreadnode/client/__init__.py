@@ -6,6 +6,8 @@ from dreadnode.client import Client, NotFoundError
 with Client() as client:  # $DREADNODE_SERVER_URL and $DREADNODE_API_KEY
     dataset = client.upload_dataset("train.jsonl")  # checked line by line by the server
     job = client.create_job(base_model="Qwen/Qwen3-8B", method="sft", dataset=dataset.id)
+    for event in client.list_job_events(job.id).events:  # after=event.id reads only newer ones
+        print(event.type, event.message)
     client.cancel_job(job.id)
 ```
 
@@ -59,11 +61,16 @@ from dreadnode.client.types import (
     ErrorItem,
     Hyperparameters,
     Job,
+    JobCheckpoint,
+    JobError,
     JobEvent,
     JobEvents,
+    JobMetrics,
     JobPage,
+    JobProgress,
     JobSpec,
     JobValidation,
+    MetricPoint,
     RetiredModel,
     RetiredModels,
 )
@@ -98,11 +105,16 @@ __all__ = [
     "Hyperparameters",
     "InternalServerError",
     "Job",
+    "JobCheckpoint",
+    "JobError",
     "JobEvent",
     "JobEvents",
+    "JobMetrics",
     "JobPage",
+    "JobProgress",
     "JobSpec",
     "JobValidation",
+    "MetricPoint",
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",

@@ -40,6 +40,7 @@ from dreadnode.client.types import (
     Job,
     JobCreate,
     JobEvents,
+    JobMetrics,
     JobPage,
     JobSpec,
     JobValidation,
@@ -322,16 +323,33 @@ class Client:
         return self._get("/training/jobs/" + _job_segment(job_id), Job)
 
     def cancel_job(self, job_id: str) -> Job:
-        """Cancel a job; ``ConflictError`` when it is already cancelled, completed or failed.
+        """Cancel a job that has not finished; ``ConflictError`` when it already has (completed,
+        failed or cancelled).
+
+        A queued job is answered ``cancelled`` at once. A running one is answered still
+        ``running``, with ``cancel_requested`` true: it stops, ``cancelled``, at its next step
+        (asking again meanwhile is answered the same, not a conflict).
 
         Not retried: a retry after a lost answer would report a conflict for a cancel that worked.
         """
         path = "/training/jobs/" + _job_segment(job_id) + "/cancel"
         return self._parse(self._request("POST", path, safe_to_repeat=False), Job)
 
-    def list_job_events(self, job_id: str) -> JobEvents:
-        """A job's history, oldest first."""
-        return self._get("/training/jobs/" + _job_segment(job_id) + "/events", JobEvents)
+    def list_job_events(
+        self, job_id: str, *, after: int | None = None, limit: int | None = None
+    ) -> JobEvents:
+        """A job's history, oldest first: one page of at most ``limit`` events (the server's
+        default and maximum is 1000). ``after`` is an event id: only newer events are answered,
+        so passing the last id read pages on, or follows a running job without reading any
+        event twice."""
+        params = _drop_none({"after": after, "limit": limit})
+        path = "/training/jobs/" + _job_segment(job_id) + "/events"
+        return self._get(path, JobEvents, params=params)
+
+    def get_job_metrics(self, job_id: str) -> JobMetrics:
+        """A job's loss curve: one point per optimizer step (a step trained again after a
+        resume counts once, as last trained), in step order; empty before its first step."""
+        return self._get("/training/jobs/" + _job_segment(job_id) + "/metrics", JobMetrics)
 
     # --- datasets ---------------------------------------------------------------------------
 

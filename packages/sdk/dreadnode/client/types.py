@@ -32,12 +32,17 @@ __all__ = [
     "ErrorItem",
     "Hyperparameters",
     "Job",
+    "JobCheckpoint",
     "JobCreate",
+    "JobError",
     "JobEvent",
     "JobEvents",
+    "JobMetrics",
     "JobPage",
+    "JobProgress",
     "JobSpec",
     "JobValidation",
+    "MetricPoint",
     "RetiredModel",
     "RetiredModels",
 ]
@@ -181,6 +186,41 @@ class ErrorItem(BaseModel):
     type: str = ""
 
 
+class JobProgress(BaseModel):
+    """How far a run has come: optimizer steps done of ``total_steps`` (None until the worker
+    has read the dataset), and whole passes over the dataset done."""
+
+    model_config = _LENIENT
+
+    step: int = 0
+    total_steps: int | None = None
+    epochs_completed: int = 0
+
+
+class JobCheckpoint(BaseModel):
+    """A checkpoint the job saved on Tinker: ``checkpoint_type`` is ``training`` (weights and
+    optimizer state: a run resumes from it) or ``sampler`` (weights to sample from)."""
+
+    model_config = _LENIENT
+
+    checkpoint_id: str
+    checkpoint_type: str
+    step: int
+    time: datetime
+    tinker_path: str
+    size_bytes: int | None = None
+
+
+class JobError(BaseModel):
+    """Why a job failed: a stable ``type`` (``invalid_dataset``, ``tinker_error``,
+    ``worker_lost``, ...) and a message for people."""
+
+    model_config = _LENIENT
+
+    type: str
+    message: str
+
+
 class Job(BaseModel):
     """A training job; ``status`` is queued, running, completed, failed or cancelled.
 
@@ -189,6 +229,14 @@ class Job(BaseModel):
     ``dataset_rows`` and ``training_tokens_bound`` (the dataset's bytes times the epochs: a
     byte-level tokenizer spends at least one byte per token) are known for an uploaded dataset
     only, None for a URI the platform does not hold.
+
+    While it has not finished, ``status_message`` says in words what it waits for or does
+    ("waiting for a worker", "training: step 12 of 40", "stopping: cancel requested") and
+    ``queue_position`` how many queued jobs start before it (0: next). A running job that was
+    asked to stop has ``cancel_requested`` and ends ``cancelled`` at its next step. ``progress``,
+    ``trained_tokens`` and ``loss`` (the latest step's) follow the run; ``checkpoints`` are
+    those it saved, ``sampler_path`` the trained adapter once it completed, ``error`` why it
+    failed. An older server sends none of these: they then read as not started.
     """
 
     model_config = _LENIENT
@@ -206,8 +254,19 @@ class Job(BaseModel):
     dataset_rows: int | None = None
     training_tokens_bound: int | None = None
     status: str
+    status_message: str | None = None
+    queue_position: int | None = None
+    cancel_requested: bool = False
     created_at: datetime
     updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    progress: JobProgress = Field(default_factory=JobProgress)
+    trained_tokens: int = 0
+    loss: float | None = None
+    checkpoints: list[JobCheckpoint] = Field(default_factory=list)
+    sampler_path: str | None = None
+    error: JobError | None = None
     warnings: list[ErrorItem] = Field(default_factory=list)
 
 
@@ -223,22 +282,54 @@ class JobPage(BaseModel):
 
 
 class JobEvent(BaseModel):
-    """One step in a job's life (created, cancelled, ...), oldest first in ``JobEvents``."""
+    """One step in a job's life, oldest first in ``JobEvents``.
+
+    ``id`` increases with each event: pass the last one read as ``after`` to read only newer
+    ones (None from an older server, which did not number them). ``type`` is ``job_pending``,
+    ``job_start``, ``job_restart``, ``training_step``, ``checkpoint_save``, ``epoch_complete``,
+    ``cancel_requested``, ``job_complete``, ``job_error`` or ``job_cancelled`` (a newer server
+    may add more); ``data`` holds its figures: a ``training_step``'s ``step``, ``loss``,
+    ``tokens`` and ``learning_rate``, a ``checkpoint_save``'s ``step``, ``checkpoint_type`` and
+    ``tinker_path``, an ``epoch_complete``'s ``epoch``, a ``job_error``'s ``error_type``.
+    """
 
     model_config = _LENIENT
 
+    id: int | None = None
     type: str
     status: str | None = None
     message: str | None = None
     created_at: datetime
+    data: dict[str, Any] | None = None
 
 
 class JobEvents(BaseModel):
-    """``GET /training/jobs/{id}/events``."""
+    """``GET /training/jobs/{id}/events``: one page of events, oldest first."""
 
     model_config = _LENIENT
 
     events: list[JobEvent]
+
+
+class MetricPoint(BaseModel):
+    """One logged training step: its mean loss per token, the tokens it trained on, and the
+    learning rate it used."""
+
+    model_config = _LENIENT
+
+    step: int
+    loss: float
+    tokens: int
+    learning_rate: float
+    time: datetime
+
+
+class JobMetrics(BaseModel):
+    """``GET /training/jobs/{id}/metrics``: the loss curve, one point per step, in step order."""
+
+    model_config = _LENIENT
+
+    points: list[MetricPoint]
 
 
 class JobValidation(BaseModel):
