@@ -750,10 +750,12 @@ def test_jobs_get_and_events(dn: DnRunner, fake_api: FakeAPI) -> None:
     events = {
         "events": [
             {
-                "type": "created",
+                "id": 1,
+                "type": "job_pending",
                 "status": "queued",
                 "message": None,
                 "created_at": "2026-11-22T22:00:00Z",
+                "data": None,
             }
         ]
     }
@@ -767,13 +769,13 @@ def test_jobs_get_and_events(dn: DnRunner, fake_api: FakeAPI) -> None:
     assert history.stdout.splitlines()[1].split() == [
         "2026-11-22",
         "22:00:00Z",
-        "created",
+        "job_pending",
         "queued",
     ]
     as_json = json.loads(
         dn("train", "jobs", "events", "job-1", "--json", env=_env(fake_api)).stdout
     )
-    assert as_json["events"][0]["type"] == "created"
+    assert as_json == events
 
 
 def test_jobs_cancel_refuses_without_yes_when_stdin_is_not_a_terminal(

@@ -45,6 +45,7 @@ def test_every_command_is_found() -> None:
     assert {" ".join(c) for c in COMMANDS} == {
         "train catalog", "train sft", "train rl",
         "train jobs list", "train jobs get", "train jobs cancel", "train jobs events",
+        "train jobs watch",
         "train datasets upload", "train datasets list", "train datasets get",
         "train datasets delete",
     }  # fmt: skip

@@ -20,14 +20,21 @@ import dataclasses
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from dreadnode.cli.api import add_server_arguments, api_client
 from dreadnode.cli.contract import DATASET_FORMATS
 from dreadnode.cli.errors import CLIError, UsageError
-from dreadnode.cli.output import MAX_LIMIT, page_footer, printable, write_json, write_table
+from dreadnode.cli.output import (
+    MAX_LIMIT,
+    format_size,
+    format_when,
+    page_footer,
+    printable,
+    write_json,
+    write_table,
+)
 from dreadnode.cli.parsing import bounded_int
 
 if TYPE_CHECKING:
@@ -170,15 +177,14 @@ def describe_dataset(dataset: Dataset, path: Path | None = None) -> str:
     """``uploaded train.jsonl as ds-...: 9,000 chat rows, 12.3 MB; longest row: line 17,
     4,321 bytes``; for bytes the owner had uploaded before, says so and when."""
     figures = (
-        f"{dataset.rows:,} {printable(dataset.format)} rows, {_size(dataset.bytes)}; longest "
+        f"{dataset.rows:,} {printable(dataset.format)} rows, {format_size(dataset.bytes)}; longest "
         f"row: line {dataset.longest_row_line:,}, {dataset.longest_row_bytes:,} bytes"
     )
     source = "" if path is None else f"{path} "
     shown_id = printable(dataset.id)
     if dataset.uploaded_before:
-        return (
-            f"{source}was already uploaded as {shown_id} on {_when(dataset.created_at)}: {figures}"
-        )
+        uploaded = format_when(dataset.created_at)
+        return f"{source}was already uploaded as {shown_id} on {uploaded}: {figures}"
     return f"uploaded {source}as {shown_id}: {figures}"
 
 
@@ -303,7 +309,14 @@ def run_list(args: argparse.Namespace) -> int:
         sys.stdout.write("No datasets; upload one with: dn train datasets upload FILE\n")
         return 0
     rows = [
-        (d.id, d.name or "", d.format, f"{d.rows:,}", _size(d.bytes), _when(d.created_at))
+        (
+            d.id,
+            d.name or "",
+            d.format,
+            f"{d.rows:,}",
+            format_size(d.bytes),
+            format_when(d.created_at),
+        )
         for d in page.datasets
     ]
     header = ("id", "name", "format", "rows", "size", "created")
@@ -324,14 +337,14 @@ def run_get(args: argparse.Namespace) -> int:
         ("name", dataset.name or ""),
         ("format", dataset.format),
         ("rows", f"{dataset.rows:,}"),
-        ("size", f"{_size(dataset.bytes)} ({dataset.bytes:,} bytes)"),
+        ("size", f"{format_size(dataset.bytes)} ({dataset.bytes:,} bytes)"),
         (
             "longest row",
             f"line {dataset.longest_row_line:,}: {dataset.longest_row_bytes:,} bytes "
             f"(up to {dataset.longest_row_bytes:,} tokens)",
         ),
         ("sha256", dataset.sha256),
-        ("created", _when(dataset.created_at)),
+        ("created", format_when(dataset.created_at)),
     ]
     width = max(len(label) for label, _ in fields)
     shown = "".join(f"{label:<{width}}  {printable(value)}\n" for label, value in fields)
@@ -375,22 +388,3 @@ def _require_id(args: argparse.Namespace) -> None:
             f"{args.dataset_id!r} is not a dataset id: dataset ids never contain '/' "
             "(see 'dn train datasets list'; upload a file with 'dn train datasets upload FILE')"
         )
-
-
-def _size(count: int) -> str:
-    """``312 B``, ``12.3 MB``, ``1.2 GB``: decimal units, as the progress bar shows them."""
-    if count < 1000:
-        return f"{count} B"
-    value = count / 1000
-    for unit in ("kB", "MB"):
-        if value < 1000:
-            return f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{value:.1f} GB"
-
-
-def _when(moment: datetime) -> str:
-    """``2026-11-22 22:00:00Z``, as ``dn train jobs`` shows times."""
-    if moment.utcoffset() == timedelta(0):
-        return moment.strftime("%Y-%m-%d %H:%M:%SZ")
-    return moment.isoformat(sep=" ", timespec="seconds")

@@ -1,39 +1,59 @@
-"""``dn train jobs list|get|cancel|events``: the caller's own jobs on the API.
+"""``dn train jobs list|get|cancel|events|watch``: the caller's own jobs on the API.
 
-Tables for people, ``--json`` for scripts (the API's answer as it came). ``cancel`` asks before it
-acts on a terminal, and refuses without ``--yes`` when nobody is there to ask (exit 2), so a script
-never cancels a job by accident. Answering no is not a failure: the user got what they chose
-(exit 0, "not cancelled").
+Tables for people, ``--json`` for scripts (the API's answer as it came). ``get`` shows how far a
+job has come (and, on a terminal, its loss curve as a sparkline), its checkpoints, the trained
+adapter and why it failed. ``events --follow`` and ``watch`` follow a job to its end
+(``dreadnode.cli.watch``). ``cancel`` asks before it acts on a terminal, and refuses without
+``--yes`` when nobody is there to ask (exit 2), so a script never cancels a job by accident.
+Answering no is not a failure: the user got what they chose (exit 0, "not cancelled"). A
+running job is not stopped at once: it stops at its next step, which ``cancel`` says.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Final
 
 from dreadnode.cli.api import add_server_arguments, api_client
 from dreadnode.cli.contract import JOB_STATUSES
 from dreadnode.cli.errors import UsageError
 from dreadnode.cli.output import (
     MAX_LIMIT,
+    SPARK_BLOCKS,
+    can_show,
     format_adapter,
+    format_duration,
+    format_size,
     format_value,
+    format_when,
     page_footer,
     printable,
+    sparkline,
     write_json,
     write_table,
 )
 from dreadnode.cli.parsing import bounded_int
+from dreadnode.cli.watch import add_interval_argument, describe_event, follow, read_all_events
+
+if TYPE_CHECKING:
+    from dreadnode.client import Client, Job, MetricPoint
 
 __all__ = ["add_jobs_parser"]
+
+#: How many of the latest steps the loss sparkline of ``get`` draws.
+SPARK_POINTS: Final = 40
+#: How many checkpoints ``get`` lists (the latest); ``--json`` has them all.
+SHOWN_CHECKPOINTS: Final = 10
 
 
 def add_jobs_parser(commands: Any) -> None:
     """Register ``jobs`` and its subcommands under ``dn train``."""
     jobs = commands.add_parser(
-        "jobs", help="list, inspect and cancel your jobs", description="Your training jobs."
+        "jobs",
+        help="list, inspect, follow and cancel your jobs",
+        description="Your training jobs.",
     )
     actions = jobs.add_subparsers(dest="action", metavar="ACTION", required=True)
 
@@ -58,11 +78,34 @@ def add_jobs_parser(commands: Any) -> None:
 
     events = actions.add_parser("events", help="a job's history, oldest first")
     events.add_argument("job_id", metavar="ID")
+    events.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="go on printing new events as they come until the job finishes (exit 0 when it "
+        "completed, 1 when it failed or was cancelled); --json prints one JSON object a line",
+    )
+    add_interval_argument(events)
     events.set_defaults(handler=run_events)
+
+    watch = actions.add_parser(
+        "watch",
+        help="follow a job to its end",
+        description="Follow a job to its end: a progress bar on a terminal, one line per event "
+        "elsewhere. Exit 0 when it completed, 1 when it failed or was cancelled; Ctrl-C stops "
+        "watching, not the job.",
+    )
+    watch.add_argument("job_id", metavar="ID")
+    add_interval_argument(watch)
+    watch.set_defaults(handler=run_watch)
 
     for action in (listing, get, cancel, events):
         action.add_argument("--json", action="store_true", help="print the API's answer as JSON")
         add_server_arguments(action)
+    watch.add_argument(
+        "--json", action="store_true", help="print nothing until the end, then the job as JSON"
+    )
+    add_server_arguments(watch)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -79,7 +122,7 @@ def run_list(args: argparse.Namespace) -> int:
             job.algorithm or "",
             job.base_model,
             job.name or "",
-            _when(job.created_at),
+            format_when(job.created_at),
         )
         for job in page.jobs
     ]
@@ -96,6 +139,8 @@ def run_get(args: argparse.Namespace) -> int:
     _require_id(args)
     with api_client(args) as client:
         job = client.get_job(args.job_id)
+        drawn = not args.json and sys.stdout.isatty() and can_show(SPARK_BLOCKS)
+        curve = _loss_curve(client, job) if drawn else []
     if args.json:
         write_json(job.model_dump(mode="json"))
         return 0
@@ -108,22 +153,126 @@ def run_get(args: argparse.Namespace) -> int:
     fields = [
         ("id", job.id),
         ("name", job.name or ""),
-        ("status", job.status),
+        ("status", _status(job)),
         ("model", job.base_model),
         ("method", job.method),
         ("algorithm", job.algorithm or ""),
         ("dataset", job.dataset),
         ("tags", ", ".join(job.tags)),
         ("hyperparameters", knobs or "(defaults)"),
-        ("created", _when(job.created_at)),
-        ("updated", _when(job.updated_at)),
     ]
     rank = job.hyperparameters.get("lora_rank")  # an older server's job may name none
     if rank is not None:
-        fields.insert(-2, ("adapter", format_adapter(job.adapter_parameters, rank)))
+        fields.append(("adapter", format_adapter(job.adapter_parameters, rank)))
+    fields += [("created", format_when(job.created_at)), ("updated", format_when(job.updated_at))]
+    fields += _run_fields(job, curve)
     width = max(len(label) for label, _ in fields)
-    sys.stdout.write("".join(f"{label:<{width}}  {printable(value)}\n" for label, value in fields))
+    for label, value in fields:
+        sys.stdout.write(f"{label:<{width}}  {printable(value)}\n")
+        if label == "checkpoints":
+            sys.stdout.write("".join(f"  {line}\n" for line in _checkpoint_table(job)))
     return 0
+
+
+def _status(job: Job) -> str:
+    """``queued (waiting for a worker; 2 jobs ahead)``, ``running (training: step 12 of 40)``."""
+    notes = [job.status_message] if job.status_message else []
+    if job.queue_position is not None:
+        ahead = job.queue_position
+        notes.append("next in line" if ahead == 0 else f"{ahead:,} job{'s' * (ahead != 1)} ahead")
+    return job.status + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _run_fields(job: Job, curve: Sequence[MetricPoint]) -> list[tuple[str, str]]:
+    """What the run has done so far: times, progress, tokens, loss, checkpoints, the adapter
+    and the error; nothing for a job no worker has started."""
+    fields: list[tuple[str, str]] = []
+    if job.started_at is not None:
+        fields.append(("started", format_when(job.started_at)))
+    if job.finished_at is not None:
+        finished = format_when(job.finished_at)
+        if job.started_at is not None:
+            took = (job.finished_at - job.started_at).total_seconds()
+            finished += f" (after {format_duration(took)})"
+        fields.append(("finished", finished))
+    progress = job.progress
+    if job.started_at is not None or progress.step:
+        fields.append(("progress", _describe_progress(job)))
+        fields.append(("trained tokens", f"{job.trained_tokens:,}"))
+    if job.loss is not None:
+        fields.append(("loss", f"{_format_loss(job.loss)} (step {progress.step:,})"))
+    if curve:
+        first, last = curve[0], curve[-1]
+        fields.append(
+            (
+                "loss curve",
+                f"{sparkline([p.loss for p in curve])}  steps {first.step:,}-{last.step:,}: "
+                f"{_format_loss(first.loss)} to {_format_loss(last.loss)}",
+            )
+        )
+    if job.checkpoints:
+        count = len(job.checkpoints)
+        shown = "" if count <= SHOWN_CHECKPOINTS else f" (the latest {SHOWN_CHECKPOINTS})"
+        fields.append(("checkpoints", f"{count:,}{shown}"))
+    if job.sampler_path:
+        fields.append(("sampler path", job.sampler_path))
+    if job.error is not None:
+        fields.append(("error", f"{job.error.type}: {job.error.message}"))
+    return fields
+
+
+def _describe_progress(job: Job) -> str:
+    """``step 12 of 40 (30%), 1 of 3 epochs done``; ``step 0 (total not known yet)``."""
+    step, total = job.progress.step, job.progress.total_steps
+    if total:
+        text = f"step {step:,} of {total:,} ({step * 100 // total}%)"
+    else:
+        text = f"step {step:,} (total not known yet)"
+    epochs = job.hyperparameters.get("epochs")
+    done = job.progress.epochs_completed
+    of = f" of {epochs}" if isinstance(epochs, int) else ""
+    return f"{text}, {done}{of} epoch{'s' * (done != 1 or bool(of))} done"
+
+
+def _format_loss(value: float) -> str:
+    return f"{value:.4f}" if abs(value) >= 0.01 or value == 0 else f"{value:.3g}"
+
+
+def _loss_curve(client: Client, job: Job) -> list[MetricPoint]:
+    """The latest ``SPARK_POINTS`` points of the job's loss curve; none before its first step,
+    or from an older server that has no curve to give."""
+    from dreadnode.client import NotFoundError
+
+    if not job.progress.step and job.loss is None:
+        return []
+    try:
+        points = client.get_job_metrics(job.id).points
+    except NotFoundError:
+        return []
+    return points[-SPARK_POINTS:]
+
+
+def _checkpoint_table(job: Job) -> list[str]:
+    """The latest checkpoints, one line each under a header: step, type, when, size, path."""
+    rows = [("step", "type", "saved", "size", "path")]
+    for checkpoint in job.checkpoints[-SHOWN_CHECKPOINTS:]:
+        size = "" if checkpoint.size_bytes is None else format_size(checkpoint.size_bytes)
+        rows.append(
+            (
+                f"{checkpoint.step:,}",
+                printable(checkpoint.checkpoint_type),
+                format_when(checkpoint.time),
+                size,
+                printable(checkpoint.tinker_path),
+            )
+        )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines = []
+    for step, *middle, path in rows:
+        cells = [step.rjust(widths[0])]
+        cells += [cell.ljust(width) for cell, width in zip(middle, widths[1:-1], strict=True)]
+        lines.append("  ".join([*cells, path]))
+    return lines
 
 
 def run_cancel(args: argparse.Namespace) -> int:
@@ -135,27 +284,48 @@ def run_cancel(args: argparse.Namespace) -> int:
         job = client.cancel_job(args.job_id)
     if args.json:
         write_json(job.model_dump(mode="json"))
+    elif job.status == "running":
+        shown = printable(job.id)
+        sys.stdout.write(
+            f"cancel requested: job {shown} is running and stops at its next step "
+            f"(follow it with: dn train jobs watch {shown})\n"
+        )
     else:
-        sys.stdout.write(f"cancelled job {job.id} (status: {job.status})\n")
+        sys.stdout.write(f"cancelled job {printable(job.id)} (status: {printable(job.status)})\n")
     return 0
 
 
 def run_events(args: argparse.Namespace) -> int:
     _require_id(args)
+    if args.follow:
+        return follow(args, args.job_id, events_only=True)
     with api_client(args) as client:
-        history = client.list_job_events(args.job_id)
+        events = read_all_events(client, args.job_id)
+        total = None
+        if not args.json and any(event.type == "training_step" for event in events):
+            total = client.get_job(args.job_id).progress.total_steps  # for "step 12/40"
     if args.json:
-        write_json(history.model_dump(mode="json"))
+        write_json({"events": [event.model_dump(mode="json") for event in events]})
         return 0
     rows = [
-        (_when(event.created_at), event.type, event.status or "", event.message or "")
-        for event in history.events
+        (
+            format_when(event.created_at),
+            event.type,
+            event.status or "",
+            describe_event(event, total),
+        )
+        for event in events
     ]
     if not rows:
         sys.stdout.write("No events.\n")
         return 0
     write_table(("time", "event", "status", "message"), rows)
     return 0
+
+
+def run_watch(args: argparse.Namespace) -> int:
+    _require_id(args)
+    return follow(args, args.job_id)
 
 
 def _confirm(question: str) -> bool:
@@ -181,10 +351,3 @@ def _require_id(args: argparse.Namespace) -> None:
             f"{args.job_id!r} is not a job id: job ids never contain '/' "
             "(see 'dn train jobs list'; models are listed by 'dn train catalog')"
         )
-
-
-def _when(moment: datetime) -> str:
-    """``2026-11-22 22:00:00Z``: seconds are enough to tell jobs apart, and UTC says so."""
-    if moment.utcoffset() == timedelta(0):
-        return moment.strftime("%Y-%m-%d %H:%M:%SZ")
-    return moment.isoformat(sep=" ", timespec="seconds")

@@ -12,14 +12,21 @@ import json
 import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 __all__ = [
     "MAX_LIMIT",
+    "SPARK_BLOCKS",
+    "can_show",
     "format_adapter",
+    "format_duration",
+    "format_size",
     "format_value",
+    "format_when",
     "page_footer",
     "printable",
+    "sparkline",
     "write_json",
     "write_table",
 ]
@@ -101,3 +108,61 @@ def format_adapter(parameters: int | None, lora_rank: object) -> str:
     parameters per rank the catalog does not know."""
     size = "unknown size" if parameters is None else f"{parameters:,} parameters"
     return f"{size} (rank {format_value(lora_rank)})"
+
+
+def format_when(moment: datetime) -> str:
+    """``2026-11-22 22:00:00Z``: seconds are enough to tell events apart, and UTC says so."""
+    if moment.utcoffset() == timedelta(0):
+        return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+    return moment.isoformat(sep=" ", timespec="seconds")
+
+
+def format_size(count: int) -> str:
+    """``312 B``, ``12.3 MB``, ``1.2 GB``: decimal units, as the progress bar shows them."""
+    if count < 1000:
+        return f"{count} B"
+    value = count / 1000
+    for unit in ("kB", "MB"):
+        if value < 1000:
+            return f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{value:.1f} GB"
+
+
+def format_duration(seconds: float) -> str:
+    """``45s``, ``12m 03s``, ``3h 07m``: a run's length as a person reads it."""
+    whole = max(int(seconds), 0)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"
+
+
+#: The eight heights of a sparkline, lowest first.
+SPARK_BLOCKS: Final = "\u2581\u2582\u2583\u2584\u2585\u2586\u2587\u2588"
+
+
+def can_show(text: str) -> bool:
+    """Whether stdout's encoding has every character of ``text`` (a terminal set to Latin-1
+    has no block characters: writing one there would fail)."""
+    try:
+        text.encode(sys.stdout.encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def sparkline(values: Sequence[float]) -> str:
+    """``values`` as one block character each, the lowest as ``\u2581`` and the highest as
+    ``\u2588``; a flat series is drawn at the lowest height."""
+    if not values:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low
+    top = len(SPARK_BLOCKS) - 1
+    if span <= 0:
+        return SPARK_BLOCKS[0] * len(values)
+    return "".join(SPARK_BLOCKS[round((value - low) / span * top)] for value in values)

@@ -19,6 +19,7 @@ from dreadnode.cli.errors import UsageError
 
 __all__ = [
     "Parser",
+    "bounded_float",
     "bounded_int",
     "finite_float",
     "non_negative_float",
@@ -156,6 +157,22 @@ def bounded_int(low: int, high: int) -> Callable[[str], int]:
         return value
 
     parse.__name__ = "integer"
+    return parse
+
+
+def bounded_float(low: float, high: float) -> Callable[[str], float]:
+    """An argparse ``type`` accepting numbers from ``low`` to ``high`` inclusive."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
     return parse
 
 

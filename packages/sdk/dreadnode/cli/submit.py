@@ -13,6 +13,9 @@ its adapter's size.
 rules (a bad line fails in milliseconds, exit 2, and nothing is sent), its format is held to the
 method, and it is uploaded before the job is created with the new dataset's id. A dry run checks
 the file but does not upload it: the API validates the rest of the job.
+
+``--watch`` follows the new job to its end, as ``dn train jobs watch`` does (and exits as it
+does: 0 when the job completed, 1 when it failed or was cancelled).
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ from dreadnode.cli.contract import HYPERPARAMETERS, METHODS
 from dreadnode.cli.datasets import check_local_dataset, describe_dataset, upload_checked_dataset
 from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
-from dreadnode.cli.output import format_adapter, format_value
+from dreadnode.cli.output import format_adapter, format_value, printable
+from dreadnode.cli.watch import add_interval_argument, follow
 from dreadnode.training.models import (
     TrainingAlgorithm,
     TrainingModel,
@@ -102,6 +106,12 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ask the API for every problem with this job without creating it",
     )
+    parser.add_argument(
+        "--watch",
+        action="store_true",
+        help="follow the new job to its end, as `dn train jobs watch` does",
+    )
+    add_interval_argument(parser)
     parser.add_argument("--json", action="store_true", help="print the API's answer as JSON")
     add_server_arguments(parser)
 
@@ -249,13 +259,25 @@ def run_submit(args: argparse.Namespace) -> int:
             hints=(*error.hints, f"the dataset is uploaded: use it with --dataset {uploaded}"),
         ) from error
     _warn(created.warnings, retiring)
+    if args.watch:
+        # --json: only the finished job, at the end (one JSON document on stdout).
+        if not args.json:
+            sys.stdout.write(created.id + "\n")
+            sys.stdout.flush()
+            sys.stderr.write(
+                f"created {created.method} job {printable(created.id)} on "
+                f"{printable(created.base_model)}; watching it (Ctrl-C stops watching, not "
+                "the job)\n"
+            )
+            sys.stderr.flush()
+        return follow(args, created.id)
     if args.json:
         sys.stdout.write(created.model_dump_json(indent=2) + "\n")
     else:
         sys.stdout.write(created.id + "\n")
         sys.stderr.write(
             f"created {created.method} job {created.id} on {created.base_model} "
-            f"({created.status}); follow it with: dn train jobs get {created.id}\n"
+            f"({created.status}); follow it with: dn train jobs watch {created.id}\n"
         )
     return 0
 
