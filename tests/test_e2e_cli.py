@@ -102,10 +102,18 @@ def test_submit_list_get_events_cancel_and_cancel_again(dn: DnRun, live_api: Liv
     job = json.loads(dn("train", "jobs", "get", job_id, "--json").stdout)
     assert (job["status"], job["name"], job["tags"]) == ("queued", "e2e run", ["e2e"])
     assert job["hyperparameters"]["learning_rate"] == 0.0001
-    assert "status           queued" in dn("train", "jobs", "get", job_id).stdout
+    # No worker runs beside this server: the job says what it waits for.
+    shown = dn("train", "jobs", "get", job_id).stdout
+    assert "status           queued (waiting for a worker: none is running; " in shown
+    assert (job["status_message"], job["progress"]) == (
+        "waiting for a worker: none is running",
+        {"step": 0, "total_steps": None, "epochs_completed": 0},
+    )
 
     events = json.loads(dn("train", "jobs", "events", job_id, "--json").stdout)["events"]
-    assert [e["type"] for e in events] == ["created"]
+    assert [(e["type"], e["status"], e["data"]) for e in events] == [
+        ("job_pending", "queued", None)
+    ]
 
     refused = dn("train", "jobs", "cancel", job_id)  # stdin is not a terminal
     assert refused.returncode == 2
@@ -124,9 +132,27 @@ def test_submit_list_get_events_cancel_and_cancel_again(dn: DnRun, live_api: Liv
 
     history = dn("train", "jobs", "events", job_id)
     assert [line.split()[2] for line in history.stdout.splitlines()[1:]] == [
-        "created",
-        "cancelled",
+        "job_pending",
+        "job_cancelled",
     ]
+
+    # Following a finished job prints its history (read with the cursor) and exits as it ended.
+    followed = dn("train", "jobs", "events", job_id, "--follow")
+    assert followed.returncode == 1
+    assert [line.split()[2] for line in followed.stdout.splitlines()] == [
+        "job_pending",
+        "job_cancelled",
+    ]
+    assert followed.stderr.startswith(f"error: job {job_id} was cancelled: Cancelled by ")
+    assert followed.stderr.endswith(" before it started\n")
+    assert len(followed.stderr.splitlines()) == 1
+    newer = json.loads(dn("train", "jobs", "events", job_id, "--json").stdout)["events"]
+    with Client(server_url=live_api.url, api_key=live_api.token) as client:
+        assert client.list_job_events(job_id, after=newer[0]["id"]).events[0].type == (
+            "job_cancelled"
+        )
+        assert client.list_job_events(job_id, after=newer[-1]["id"]).events == []
+        assert client.get_job_metrics(job_id).points == []
 
 
 def test_rl_job_with_ppo(dn: DnRun) -> None:
