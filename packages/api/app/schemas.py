@@ -287,8 +287,14 @@ class JobPublic(BaseModel):
     )
     created_at: Timestamp
     updated_at: Timestamp
-    started_at: Timestamp | None = Field(default=None, description="When a worker first started it")
-    finished_at: Timestamp | None = Field(default=None, description="When it ended")
+    started_at: Timestamp | None = Field(
+        default=None,
+        description="When a worker first started it",
+        json_schema_extra={"format": "date-time"},
+    )
+    finished_at: Timestamp | None = Field(
+        default=None, description="When it ended", json_schema_extra={"format": "date-time"}
+    )
     progress: JobProgress = Field(
         default_factory=lambda: JobProgress(step=0, total_steps=None, epochs_completed=0)
     )
@@ -301,8 +307,12 @@ class JobPublic(BaseModel):
     )
     error: JobError | None = Field(default=None, description="Why it failed, if it did")
 
-    @field_serializer("created_at", "updated_at", "started_at", "finished_at")
-    def _utc(self, value: datetime | None) -> str | None:
+    @field_serializer("created_at", "updated_at")
+    def _utc(self, value: datetime) -> str:
+        return _isoformat(value)
+
+    @field_serializer("started_at", "finished_at")
+    def _utc_or_none(self, value: datetime | None) -> str | None:
         return None if value is None else _isoformat(value)
 
 

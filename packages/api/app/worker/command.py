@@ -64,7 +64,12 @@ def run_worker(settings: Settings, *, worker_id: str | None, concurrency: int) -
         f"worker:   {name} (concurrency {concurrency}), Tinker at {base_url or 'Tinker'}\n"
     )
     sys.stdout.flush()
-    WorkerService(ctx=ctx, concurrency=concurrency, stopping=stopping).run()
+    try:
+        WorkerService(ctx=ctx, concurrency=concurrency, stopping=stopping).run()
+    except Exception as err:
+        # The log has the traceback; the operator's terminal gets one line.
+        logging.getLogger("app.worker").debug("the worker stopped", exc_info=True)
+        return _fail(f"the worker stopped: {type(err).__name__}: {err}".splitlines()[0])
     # A job still running resumes from its last checkpoint when this worker restarts under the
     # same id, or when another worker finds its heartbeat gone; nothing is lost by leaving now.
     os._exit(0)

@@ -95,12 +95,12 @@ class WorkerService:
         }
         DBOS(config=config)
         workflow = DBOS.workflow(name="train_job", max_recovery_attempts=None)(_train_job)
+        DBOS.launch()
         queue = DBOS.register_queue(
             QUEUE_NAME,
             worker_concurrency=self.concurrency,
             polling_interval_sec=POLL_SECONDS,
         )
-        DBOS.launch()
         self._beat()
         beats = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         beats.start()

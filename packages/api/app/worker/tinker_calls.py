@@ -108,6 +108,19 @@ def _with_retries(what: str, call: Callable[[], T], sleep: Callable[[float], Non
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def _resolved(created: Any) -> Any:
+    """The training client itself. tinker 0.38 returns a future of it (a deprecated wrapper
+    that still acts as the client, but creates the run lazily, so a failed creation would
+    surface later as a failed step and never be retried as a creation); 0.16.1 returns the
+    client. Waiting here makes both create the run inside the creation's own retries."""
+    import tinker
+
+    future = getattr(tinker, "APIFuture", None)
+    if future is not None and isinstance(created, future):
+        return created.result()
+    return created
+
+
 def mean_loss(output: Any, weights: Sequence[Sequence[float]]) -> float:
     """The step's loss per trained token: the weighted negative log-likelihood of the targets,
     from the per-token log-probabilities Tinker returns (its ``metrics`` may be empty)."""
@@ -139,7 +152,9 @@ class TinkerSession:
         """A fresh LoRA adapter on ``base_model``."""
         self.client = _with_retries(
             "Creating the training run",
-            lambda: self.service.create_lora_training_client(base_model=base_model, rank=rank),
+            lambda: _resolved(
+                self.service.create_lora_training_client(base_model=base_model, rank=rank)
+            ),
             self.sleep,
         )
 
@@ -147,7 +162,9 @@ class TinkerSession:
         """The adapter and optimizer state of a training checkpoint, as they were saved."""
         self.client = _with_retries(
             f"Resuming from {path}",
-            lambda: self.service.create_training_client_from_state_with_optimizer(path=path),
+            lambda: _resolved(
+                self.service.create_training_client_from_state_with_optimizer(path=path)
+            ),
             self.sleep,
         )
 
