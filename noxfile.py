@@ -21,6 +21,23 @@ API = "./packages/api"
 #: The API with what its own tests start besides it (a loopback S3 endpoint: moto).
 API_TESTED = "./packages/api[test]"
 TEST_TOOLS = ("pytest>=8",)
+#: The worker's CPU PyTorch, installed first so that nothing pulls a CUDA build of several GB (pip
+#: finds this build where the machines keep it; uv would not look there, hence pip for the
+#: sessions that need it).
+TORCH_CPU = "torch==2.13.0"
+#: The API with its worker extra and its test extra.
+API_WORKER = "./packages/api[worker,test]"
+#: A real Tinker-compatible server to train on without a Tinker key (SkyRL tx, JAX on the CPU),
+#: and the one ``tinker`` SDK it speaks to (0.18 and newer call a route it lacks). Pinned: the
+#: engine's behaviour is part of what the worker's tests assert.
+LOCAL_TINKER = (
+    "skyrl-tx[tinker]==0.3.0",
+    "tinker==0.16.1",
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
+    "flax==0.12.8",
+    "optax==0.2.8",
+)
 # All the catalog checker needs: what the two catalog modules import (neither package installed).
 CATALOG_CHECK_DEPS = ("pydantic==2.13.4", "rapidfuzz==3.14.6")
 #: The PostgreSQL the development machines run (database `test`, user `postgres`, trust auth).
@@ -81,7 +98,19 @@ def integration(session: nox.Session) -> None:
     on PostgreSQL too when one is found."""
     session.install(SDK, API_TESTED, *TEST_TOOLS)
     # On PostgreSQL too when one is found: datasets end to end on PostgreSQL and the S3 store.
-    session.run("pytest", "tests", *session.posargs, env=test_database_env(session))
+    # tests/worker needs the worker's own install: `nox -s worker`.
+    session.run(
+        "pytest", "tests", "--ignore=tests/worker", *session.posargs, env=test_database_env(session)
+    )
+
+
+@nox.session(venv_backend="venv")
+def worker(session: nox.Session) -> None:
+    """Train jobs end to end on a local Tinker engine: the API, workers and dn, on SQLite and
+    PostgreSQL (when one is found); the renderers and the tinker SDK's surface."""
+    session.install(TORCH_CPU)
+    session.install(SDK, API_WORKER, *LOCAL_TINKER, *TEST_TOOLS)
+    session.run("pytest", "tests/worker", *session.posargs, env=test_database_env(session))
 
 
 @nox.session(name="tests-api")

@@ -1,0 +1,229 @@
+"""Fixtures for jobs that really run: a local Tinker engine, the API, and training workers, each a
+real process on loopback (``nox -s worker`` installs what they need).
+
+One engine serves the whole session (it takes 20-30 s to start); each deployment (SQLite, and
+PostgreSQL when ``TEST_DATABASE_URL`` names one) is an API server with its own database, and
+each test starts the workers it needs. Workers checkpoint every 2 steps and count as dead after
+a 6 s lease, so a killed worker's job resumes, and is taken over, within the tests' time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import LiveAPI, console_script, postgres_schema, running_api
+
+__all__ = ["CHAT_ROWS", "Deployment", "WorkerProcess", "wait_for"]
+
+#: Steps between checkpoints in these tests: a kill mid-job loses at most this many.
+CHECKPOINT_EVERY = 2
+#: Seconds a silent worker's lease lasts in these tests (the setting's smallest sane value is 3).
+LEASE_SECONDS = 6
+#: Training clients the engine may create in its lifetime (SkyRL tx allows this many - 1): one
+#: per job attempt; one deployment's tests make fewer than this. The engine sets memory aside
+#: for every adapter at the largest rank, so both stay as small as the tests allow.
+MAX_LORA_ADAPTERS = 12
+#: The jobs' LoRA rank, and the largest the engine takes.
+LORA_RANK = 8
+
+#: Short chats: a user asks for a sum, the assistant answers. Loss on the answers must fall.
+CHAT_ROWS = [
+    {
+        "messages": [
+            {"role": "user", "content": f"What is {a} plus {b}?"},
+            {"role": "assistant", "content": f"{a} plus {b} is {a + b}."},
+        ]
+    }
+    for a, b in [(2, 3), (4, 5), (1, 1), (7, 2), (3, 3), (6, 1), (5, 5), (8, 1)]
+]
+
+
+def wait_for(what: str, check: Callable[[], Any], *, timeout: float, interval: float = 0.5) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)
+
+
+@dataclass
+class WorkerProcess:
+    """A ``dreadnode-api worker`` process and its log."""
+
+    worker_id: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    #: Set when the test ends the worker; a worker that exits by itself has failed.
+    ended: bool = False
+
+    def kill(self) -> None:
+        """SIGKILL: the worker gets no chance to tidy anything up."""
+        self.ended = True
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        self.ended = True
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+@dataclass
+class Deployment:
+    """An API server, its database, and the environment its workers share with it."""
+
+    name: str
+    api: LiveAPI
+    workdir: Path
+    env: dict[str, str]
+    workers: list[WorkerProcess] = field(default_factory=list)
+
+    def start_worker(self, worker_id: str, *, concurrency: int = 1) -> WorkerProcess:
+        log = self.workdir / f"worker-{worker_id}-{len(self.workers)}.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [console_script("dreadnode-api"), "worker", "--id", worker_id,
+                 "--concurrency", str(concurrency)],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )  # fmt: skip
+        worker = WorkerProcess(worker_id, process, log)
+        self.workers.append(worker)
+        return worker
+
+    def client(self) -> Any:
+        from dreadnode.client import Client
+
+        return Client(server_url=self.api.url, api_key=self.api.token)
+
+    def upload(self, path: Path, rows: list[dict[str, Any]]) -> str:
+        path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        with self.client() as client:
+            return str(client.upload_dataset(path).id)
+
+    def create_job(self, dataset: str, **hyperparameters: Any) -> str:
+        with self.client() as client:
+            job = client.create_job(
+                base_model="Qwen/Qwen3-8B",
+                method="sft",
+                dataset=dataset,
+                hyperparameters={"learning_rate": 1e-2, "lora_rank": LORA_RANK, **hyperparameters},
+            )
+        return str(job.id)
+
+    def job(self, job_id: str) -> Any:
+        with self.client() as client:
+            return client.get_job(job_id)
+
+    def events(self, job_id: str) -> list[Any]:
+        with self.client() as client:
+            return list(client.list_job_events(job_id).events)
+
+    def check_workers(self) -> None:
+        """Fail at once, with its log, if a worker died that the test did not end."""
+        for worker in self.workers:
+            if not worker.ended and worker.process.poll() is not None:
+                pytest.fail(f"worker {worker.worker_id} exited by itself:\n{worker.log_text()}")
+
+    def wait_for_status(self, job_id: str, *statuses: str, timeout: float = 240) -> Any:
+        def finished() -> Any:
+            self.check_workers()
+            job = self.job(job_id)
+            return job if job.status in statuses else None
+
+        return wait_for(f"job {job_id} to be {' or '.join(statuses)}", finished, timeout=timeout)
+
+    def wait_for_step(self, job_id: str, step: int, *, timeout: float = 240) -> Any:
+        def reached() -> Any:
+            self.check_workers()
+            job = self.job(job_id)
+            return job if job.progress.step >= step else None
+
+        return wait_for(f"job {job_id} to reach step {step}", reached, timeout=timeout)
+
+
+DEPLOYMENTS = [
+    "sqlite",
+    pytest.param(
+        "postgresql",
+        marks=pytest.mark.skipif(
+            not os.environ.get("TEST_DATABASE_URL"), reason="TEST_DATABASE_URL is not set"
+        ),
+    ),
+]
+
+
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
+def deployment(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
+    """An API server on SQLite or PostgreSQL, and a Tinker engine of its own (SkyRL tx on
+    loopback with the stand-in Qwen3: the real vocabulary, a tiny model); workers started in
+    it share its settings."""
+    from app.localtinker import LocalTinker
+
+    name: str = request.param
+    workdir = tmp_path_factory.mktemp(f"jobs-{name}")
+    tinker_engine = LocalTinker(
+        workdir / "tinker",
+        backend_config={"max_lora_adapters": MAX_LORA_ADAPTERS, "max_lora_rank": LORA_RANK},
+    )
+    settings = {
+        "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
+        "DREADNODE_API_CHECKPOINT_EVERY_STEPS": str(CHECKPOINT_EVERY),
+        "DREADNODE_API_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
+        # The dataset store, for a database that is not a SQLite file.
+        "XDG_DATA_HOME": str(workdir / "data"),
+        **tinker_engine.client_env(),
+    }
+    with ExitStack() as stack:
+        stack.enter_context(tinker_engine)
+        if name == "sqlite":
+            database_url = f"sqlite:///{workdir / 'api.sqlite3'}"
+        else:
+            database_url = stack.enter_context(
+                postgres_schema(os.environ["TEST_DATABASE_URL"], "e2e_jobs")
+            )
+            # The durable queue's own schema, so concurrent runs on one database never share it.
+            queue_schema = stack.enter_context(
+                postgres_schema(os.environ["TEST_DATABASE_URL"], "e2e_queue")
+            )
+            settings["DREADNODE_API_WORKER_QUEUE_SCHEMA"] = queue_schema.rsplit("=", 1)[-1]
+        api = stack.enter_context(running_api(workdir, DATABASE_URL=database_url, **settings))
+        yield Deployment(name, api, workdir, dict(api.env))
+
+
+@pytest.fixture
+def jobs(deployment: Deployment) -> Iterator[Deployment]:
+    """The deployment, for one test: the workers the test starts are stopped at its end, so
+    the next test starts with none running."""
+    started = len(deployment.workers)
+    try:
+        yield deployment
+    finally:
+        for worker in deployment.workers[started:]:
+            worker.stop()
