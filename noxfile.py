@@ -110,7 +110,10 @@ def worker(session: nox.Session) -> None:
     PostgreSQL (when one is found); the renderers and the tinker SDK's surface."""
     session.install(TORCH_CPU)
     session.install(SDK, API_WORKER, *LOCAL_TINKER, *TEST_TOOLS)
-    session.run("pytest", "tests/worker", *session.posargs, env=test_database_env(session))
+    # The newest tinker wheel the SDK-surface test compares with, downloaded once and kept.
+    wheels = os.environ.get("TINKER_WHEEL_CACHE", str(session.cache_dir / "tinker-wheels"))
+    env = {**test_database_env(session), "TINKER_WHEEL_CACHE": wheels}
+    session.run("pytest", "tests/worker", *session.posargs, env=env)
 
 
 @nox.session(name="tests-api")
