@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -73,14 +74,28 @@ class TinkerUnavailableError(TinkerRequestError):
     """Tinker could not be reached, or kept failing, for every retry."""
 
 
+#: How a future's ``result()`` reports a refused request in tinker 0.16.1: a ``ValueError``
+#: whose text carries the status ("Error retrieving result: Error code: 400 - {...}").
+_WRAPPED_STATUS = re.compile(r"Error code: (\d{3})\b")
+
+
+def _status(error: BaseException) -> int | None:
+    """The HTTP status a failed call got, however the SDK reported it; None for none."""
+    import tinker
+
+    if isinstance(error, tinker.APIStatusError):
+        return int(error.status_code)
+    found = _WRAPPED_STATUS.search(str(error)) if isinstance(error, ValueError) else None
+    return int(found.group(1)) if found else None
+
+
 def _transient(error: BaseException) -> bool:
     import tinker
 
     if isinstance(error, tinker.APIConnectionError):
         return True
-    if isinstance(error, tinker.APIStatusError):
-        return error.status_code in _TRANSIENT_STATUSES or error.status_code >= 500
-    return False
+    status = _status(error)
+    return status is not None and (status in _TRANSIENT_STATUSES or status >= 500)
 
 
 def _describe(error: BaseException) -> str:
@@ -88,6 +103,10 @@ def _describe(error: BaseException) -> str:
 
     if isinstance(error, tinker.APIStatusError):
         return f"Tinker answered {error.status_code}: {error.message}"
+    status = _status(error)
+    if status is not None:
+        detail = str(error).split(" - ", 1)[-1].split(" with status code", 1)[0]
+        return f"Tinker answered {status}: {detail}"
     return f"{type(error).__name__}: {error}"
 
 
