@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,16 +24,24 @@ import pytest
 
 from tests.conftest import LiveAPI, console_script, postgres_schema, running_api
 
-__all__ = ["CHAT_ROWS", "Deployment", "WorkerProcess", "wait_for"]
+__all__ = [
+    "CHAT_ROWS",
+    "NO_TINKER",
+    "Deployment",
+    "WorkerProcess",
+    "several_workers",
+    "wait_for",
+]
 
 #: Steps between checkpoints in these tests: a kill mid-job loses at most this many.
 CHECKPOINT_EVERY = 2
 #: Seconds a silent worker's lease lasts in these tests (the setting's smallest sane value is 3).
 LEASE_SECONDS = 6
-#: Training clients the engine may create in its lifetime (SkyRL tx allows this many - 1): one
-#: per job attempt; one deployment's tests make fewer than this. The engine sets memory aside
-#: for every adapter at the largest rank, so both stay as small as the tests allow.
-MAX_LORA_ADAPTERS = 12
+#: Training clients an engine may create in its lifetime (SkyRL tx allows this many - 1): one per
+#: job attempt; no test makes more than 3. Kept this small on purpose: the engine's step computes
+#: over every adapter slot (the vocabulary-wide unembedding included), so 12 slots made a step of
+#: the stand-in 20-30 s where 4 take about a second. Each test gets a fresh engine instead.
+MAX_LORA_ADAPTERS = 4
 #: The jobs' LoRA rank, and the largest the engine takes.
 LORA_RANK = 8
 
@@ -99,6 +107,8 @@ class Deployment:
     workdir: Path
     env: dict[str, str]
     workers: list[WorkerProcess] = field(default_factory=list)
+    #: ``TINKER_BASE_URL`` and ``TINKER_API_KEY`` of the engine the current test trains on.
+    engine_env: dict[str, str] = field(default_factory=dict)
 
     def start_worker(self, worker_id: str, *, concurrency: int = 1) -> WorkerProcess:
         log = self.workdir / f"worker-{worker_id}-{len(self.workers)}.log"
@@ -106,7 +116,7 @@ class Deployment:
             process = subprocess.Popen(
                 [console_script("dreadnode-api"), "worker", "--id", worker_id,
                  "--concurrency", str(concurrency)],
-                env=self.env,
+                env={**self.env, **self.engine_env},
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -177,31 +187,27 @@ DEPLOYMENTS = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "several_workers: several workers on one queue (PostgreSQL deployments only)"
+    )
+
+
 @pytest.fixture(scope="module", params=DEPLOYMENTS)
 def deployment(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Deployment]:
-    """An API server on SQLite or PostgreSQL, and a Tinker engine of its own (SkyRL tx on
-    loopback with the stand-in Qwen3: the real vocabulary, a tiny model); workers started in
-    it share its settings."""
-    from app.localtinker import LocalTinker
-
+    """An API server on SQLite or PostgreSQL; workers started in it share its settings."""
     name: str = request.param
     workdir = tmp_path_factory.mktemp(f"jobs-{name}")
-    tinker_engine = LocalTinker(
-        workdir / "tinker",
-        backend_config={"max_lora_adapters": MAX_LORA_ADAPTERS, "max_lora_rank": LORA_RANK},
-    )
     settings = {
         "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
         "DREADNODE_API_CHECKPOINT_EVERY_STEPS": str(CHECKPOINT_EVERY),
         "DREADNODE_API_WORKER_LEASE_SECONDS": str(LEASE_SECONDS),
         # The dataset store, for a database that is not a SQLite file.
         "XDG_DATA_HOME": str(workdir / "data"),
-        **tinker_engine.client_env(),
     }
     with ExitStack() as stack:
-        stack.enter_context(tinker_engine)
         if name == "sqlite":
             database_url = f"sqlite:///{workdir / 'api.sqlite3'}"
         else:
@@ -217,13 +223,50 @@ def deployment(
         yield Deployment(name, api, workdir, dict(api.env))
 
 
+#: A test that needs several workers sharing one queue: on PostgreSQL only, where deployments
+#: run several (on SQLite it is skipped before an engine starts).
+several_workers = pytest.mark.several_workers
+
+
 @pytest.fixture
-def jobs(deployment: Deployment) -> Iterator[Deployment]:
-    """The deployment, for one test: the workers the test starts are stopped at its end, so
-    the next test starts with none running."""
+def jobs(
+    deployment: Deployment, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Deployment]:
+    """The deployment, for one test, with a fresh Tinker engine (SkyRL tx on loopback with the
+    stand-in Qwen3: the real vocabulary, a tiny model) that its workers train on. The workers
+    the test starts are stopped at its end, so the next test starts with none running."""
+    from app.localtinker import LocalTinker
+
+    if request.node.get_closest_marker("several_workers") and deployment.name != "postgresql":
+        pytest.skip("several workers share one queue on PostgreSQL")
+    engine = LocalTinker(
+        tmp_path / "tinker",
+        backend_config={"max_lora_adapters": MAX_LORA_ADAPTERS, "max_lora_rank": LORA_RANK},
+    )
+    with engine, _workers_stopped(deployment):
+        deployment.engine_env = engine.client_env()
+        yield deployment
+
+
+#: Where no Tinker answers.
+NO_TINKER = {"TINKER_BASE_URL": "http://127.0.0.1:9", "TINKER_API_KEY": "tml-unreachable"}
+
+
+@pytest.fixture
+def no_tinker(deployment: Deployment) -> Iterator[Deployment]:
+    """The deployment, for a test whose workers must never reach Tinker: they are pointed at a
+    port where nothing answers (a Tinker call would fail the test's job as unreachable)."""
+    with _workers_stopped(deployment):
+        deployment.engine_env = NO_TINKER
+        yield deployment
+
+
+@contextmanager
+def _workers_stopped(deployment: Deployment) -> Iterator[None]:
+    """Stop the workers started inside the block when it ends, however it ends."""
     started = len(deployment.workers)
     try:
-        yield deployment
+        yield
     finally:
         for worker in deployment.workers[started:]:
             worker.stop()

@@ -9,7 +9,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from tests.worker.conftest import CHAT_ROWS, CHECKPOINT_EVERY, Deployment
+from tests.worker.conftest import (
+    CHAT_ROWS,
+    CHECKPOINT_EVERY,
+    NO_TINKER,
+    Deployment,
+    several_workers,
+)
 
 
 def _steps_trained(deployment: Deployment, job_id: str) -> list[int]:
@@ -112,18 +118,18 @@ def test_killed_worker_resumes_from_its_last_checkpoint(jobs: Deployment, tmp_pa
     events = jobs.events(job_id)
     restarts = [e for e in events if e.type == "job_restart"]
     assert len(restarts) == 1
-    assert f"from step {last_checkpoint}" in (restarts[0].message or "")
+    assert f"from step {last_checkpoint}, its last checkpoint" in (restarts[0].message or "")
     with jobs.client() as client:
         points = client.get_job_metrics(job_id).points
     assert [point.step for point in points] == list(range(1, 13))  # each step once, as last trained
 
 
-def test_worker_without_a_key_says_what_to_set(jobs: Deployment) -> None:
+def test_worker_without_a_key_says_what_to_set(deployment: Deployment) -> None:
     import subprocess
 
     from tests.conftest import console_script
 
-    env = {k: v for k, v in jobs.env.items() if k != "TINKER_API_KEY"}
+    env = {**deployment.env, "TINKER_BASE_URL": NO_TINKER["TINKER_BASE_URL"]}
     result = subprocess.run(
         [console_script("dreadnode-api"), "worker"],
         env=env,
@@ -139,8 +145,9 @@ def test_worker_without_a_key_says_what_to_set(jobs: Deployment) -> None:
 
 
 def test_rows_longer_than_the_context_fail_before_any_tinker_call(
-    jobs: Deployment, tmp_path: Path
+    no_tinker: Deployment, tmp_path: Path
 ) -> None:
+    jobs = no_tinker
     long_row = {
         "messages": [
             {"role": "user", "content": "Repeat after me. " + "word " * 300},
@@ -160,6 +167,7 @@ def test_rows_longer_than_the_context_fail_before_any_tinker_call(
     assert job.progress.step == 0
 
 
+@several_workers
 def test_two_workers_run_each_job_once(jobs: Deployment, tmp_path: Path) -> None:
     dataset = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
     jobs = [jobs.create_job(dataset, batch_size=4, epochs=2) for _ in range(3)]
@@ -178,7 +186,8 @@ def test_two_workers_run_each_job_once(jobs: Deployment, tmp_path: Path) -> None
     assert runners <= {"left", "right"}
 
 
-def test_all_workers_gone_then_a_new_one_takes_over(jobs: Deployment, tmp_path: Path) -> None:
+@several_workers
+def test_a_dead_workers_job_is_taken_over_by_another(jobs: Deployment, tmp_path: Path) -> None:
     dataset = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
     job_id = jobs.create_job(dataset, batch_size=2, epochs=2)  # 8 steps
     first = jobs.start_worker("doomed")

@@ -230,7 +230,12 @@ def claim(session: Session, *, job_id: str, worker_id: str, max_attempts: int) -
         if job.started_at is None:
             job.started_at = now
         if restarted:
-            message = f"Resumed by worker {worker_id} from step {job.step} (attempt {attempts})"
+            checkpoint = latest_training_checkpoint(session, job)
+            resumed_at = 0 if checkpoint is None else checkpoint.step
+            message = (
+                f"Resumed by worker {worker_id} from step {resumed_at}, its last checkpoint "
+                f"(attempt {attempts})"
+            )
             kind = EventType.JOB_RESTART
         else:
             message = f"Started by worker {worker_id}"
