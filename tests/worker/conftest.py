@@ -187,6 +187,14 @@ DEPLOYMENTS = [
 ]
 
 
+def _schema_of(url: str) -> str:
+    """The schema a ``postgres_schema`` URL's connections use (its ``search_path`` option)."""
+    from sqlalchemy.engine import make_url
+
+    options = make_url(url).query["options"]
+    return str(options).split("search_path=", 1)[1]
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "several_workers: several workers on one queue (PostgreSQL deployments only)"
@@ -218,7 +226,7 @@ def deployment(
             queue_schema = stack.enter_context(
                 postgres_schema(os.environ["TEST_DATABASE_URL"], "e2e_queue")
             )
-            settings["DREADNODE_API_WORKER_QUEUE_SCHEMA"] = queue_schema.rsplit("=", 1)[-1]
+            settings["DREADNODE_API_WORKER_QUEUE_SCHEMA"] = _schema_of(queue_schema)
         api = stack.enter_context(running_api(workdir, DATABASE_URL=database_url, **settings))
         yield Deployment(name, api, workdir, dict(api.env))
 

@@ -170,20 +170,20 @@ def test_rows_longer_than_the_context_fail_before_any_tinker_call(
 @several_workers
 def test_two_workers_run_each_job_once(jobs: Deployment, tmp_path: Path) -> None:
     dataset = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
-    jobs = [jobs.create_job(dataset, batch_size=4, epochs=2) for _ in range(3)]
+    created = [jobs.create_job(dataset, batch_size=4, epochs=2) for _ in range(3)]
     jobs.start_worker("left")
     jobs.start_worker("right")
-    finished = [jobs.wait_for_status(job_id, "completed", "failed") for job_id in jobs]
+    finished = [jobs.wait_for_status(job_id, "completed", "failed") for job_id in created]
     assert [job.status for job in finished] == ["completed"] * 3
     runners = set()
-    for job_id in jobs:
+    for job_id in created:
         events = jobs.events(job_id)
         starts = [e for e in events if e.type == "job_start"]
         assert len(starts) == 1
         assert not [e for e in events if e.type == "job_restart"]
         assert _steps_trained(jobs, job_id) == [1, 2, 3, 4]  # no step twice
         runners.add((starts[0].message or "").rsplit(" ", 1)[-1])
-    assert runners <= {"left", "right"}
+    assert runners == {"left", "right"}  # both shared the queue
 
 
 @several_workers
@@ -200,3 +200,30 @@ def test_a_dead_workers_job_is_taken_over_by_another(jobs: Deployment, tmp_path:
     restarts = [e for e in jobs.events(job_id) if e.type == "job_restart"]
     assert len(restarts) == 1
     assert "heir" in (restarts[0].message or "")
+
+
+def test_dn_trains_a_local_file_and_watches_it_to_the_end(jobs: Deployment, tmp_path: Path) -> None:
+    import json
+    import os
+    import subprocess
+
+    from tests.conftest import console_script
+
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text("".join(json.dumps(row) + "\n" for row in CHAT_ROWS))
+    jobs.start_worker("for-dn")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE")}
+    env.update(DREADNODE_SERVER_URL=jobs.api.url, DREADNODE_API_KEY=jobs.api.token)
+    result = subprocess.run(
+        [console_script("dn"), "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", str(chat),
+         "--batch-size", "4", "--epochs", "2", "--lora-rank", "8", "--learning-rate", "0.01",
+         "--watch", "--interval", "0.5"],
+        env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    # Into a pipe, watch prints plain lines: the steps as they come, then the result.
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    out = result.stdout
+    assert "step 4/4" in out
+    assert "completed" in out
+    assert "tinker://" in out  # the adapter's sampler path
