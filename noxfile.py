@@ -171,11 +171,13 @@ def catalog(session: nox.Session) -> None:
     session.run("dn", "train", "catalog", *session.posargs)
 
 
-@nox.session(default=False)
+@nox.session(default=False, venv_backend="venv")
 def bench(session: nox.Session) -> None:
-    """Measure suggestions, CLI start-up, catalog check, API, datasets, each beside a baseline."""
-    # Compile bytecode as pip does, so start-up is what a user's installed `dn` pays.
-    session.install(SDK, env={"UV_COMPILE_BYTECODE": "1"})
+    """Measure suggestions, CLI start-up, catalog check, API, datasets, rendering and the
+    training worker, each beside a baseline."""
+    # pip compiles bytecode, so start-up is what a user's installed `dn` pays; and pip finds the
+    # CPU PyTorch the worker's measurements need.
+    session.install(SDK)
     # A missed target exits 1 and says MISSED; every benchmark still runs, so one slow figure
     # does not hide the others.
     measured = [0, 1]
@@ -187,3 +189,7 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/api.py", *session.posargs, success_codes=measured)
     # Local validation needs the SDK only; an upload measurement beside it needs the API too.
     session.run("python", "benchmarks/datasets.py", *session.posargs, success_codes=measured)
+    session.install(TORCH_CPU)
+    session.install(API_WORKER, *LOCAL_TINKER)
+    session.run("python", "benchmarks/rendering.py", *session.posargs, success_codes=measured)
+    session.run("python", "benchmarks/worker.py", *session.posargs, success_codes=measured)
