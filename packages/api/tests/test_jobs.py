@@ -634,9 +634,7 @@ def test_cancel_job_then_again_conflicts(api: Api) -> None:
         ("job_cancelled", "cancelled"),
     ]
     assert "waiting for a worker" in history[0]["message"]
-    assert all(
-        set(e) == {"id", "type", "status", "message", "created_at", "data"} for e in history
-    )
+    assert all(set(e) == {"id", "type", "status", "message", "created_at", "data"} for e in history)
     assert history[0]["id"] < history[1]["id"]
 
 
