@@ -164,6 +164,14 @@ def serve(session: nox.Session) -> None:
     session.run("dreadnode-api", "serve", *serve_args)
 
 
+@nox.session(name="train-local", default=False, venv_backend="venv")
+def train_local(session: nox.Session) -> None:
+    """Serve the API with a training worker on a local Tinker engine (offline); prints a token."""
+    session.install(TORCH_CPU)
+    session.install(SDK, API_WORKER, *LOCAL_TINKER)
+    session.run("python", "-m", "app.localtinker.trial", *session.posargs)
+
+
 @nox.session(default=False)
 def catalog(session: nox.Session) -> None:
     """List Tinker's base models from the embedded catalog (`dn train catalog`, offline)."""
