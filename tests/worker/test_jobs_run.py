@@ -92,7 +92,7 @@ def test_cancel_stops_a_running_job_within_seconds(jobs: Deployment, tmp_path: P
 
 def test_killed_worker_resumes_from_its_last_checkpoint(jobs: Deployment, tmp_path: Path) -> None:
     dataset = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
-    job_id = jobs.create_job(dataset, batch_size=2, epochs=3)  # 12 steps
+    job_id = jobs.create_job(dataset, batch_size=2, epochs=2)  # 8 steps
     worker = jobs.start_worker("crashy")
     reached = jobs.wait_for_step(job_id, 2 * CHECKPOINT_EVERY + 1)  # past the 2nd checkpoint
     worker.kill()
@@ -106,7 +106,7 @@ def test_killed_worker_resumes_from_its_last_checkpoint(jobs: Deployment, tmp_pa
     jobs.start_worker("crashy")  # the same worker, restarted
     job = jobs.wait_for_status(job_id, "completed", "failed", "cancelled")
     assert job.status == "completed", job.error
-    assert job.progress.step == job.progress.total_steps == 12
+    assert job.progress.step == job.progress.total_steps == 8
 
     steps = _steps_trained(jobs, job_id)
     before = steps[: steps.index(killed_at.progress.step) + 1]
@@ -114,14 +114,14 @@ def test_killed_worker_resumes_from_its_last_checkpoint(jobs: Deployment, tmp_pa
     # The new attempt starts right after the last checkpoint: it never goes back further, and
     # trains again only the steps the dead worker did after that checkpoint.
     assert before == list(range(1, killed_at.progress.step + 1))
-    assert after == list(range(last_checkpoint + 1, 13))
+    assert after == list(range(last_checkpoint + 1, 9))
     events = jobs.events(job_id)
     restarts = [e for e in events if e.type == "job_restart"]
     assert len(restarts) == 1
     assert f"from step {last_checkpoint}, its last checkpoint" in (restarts[0].message or "")
     with jobs.client() as client:
         points = client.get_job_metrics(job_id).points
-    assert [point.step for point in points] == list(range(1, 13))  # each step once, as last trained
+    assert [point.step for point in points] == list(range(1, 9))  # each step once, as last trained
 
 
 def test_worker_without_a_key_says_what_to_set(deployment: Deployment) -> None:

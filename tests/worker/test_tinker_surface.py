@@ -705,7 +705,7 @@ def _wheel_directory(config: pytest.Config) -> Path:
     configured = os.environ.get(CACHE_ENV)
     if configured:
         directory = Path(configured)
-    elif config.cache is not None:
+    elif getattr(config, "cache", None) is not None:
         directory = config.cache.mkdir("tinker-wheels")
     else:
         raise SourceUnavailableError(
