@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,7 +30,7 @@ from sqlalchemy import select
 
 from app import __version__
 from app.core.config import Settings, sqlite_path
-from app.core.db import Database
+from app.core.db import Database, is_unavailable
 from app.models import Job
 from app.schemas import JobMethod, JobStatus
 from app.storage import workers
@@ -53,11 +54,32 @@ POLL_BATCH = 50
 _CONTEXT: dict[str, WorkerContext] = {}
 
 
+#: Seconds between two tries of a job whose attempt met an unavailable database: doubling from
+#: the first to the last, so a database back within seconds costs seconds, and one down for
+#: long is asked about twice a minute.
+DATABASE_RETRY_SECONDS = (1.0, 30.0)
+
+
 def _train_job(job_id: str) -> None:
-    """The workflow body: one attempt at the job (see ``app.worker.train``)."""
+    """The workflow body: attempts at the job (see ``app.worker.train``) until one ends without
+    the database failing under it. Were the workflow to end in error instead, its job would
+    stay queued or running with no workflow left to run it (the id ``job-<id>`` is taken)."""
     if "worker" not in _CONTEXT:
         raise RuntimeError("the worker is not started")
-    run_job(job_id, _CONTEXT["worker"])
+    delay, longest = DATABASE_RETRY_SECONDS
+    while True:
+        try:
+            run_job(job_id, _CONTEXT["worker"])
+        except Exception as err:
+            if not is_unavailable(err):
+                raise
+            logger.warning(
+                "job %s: the database is unavailable (%s); again in %.0f s", job_id, err, delay
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, longest)
+        else:
+            return
 
 
 def dbos_database_url(settings: Settings) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import Database, is_unavailable
 from app.models import Job
 from app.storage import job_state
 from app.storage.job_state import Ownership
@@ -61,7 +61,8 @@ class JobFailedError(Exception):
 
 def run_job(job_id: str, ctx: WorkerContext) -> None:
     """Run one attempt at the job, whatever its state: a job already finished or cancelled is
-    left alone, a job whose runner died resumes from its last checkpoint."""
+        left alone, a job whose runner died resumes from its last checkpoint. The database being
+    unavailable is raised, never recorded as the job's failure (it could not be recorded anyway)."""
     with ctx.db.session() as session:
         claimed = job_state.claim(
             session,
@@ -76,6 +77,8 @@ def run_job(job_id: str, ctx: WorkerContext) -> None:
     except JobFailedError as err:
         _fail(ctx, job_id, err.error_type, err.message)
     except Exception as err:
+        if is_unavailable(err):
+            raise  # not the job's fault: the attempt is made again once the database answers
         logger.exception("job %s failed unexpectedly", job_id)
         message = f"The worker failed unexpectedly ({type(err).__name__}); the team has the details"
         _fail(ctx, job_id, "internal_error", message)
