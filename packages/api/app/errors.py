@@ -60,6 +60,7 @@ ERROR_TYPES: Mapping[int, str] = {
     422: "validation_error",
     426: "upgrade_required_error",
     429: "rate_limit_error",
+    431: "request_header_too_large_error",
     500: "server_error",
     502: "bad_gateway_error",
     503: "service_unavailable_error",

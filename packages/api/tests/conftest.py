@@ -10,8 +10,10 @@ server on loopback, started with it).
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -45,6 +47,7 @@ __all__ = [
     "envelope",
     "free_port",
     "fresh_database",
+    "raw_answers",
     "running_api",
     "serve_command",
 ]
@@ -330,3 +333,39 @@ def envelope(
         assert body["detail"] == "; ".join(item["msg"] for item in body["errors"])
     assert "Traceback" not in response.text
     return body  # type: ignore[no-any-return]
+
+
+def raw_answers(
+    api: Api, *writes: bytes, timeout: float = 5
+) -> tuple[list[tuple[int, dict[str, str], dict[str, Any]]], bool]:
+    """Send ``writes`` on one raw connection (each its own ``send``), as a hostile client would,
+    and read every answer until the server closes the connection or ``timeout`` passes: each
+    answer's status, lower-cased headers and JSON body, and whether the server closed the
+    connection. A refusal that cuts a write short is what some of these tests want."""
+    answers: list[tuple[int, dict[str, str], dict[str, Any]]] = []
+    with socket.create_connection(("127.0.0.1", int(api.url.rsplit(":", 1)[1])), timeout) as sock:
+        for data in writes:
+            try:
+                sock.sendall(data)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        received, closed = b"", False
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+            closed = True
+        except ConnectionResetError:
+            closed = True
+        except TimeoutError:
+            closed = False
+    while received:
+        head, _, rest = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = {
+            name.strip().lower(): value.strip()
+            for name, _, value in (line.partition(":") for line in lines)
+        }
+        length = int(headers.get("content-length", "0"))
+        body, received = rest[:length], rest[length:]
+        answers.append((int(status_line.split()[1]), headers, json.loads(body) if body else {}))
+    return answers, closed

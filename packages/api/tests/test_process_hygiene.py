@@ -182,18 +182,18 @@ def test_oversized_request_head_is_refused_at_once(api: Api) -> None:
             connection.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 8_000_000)
         answer = _read_until_closed(connection)
     assert time.monotonic() - began < 3
-    assert answer == b"" or answer.startswith(b"HTTP/1.1 400 "), answer[:200]
-    with _connect(api) as connection:  # 20 KiB, just over the limit: a clean 400
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 431 "), answer[:200]
+    with _connect(api) as connection:  # 20 KiB, just over the limit, still arriving: a clean 431
         connection.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\nX-Big: " + b"a" * 20480)
         answer = _read_until_closed(connection)
     head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert head.startswith(b"HTTP/1.1 431 "), answer[:200]
     assert b"connection: close" in head.lower()
     assert b"content-type: application/json" in head.lower()
     assert json.loads(body) == {
-        "code": 400,
+        "code": 431,
         "detail": "Request line and headers larger than the limit of 16,384 bytes",
-        "type": "bad_request_error",
+        "type": "request_header_too_large_error",
         "errors": [],
     }
     assert httpx.get(f"{api.url}/health").status_code == 200
@@ -205,7 +205,7 @@ def test_unparsable_request_is_400_in_the_envelope(api: Api) -> None:
         answer = _read_until_closed(connection)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 "), answer[:200]
-    assert json.loads(body)["detail"] == "Malformed HTTP request"
+    assert json.loads(body)["detail"].startswith("Malformed HTTP request: ")
 
 
 def test_stalled_request_head_is_closed_after_the_head_deadline(api: Api) -> None:

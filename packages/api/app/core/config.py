@@ -55,10 +55,15 @@ class Settings(BaseSettings):
     #: migration, or for a table a running server holds, before failing in one line. A fresh
     #: schema builds in well under a second; a minute leaves room for real migrations.
     migration_lock_timeout_seconds: float = Field(default=60.0, gt=0)
-    #: The largest request line plus headers, in bytes (400 and the connection closed above
-    #: it, as soon as that much has arrived). 16 KiB, h11's and Node's default: a request from
-    #: the SDK or curl carries well under 1 KiB, a large cookie jar still fits.
+    #: The largest request line plus headers, in bytes (431 and the connection closed above
+    #: it, as soon as that much has arrived, however it arrives). 16 KiB, h11's and Node's
+    #: default: a request from the SDK or curl carries well under 1 KiB, a large cookie jar
+    #: still fits.
     max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    #: The most header fields a request may carry (431 above). 100, Apache's default: a browser
+    #: sends about 20, a request through a few proxies with tracing headers under 50; thousands
+    #: of tiny fields are only a way to make the server build thousands of objects.
+    max_header_fields: int = Field(default=100, ge=10)
     #: Seconds a connection may take to send a request's line and headers, from its first byte
     #: (or from its opening); then it is closed. 10 s: a head is one packet on any link, and a
     #: client that trickles one ("slowloris") holds a connection no longer than that.

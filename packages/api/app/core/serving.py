@@ -2,11 +2,18 @@
 never outlive their supervisor, and one log stream.
 
 - **Heads.** uvicorn's h11 protocol is the one of its HTTP parsers that bounds a request's line
-  and headers (``h11_max_incomplete_event_size``: past it, 400 and the connection closed, as soon
-  as that much has arrived); httptools buffers a header of any size. uvicorn also arms no timer
-  on a connection until it has answered a request on it, so one that never finishes its head
-  (nothing sent, or a header a byte at a time) would be held for ever: ``BoundedHeadH11Protocol``
-  closes it ``header_read_timeout`` seconds after it opened, or after a new head began.
+  and headers at all, and h11 bounds only a head still arriving (``max_incomplete_event_size``):
+  a larger head that arrives whole in one read, or 5,000 tiny header fields, would be parsed.
+  ``BoundedHeadConnection`` measures every head however it arrives and counts its fields (431
+  and the connection closed above either limit). uvicorn also arms no timer on a connection
+  until it has answered a request on it, so one that never finishes its head (nothing sent, or a
+  header a byte at a time) would be held for ever: ``BoundedHeadH11Protocol`` closes it
+  ``header_read_timeout`` seconds after it opened, or after a new head began.
+- **Framing.** A request with both ``Content-Length`` and ``Transfer-Encoding`` is refused (400)
+  and its connection closed (RFC 9112, 6.1): h11 would read it as chunked and go on reading the
+  connection, so the bytes a front proxy framed by ``Content-Length`` as the first request's
+  body would run here as a second, smuggled request. A ``Transfer-Encoding`` other than exactly
+  ``chunked``, or given twice, h11 refuses itself.
 - **Workers.** With ``--workers N`` uvicorn's supervisor spawns the workers with multiprocessing
   and hands them its listening socket. If the supervisor is SIGKILLed, nothing tells them: they
   keep serving the port and a restart fails with "Address already in use". Each worker here
@@ -24,10 +31,12 @@ import json
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
 from functools import partial
+from http import HTTPStatus
 from typing import Any, cast
 
 import h11
@@ -40,6 +49,7 @@ from app.core.config import Settings
 from app.errors import ERROR_TYPES
 
 __all__ = [
+    "BoundedHeadConnection",
     "BoundedHeadH11Protocol",
     "create_worker_app",
     "http_protocol",
@@ -49,8 +59,72 @@ __all__ = [
 
 logger = logging.getLogger("app.serving")
 
+#: The head limit when uvicorn is given none (h11's own default); ``serve`` always gives one.
+DEFAULT_MAX_HEAD_BYTES = 16 * 1024
 #: Seconds a stopping worker gets beyond its graceful shutdown before it exits regardless.
 EXIT_MARGIN_SECONDS = 5
+
+
+#: The end of a request head, as h11 finds it: a blank line (CRLF or a bare LF).
+_HEAD_END = re.compile(b"\n\r?\n")
+
+
+class HeadRefusedError(h11.RemoteProtocolError):
+    """A request head h11 parsed but the server will not serve: ``error_status_hint`` is the
+    answer's status, the message its detail (safe to show: it names only sizes and headers)."""
+
+
+class BoundedHeadConnection(h11.Connection):
+    """h11's server side of a connection, with the request-head rules h11 lacks: at most
+    ``max_head_bytes`` of request line and headers whether the head arrived in pieces (h11's
+    own check) or whole, at most ``max_fields`` header fields, never both ``Content-Length`` and
+    ``Transfer-Encoding``. Every refusal h11 or these rules raise is kept as ``refusal``, for
+    the protocol's answer to say why."""
+
+    def __init__(self, *, max_head_bytes: int, max_fields: int) -> None:
+        super().__init__(h11.SERVER, max_incomplete_event_size=max_head_bytes)
+        self.max_head_bytes = max_head_bytes
+        self.max_fields = max_fields
+        self.refusal: h11.RemoteProtocolError | None = None
+
+    def next_event(self) -> Any:
+        head_bytes = None
+        if self.their_state is h11.IDLE:
+            # The next head is at the start of what is buffered: measure it before h11 parses
+            # it (h11 keeps no record of a parsed head's size).
+            pending, _closed = self.trailing_data
+            end = _HEAD_END.search(pending)
+            if end is not None:
+                head_bytes = end.end()
+        try:
+            event = super().next_event()
+            if isinstance(event, h11.Request):
+                self._judge(event, head_bytes)
+        except h11.RemoteProtocolError as err:
+            self.refusal = err
+            raise
+        return event
+
+    def _judge(self, request: h11.Request, head_bytes: int | None) -> None:
+        if head_bytes is not None and head_bytes > self.max_head_bytes:
+            raise HeadRefusedError(
+                f"Request line and headers are {head_bytes:,} bytes; the limit is "
+                f"{self.max_head_bytes:,} bytes",
+                error_status_hint=431,
+            )
+        if len(request.headers) > self.max_fields:
+            raise HeadRefusedError(
+                f"Request has {len(request.headers):,} header fields; the limit is "
+                f"{self.max_fields:,}",
+                error_status_hint=431,
+            )
+        names = {name for name, _value in request.headers}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            raise HeadRefusedError(
+                "Request has both Content-Length and Transfer-Encoding: its framing is "
+                "ambiguous (RFC 9112, section 6.1); send one of them",
+                error_status_hint=400,
+            )
 
 
 class BoundedHeadH11Protocol(H11Protocol):
@@ -58,6 +132,8 @@ class BoundedHeadH11Protocol(H11Protocol):
     opening, or from the first byte of a later head (between requests uvicorn's own keep-alive
     timeout applies). When it passes the connection is closed without an answer, as uvicorn
     closes an idle one; a client that had sent part of a head is named in one info line."""
+
+    conn: BoundedHeadConnection
 
     def __init__(
         self,
@@ -67,9 +143,14 @@ class BoundedHeadH11Protocol(H11Protocol):
         _loop: asyncio.AbstractEventLoop | None = None,
         *,
         header_read_timeout: float,
+        max_header_fields: int,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.header_read_timeout = header_read_timeout
+        self.conn = BoundedHeadConnection(
+            max_head_bytes=config.h11_max_incomplete_event_size or DEFAULT_MAX_HEAD_BYTES,
+            max_fields=max_header_fields,
+        )
         self._head_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -99,29 +180,38 @@ class BoundedHeadH11Protocol(H11Protocol):
             self._head_deadline = None
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's answer to a request h11 could not parse, in the API's error envelope (with
-        why, when it is the head's size) rather than as plain text; the connection then closes."""
-        pending, _closed = self.conn.trailing_data
-        limit = self.config.h11_max_incomplete_event_size
-        if limit is not None and len(pending) > limit:
-            detail = f"Request line and headers larger than the limit of {limit:,} bytes"
-        else:
-            detail = "Malformed HTTP request"
+        """uvicorn's answer to a request head it will not serve, in the API's error envelope
+        rather than as plain text: 431 for a head over a limit, else 400, with h11's or our
+        reason; the connection then closes, whatever followed the head unread."""
+        status, detail = self._refusal()
         body = json.dumps(
-            {"code": 400, "detail": detail, "type": ERROR_TYPES[400], "errors": []}
+            {"code": status, "detail": detail, "type": ERROR_TYPES[status], "errors": []}
         ).encode()
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
+        reason = HTTPStatus(status).phrase.encode()
         for event in (
-            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Response(status_code=status, headers=headers, reason=reason),
             h11.Data(data=body),
             h11.EndOfMessage(),
         ):
             self.transport.write(self.conn.send(event) or b"")
         self.transport.close()
+
+    def _refusal(self) -> tuple[int, str]:
+        """The status and detail of the answer to the head being refused."""
+        refusal = self.conn.refusal
+        if isinstance(refusal, HeadRefusedError):
+            return refusal.error_status_hint, str(refusal)
+        limit = self.conn.max_head_bytes
+        pending, _closed = self.conn.trailing_data
+        if len(pending) > limit:  # h11's own bound, on a head still arriving
+            return 431, f"Request line and headers larger than the limit of {limit:,} bytes"
+        reason = f": {refusal}" if refusal is not None and str(refusal) else ""
+        return 400, f"Malformed HTTP request{reason}"
 
     def _head_deadline_passed(self) -> None:
         self._head_deadline = None
@@ -147,7 +237,9 @@ def http_protocol(settings: Settings) -> type[asyncio.Protocol]:
     spawned workers; uvicorn calls it exactly as it calls a protocol class.
     """
     factory = partial(
-        BoundedHeadH11Protocol, header_read_timeout=settings.header_read_timeout_seconds
+        BoundedHeadH11Protocol,
+        header_read_timeout=settings.header_read_timeout_seconds,
+        max_header_fields=settings.max_header_fields,
     )
     return cast("type[asyncio.Protocol]", factory)
 
