@@ -38,7 +38,8 @@ LOCAL_TINKER = (
     "flax==0.12.8",
     "optax==0.2.8",
 )
-# All the catalog checker needs: what the two catalog modules import (neither package installed).
+# All the mirror checker needs: what the two catalog modules import (neither package installed;
+# the modules compared line by line are only read).
 CATALOG_CHECK_DEPS = ("pydantic==2.13.4", "rapidfuzz==3.14.6")
 #: The PostgreSQL the development machines run (database `test`, user `postgres`, trust auth).
 LOCAL_POSTGRES = ("127.0.0.1", 5432)
@@ -138,7 +139,8 @@ def schemathesis(session: nox.Session) -> None:
 
 @nox.session(name="catalog-parity")
 def catalog_parity(session: nox.Session) -> None:
-    """Check that the API's catalog mirror equals the SDK's in data, schema and behaviour."""
+    """Check every API mirror against its SDK source (tools/catalog_sync/mirrors.py): the catalog
+    in data, schema and behaviour, the dataset validator line by line."""
     session.install(*CATALOG_CHECK_DEPS)
     session.run("python", "-m", "tools.catalog_sync", "check", *session.posargs)
 

@@ -11,6 +11,7 @@ import pytest
 
 from tests.catalog_mutations import copy_catalogs, run_check, set_keyword
 from tools.catalog_sync.cli import REPO_ROOT, main
+from tools.catalog_sync.mirrors import MIRRORS
 
 QWEN_8B_INDEX = 0  # Qwen/Qwen3-8B, the first entry (context 32768)
 
@@ -27,10 +28,13 @@ def _mutate(api: Path, edit: str, new: str) -> None:
 
 
 def test_check_repository_catalogs_clean(capsys: pytest.CaptureFixture[str]) -> None:
+    # Every declared pair, the catalog first: one summary line each.
     assert main(["check"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1].startswith("catalog_sync: no differences")
-    assert "packages/api/app/training/catalog.py" in out[-1]
+    assert out == [
+        f"catalog_sync: no differences ({pair.source} vs {pair.mirror})" for pair in MIRRORS
+    ]
+    assert "packages/api/app/training/catalog.py" in out[0]
 
 
 def test_check_copies_clean(copies: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:

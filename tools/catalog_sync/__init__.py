@@ -1,10 +1,11 @@
-"""Keeps the API's catalog mirror equal to the SDK's catalog, the source of truth.
+"""Keeps each API mirror equal to its SDK source of truth: the catalog, the dataset validator.
 
-Two copies of one catalog drift unless something compares them on every change. ``check`` loads
-both modules straight from their files and reports every difference in data, schema and behaviour
-as a ``Finding``; ``sync`` rewrites the mirror below its own docstring from the SDK's module;
-``upstream`` compares the catalog with the models Tinker itself reports. Run
-``python -m tools.catalog_sync --help``.
+Two copies of one module drift unless something compares them on every change. The pairs are
+declared once, in ``tools.catalog_sync.mirrors.MIRRORS``. ``check`` loads both catalogs straight
+from their files and reports every difference in data, schema and behaviour as a ``Finding``, and
+names the first line of any other mirror that differs from its source; ``sync`` rewrites each
+mirror below its own docstring from its source; ``upstream`` compares the catalog with the models
+Tinker itself reports. Run ``python -m tools.catalog_sync --help``.
 """
 
 from __future__ import annotations

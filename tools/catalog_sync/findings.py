@@ -45,6 +45,7 @@ KNOWN_CODES: Final = frozenset(
         "entry-order-differs",
         "enum-members-differ",
         "field-value-differs",
+        "mirror-differs",
         "public-names-differ",
         "retirement-field-differs",
         "retirement-invalid",
@@ -96,11 +97,14 @@ class Location:
 
 @dataclass(frozen=True)
 class Finding:
-    """One difference between the two sides (the SDK and the API, or the catalog and Tinker).
+    """One difference between the two sides (the SDK and the API, a source module and its
+    mirror, or the catalog and Tinker).
 
     ``path`` names what differs: ``<tinker_id>.<field>`` for data, ``schema.<Type>.<field>...``
-    for the entry types, ``<function>(<arguments>)`` for behaviour. ``note`` adds context that is
-    not a value (a pydantic message, how many queries disagree).
+    for the entry types, ``<function>(<arguments>)`` for behaviour, the mirror's path for a
+    module mirrored line by line. ``note`` adds context that is not a value (a pydantic message,
+    how many queries disagree, which line differs). ``fix`` says how to repair it; a finding with
+    one is printed as one line that ends with it.
     """
 
     code: str
@@ -110,3 +114,4 @@ class Finding:
     sdk_location: Location | None = None
     api_location: Location | None = None
     note: str = ""
+    fix: str = ""

@@ -31,11 +31,12 @@ def _primary(finding: Finding) -> Location | None:
 
 
 def _headline(finding: Finding, labels: tuple[str, str]) -> str:
+    """One line; with a fix, self-contained: where (its note), both values, what to run."""
     left, right = labels
-    return (
-        f"[{finding.code}] {finding.path}: {left}={format_value(finding.sdk_value)} "
-        f"{right}={format_value(finding.api_value)}"
-    )
+    values = f"{left}={format_value(finding.sdk_value)} {right}={format_value(finding.api_value)}"
+    if finding.fix:
+        return f"[{finding.code}] {finding.note or finding.path}: {values}; {finding.fix}"
+    return f"[{finding.code}] {finding.path}: {values}"
 
 
 def _text(finding: Finding, labels: tuple[str, str], verbose: bool) -> list[str]:
@@ -49,7 +50,7 @@ def _text(finding: Finding, labels: tuple[str, str], verbose: bool) -> list[str]
         ):
             at = f"  ({location})" if location else ""
             lines.append(f"    {label}: {format_value(value)}{at}")
-        if finding.note:
+        if finding.note and not finding.fix:
             lines.append(f"    note: {finding.note}")
     return lines
 
@@ -68,7 +69,7 @@ def _github(finding: Finding, labels: tuple[str, str]) -> str:
         properties += [f"file={_escape(where.path, property_value=True)}", f"line={where.line}"]
     properties.append(f"title={_escape(f'catalog-parity {finding.code}', property_value=True)}")
     message = _headline(finding, labels)
-    if finding.note:
+    if finding.note and not finding.fix:
         message += f"\n{finding.note}"
     level = "notice" if finding.code in INFORMATIONAL_CODES else "error"
     return f"::{level} {','.join(properties)}::{_escape(message)}"
@@ -90,6 +91,7 @@ def to_record(finding: Finding) -> dict[str, Any]:
         "sdk_location": location(finding.sdk_location),
         "api_location": location(finding.api_location),
         "note": finding.note,
+        "fix": finding.fix,
         "informational": finding.code in INFORMATIONAL_CODES,
     }
 

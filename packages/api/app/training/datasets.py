@@ -1,7 +1,10 @@
 """Training datasets: the rules a JSONL upload must follow, checked as it streams in.
 
 This is the API's mirror of the SDK's ``dreadnode/training/datasets.py`` (the packages may not
-import each other): the code below this docstring is the SDK's, less its file reader, and
+import each other): the code below this docstring is the SDK's, less its file reader
+(``check_dataset_file``). Never edit it by hand: edit the SDK's and run
+``python -m tools.catalog_sync sync``, which rewrites everything below this docstring from it;
+``python -m tools.catalog_sync check`` (CI, pre-commit) names the first line that differs.
 ``tests/test_dataset_validators.py`` runs both over one corpus and requires the same verdicts,
 figures and messages, so a file ``dn`` accepts on the user's machine is accepted here and a bad
 one is refused with the same words and line numbers. The upload route ``feed``s each chunk of
