@@ -185,8 +185,126 @@ def measure_upload(directory: Path) -> bool:
     return met
 
 
+#: The row size of the hostile shapes: just under the row limit (4 MiB), so none is refused
+#: for its length alone.
+HOSTILE_ROW_BYTES = 4 * 1024 * 1024 - 64
+#: Concurrent uploads of the worst shape, and their target for the server's memory growth.
+HOSTILE_CONCURRENT = 8
+HOSTILE_CONCURRENT_TARGET_MB = 512
+
+
+#: The row values limit (DEFAULT_MAX_ROW_VALUES), for shapes that stay just under it.
+ROW_VALUES_LIMIT = 262_144
+#: The values of the ``{"prompt": "p", "metadata": {"x": [...]}}`` frame around the items.
+FRAME_VALUES = 4
+
+
+def _filled(
+    prefix: str, item: str, suffix: str, *, numbered: bool = False, count: int | None = None
+) -> bytes:
+    """One JSONL row, ``prefix`` + items joined by commas + ``suffix``: ``count`` items, or as
+    many as fit in ``HOSTILE_ROW_BYTES``; ``numbered`` items take ``{n}`` (distinct keys)."""
+    room = HOSTILE_ROW_BYTES - len(prefix) - len(suffix)
+    if count is None:
+        width = len(item.format(n=10**6)) if numbered else len(item)
+        count = (room + 1) // (width + 1)
+    parts = [item.format(n=index) for index in range(count)] if numbered else [item] * count
+    row = f"{prefix}{','.join(parts)}{suffix}\n".encode()
+    assert len(row) <= HOSTILE_ROW_BYTES + 1, (item, len(row))
+    return row
+
+
+_LIST = '{"prompt":"p","metadata":{"x":['
+#: Items that fit under the values limit with the frame (one-key objects hold two values each).
+_UNDER = ROW_VALUES_LIMIT - FRAME_VALUES
+
+
+#: Rows shaped to cost the most memory per byte once parsed, each about 4 MiB: a million tiny
+#: values (each a Python object of 24 to 200 bytes for 2 to 8 bytes of JSON), distinct keys,
+#: and one long string that a single emoji makes four bytes a character.
+HOSTILE_ROWS: dict[str, Callable[[], bytes]] = {
+    "empty objects": lambda: _filled(_LIST, "{}", "]}}"),
+    "empty arrays": lambda: _filled(_LIST, "[]", "]}}"),
+    "zeros": lambda: _filled(_LIST, "0", "]}}"),
+    "floats": lambda: _filled(_LIST, "0.5", "]}}"),
+    "two-letter strings": lambda: _filled(_LIST, '"ab"', "]}}"),
+    "one-key objects": lambda: _filled(_LIST, '{"a":0}', "]}}"),
+    "distinct keys": lambda: _filled('{"prompt":"p","metadata":{', '"{n}":0', "}}", numbered=True),
+    # The same shapes just under the values limit: accepted, so parsed whole.
+    "empty objects, at limit": lambda: _filled(_LIST, "{}", "]}}", count=_UNDER),
+    "one-key objects, at limit": lambda: _filled(_LIST, '{"a":0}', "]}}", count=_UNDER // 2),
+    "distinct keys, at limit": lambda: _filled(
+        '{"prompt":"p","metadata":{', '"{n:07}":0', "}}", numbered=True, count=_UNDER + 1
+    ),
+    "short strings, at limit": lambda: _filled(_LIST, '"abcdefghijk"', "]}}", count=_UNDER),
+    "wide string": lambda: _filled('{"prompt":"\U0001f600', "a" * 1023, '"}'),
+}
+
+
+def _hostile_upload(url: str, token: str, row: bytes) -> int:
+    import httpx
+
+    response = httpx.post(
+        f"{url}/api/v1/training/datasets",
+        params={"name": "hostile"},
+        content=row,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+        timeout=120,
+    )
+    return response.status_code
+
+
+def measure_hostile_rows(directory: Path) -> bool:
+    """The server's peak memory over its idle memory while it takes one ~4 MiB row of each
+    hostile shape, then ``HOSTILE_CONCURRENT`` of the worst at once; the idle server's own
+    resident memory in the same run is the baseline."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.testing import LiveServer, create_token
+
+    if not Path(f"/proc/{os.getpid()}/status").exists():
+        print("hostile rows: skipped (needs Linux's /proc to read the server's memory)")
+        return True
+    env = {
+        "DATABASE_URL": f"sqlite:///{directory / 'hostile.db'}",
+        "DREADNODE_API_RATE_LIMIT_PER_MINUTE": "0",
+    }
+    token = create_token(env, "--name", "bench-hostile")
+    rows = {name: make() for name, make in HOSTILE_ROWS.items()}
+    growth: dict[str, float] = {}
+    with LiveServer(env, directory / "hostile.log") as live:
+        pid = live.process.pid
+        _hostile_upload(live.url, token, b'{"text": "warm up"}\n')
+        idle_mb = _memory_kib(pid, "VmRSS") * 1024 / MB
+
+        def peak_growth(*uploads: bytes) -> tuple[float, list[int]]:
+            with contextlib.suppress(OSError):
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+            before = _memory_kib(pid, "VmRSS")
+            with ThreadPoolExecutor(len(uploads)) as pool:
+                statuses = list(pool.map(lambda row: _hostile_upload(live.url, token, row), uploads))
+            return max(0, _memory_kib(pid, "VmHWM") - before) * 1024 / MB, statuses
+
+        print(f"hostile rows: one server worker, SQLite; idle resident memory {idle_mb:.1f} MB")
+        for name, row in rows.items():
+            growth[name], (status,) = peak_growth(row)
+            print(f"  {name:<26} {len(row) / MB:4.1f} MB row  -> {status}  peak +{growth[name]:7.1f} MB")
+        worst = max(growth, key=growth.__getitem__)
+        together, statuses = peak_growth(*[rows[worst]] * HOSTILE_CONCURRENT)
+        print(
+            f"  {HOSTILE_CONCURRENT} x {worst!r} at once -> {sorted(set(statuses))}  "
+            f"peak +{together:.1f} MB ({together / idle_mb:.2f}x the idle server)"
+        )
+    met = max(growth.values()) < UPLOAD_MEMORY_TARGET_MB and together < HOSTILE_CONCURRENT_TARGET_MB
+    print(
+        f"target (each shape < {UPLOAD_MEMORY_TARGET_MB} MB over idle, {HOSTILE_CONCURRENT} at "
+        f"once < {HOSTILE_CONCURRENT_TARGET_MB} MB): {'met' if met else 'MISSED'}"
+    )
+    return met
+
+
 #: Every measurement `main` runs, in order; add new ones here.
-MEASUREMENTS: list[Measurement] = [measure_local_validation, measure_upload]
+MEASUREMENTS: list[Measurement] = [measure_local_validation, measure_upload, measure_hostile_rows]
 
 
 def main() -> int:

@@ -9,7 +9,7 @@ pins what each file's verdict is, so a bug that both copies share still fails he
 
 Some cases are made here rather than committed: the hygiene hooks would rewrite their bytes (a
 missing final newline, trailing blank or whitespace-only lines), or they are too big to commit
-(a row over the 16 MiB limit).
+(a row over the 4 MiB limit, one with more JSON values than a row may hold).
 """
 
 from __future__ import annotations
@@ -47,6 +47,9 @@ ERROR_TYPES = {
     "invalid_role",
     "no_assistant_turn",
     "row_too_long",
+    "too_many_values",
+    "number_out_of_range",
+    "duplicate_key",
     "empty_dataset",
 }
 
@@ -69,6 +72,19 @@ def _chat(user: str = "hi", answer: str = "hello") -> bytes:
 
 CHAT = _chat()
 TEXT = b'{"text": "a text row"}'
+VALUES_LIMIT = sdk.DEFAULT_MAX_ROW_VALUES
+
+
+def _values_row(values: int) -> bytes:
+    """A prompt row holding exactly ``values`` JSON values (the row, its prompt, its metadata,
+    a list, and empty objects and arrays, whitespace between them)."""
+    items = values - 4
+    return (
+        b'{"prompt": "p", "metadata": {"x": ['
+        + b", ".join(b"{ }" if index % 2 else b"[]" for index in range(items))
+        + b"]}}"
+    )
+
 
 EXPECTED: dict[str, Expected] = {
     "good-chat.jsonl": Expected("chat", 5, []),
@@ -115,6 +131,18 @@ EXPECTED: dict[str, Expected] = {
         "prompt_completion",
         1,
         [(1, "no_assistant_turn"), (3, "dataset_format_mismatch"), (4, "missing_field")],
+    ),
+    "bad-numbers-and-keys.jsonl": Expected(
+        "text",
+        2,
+        [
+            (2, "duplicate_key"),
+            (3, "number_out_of_range"),
+            (4, "number_out_of_range"),
+            (5, "duplicate_key"),
+            (6, "duplicate_key"),
+            (7, "extra_field"),
+        ],
     ),
     "bad-not-an-object.jsonl": Expected(
         "text", 1, [(line, "not_an_object") for line in range(2, 7)]
@@ -189,6 +217,14 @@ GENERATED: dict[str, tuple[bytes, Expected]] = {
     "raw-control-character": (
         b'{"text": "bell \x07 inside"}\n' + TEXT + b"\n",
         Expected("text", 1, [(1, "invalid_json")]),
+    ),
+    "too-many-values": (
+        b'{"prompt": "p"}\n' + _values_row(VALUES_LIMIT + 1) + b"\n" + _values_row(VALUES_LIMIT),
+        Expected("prompt", 2, [(2, "too_many_values")]),
+    ),
+    "too-many-values-hidden-in-strings": (
+        b'{"text": "' + b"a, [{" * VALUES_LIMIT + b'"}\n',
+        Expected("text", 1, []),
     ),
     "too-long-row": (
         TEXT + b"\n" + b'{"text": "' + b"x" * LIMIT + b'"}\n' + TEXT + b"\n",
@@ -326,7 +362,8 @@ def test_validators_agree_with_a_format_given(name: str, given: str) -> None:
 
 def test_validators_agree_on_small_limits() -> None:
     data = (CORPUS / "bad-many-errors.jsonl").read_bytes()
-    for options in ({"max_errors": 0}, {"max_errors": 3}, {"max_row_bytes": 90}):
+    limits = ({"max_errors": 0}, {"max_errors": 3}, {"max_row_bytes": 90}, {"max_row_values": 5})
+    for options in limits:
         for _, chunks in _chunkings(data):
             assert _verdict(_run(sdk, chunks, **options), sdk) == _verdict(
                 _run(api, chunks, **options), api
@@ -339,8 +376,9 @@ def test_public_names_and_constants_match() -> None:
         f.value: m for f, m in api.FORMAT_METHODS.items()
     }
     assert sdk.MESSAGE_ROLES == api.MESSAGE_ROLES
-    assert (sdk.DEFAULT_MAX_ERRORS, sdk.DEFAULT_MAX_ROW_BYTES) == (
+    assert (sdk.DEFAULT_MAX_ERRORS, sdk.DEFAULT_MAX_ROW_BYTES, sdk.DEFAULT_MAX_ROW_VALUES) == (
         api.DEFAULT_MAX_ERRORS,
         api.DEFAULT_MAX_ROW_BYTES,
+        api.DEFAULT_MAX_ROW_VALUES,
     )
     assert set(api.__all__) == set(sdk.__all__) - {"check_dataset_file"}

@@ -156,7 +156,63 @@ def test_upload_dataset_of_another_media_type_is_415(api: Api, content_type: str
     assert api.count("datasets") == before
 
 
+@pytest.mark.parametrize("charset", ["latin-1", "ISO-8859-1", "utf-16", "windows-1252"])
+def test_upload_dataset_declared_in_another_charset_is_415(api: Api, charset: str) -> None:
+    before = (api.count("datasets"), api.stored_objects())
+    content = jsonl([chat_row(f"Caf\u00e9 {secrets.token_hex(4)}?")])
+    with api.client() as client:
+        response = upload(
+            client, content, {"Content-Type": f"application/x-ndjson; charset={charset}"}
+        )
+    body = envelope(response, 415, "unsupported_media_type_error")
+    assert f"charset={charset.lower()!r}" in body["detail"]
+    assert body["detail"].startswith("A dataset file must be UTF-8")
+    assert (api.count("datasets"), api.stored_objects()) == before
+    with api.client() as client:  # the same bytes, declared as what they are, are taken
+        declared = upload(client, content, {"Content-Type": "application/x-ndjson; charset=UTF-8"})
+    assert declared.status_code == 201, declared.text
+
+
 # --- a bad file ---------------------------------------------------------------------------
+
+
+def test_upload_refuses_what_readers_would_read_differently_line_by_line(api: Api) -> None:
+    """A number that reads as infinity and a key given twice are valid JSON text that readers
+    do not agree on; a row with more values than the limit would cost the server its memory."""
+    tag = secrets.token_hex(8)
+    too_many = b'{"prompt": "p", "metadata": {"x": [' + b",".join([b"0"] * 262_141) + b"]}}"
+    content = b"\n".join(
+        [
+            json.dumps({"prompt": f"One {tag}"}).encode(),
+            b'{"prompt": "p", "metadata": {"x": 1e400}}',
+            b'{"prompt": "p", "prompt": "q"}',
+            too_many,
+            b'{"prompt": "p", "metadata": {"tiny": 1e-400, "big": 1.7e308}}',
+        ]
+    )
+    before = (api.count("datasets"), api.stored_objects())
+    with api.client() as client:
+        response = upload(client, content)
+    body = envelope(response, 422, "invalid_dataset", joined=False)
+    assert body["detail"] == "3 of 5 lines are not valid prompt rows"
+    assert [(error["loc"], error["type"], error["msg"]) for error in body["errors"]] == [
+        (
+            ["body", "line", 2],
+            "number_out_of_range",
+            "Number '1e400' is too large for a float (it would read as infinity)",
+        ),
+        (
+            ["body", "line", 3],
+            "duplicate_key",
+            "Key 'prompt' appears twice in one object: readers disagree on which value wins",
+        ),
+        (
+            ["body", "line", 4],
+            "too_many_values",
+            "Row holds 262,145 JSON values; the limit is 262,144",
+        ),
+    ]
+    assert (api.count("datasets"), api.stored_objects()) == before
 
 
 def test_upload_bad_file_is_422_line_by_line_and_keeps_nothing(api: Api) -> None:

@@ -490,9 +490,36 @@ def test_create_job_without_json_content_type_is_415(
     assert api.count() == before
 
 
+@pytest.mark.parametrize("path", ["/training/jobs", "/training/jobs/validate"])
 @pytest.mark.parametrize(
     "content_type",
-    ["application/json; charset=utf-8", "Application/JSON", "application/vnd.x+json"],
+    ["application/json; charset=latin-1", 'application/json; charset="UTF-16"'],
+)
+def test_create_job_declared_in_another_charset_is_415(
+    api: Api, path: str, content_type: str
+) -> None:
+    before = api.count()
+    with api.client() as client:
+        response = client.post(
+            path, content=json.dumps(VALID).encode(), headers={"Content-Type": content_type}
+        )
+    body = envelope(response, 415, "unsupported_media_type_error")
+    charset = content_type.rpartition("=")[2].strip('"').lower()
+    assert body["detail"] == (
+        f"A JSON body must be UTF-8, but the Content-Type declares charset={charset!r}; send "
+        "UTF-8 and declare charset=utf-8 or no charset"
+    )
+    assert api.count() == before
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.x+json",
+        'application/json; charset="UTF8"',
+    ],
 )
 def test_create_job_accepts_json_content_type_variants(api: Api, content_type: str) -> None:
     with api.client() as client:

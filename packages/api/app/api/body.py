@@ -20,6 +20,7 @@ from fastapi import Body, Depends, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import PlainValidator
 
+from app.api.mediatype import ContentType, require_utf8
 from app.errors import UnsupportedMediaTypeError
 from app.schemas import JobCreate
 
@@ -53,11 +54,10 @@ class PydanticJsonRoute(APIRoute):
 
 
 def is_json_media_type(content_type: str | None) -> bool:
-    """``application/json`` or any ``application/*+json``, parameters (``charset``) ignored."""
+    """``application/json`` or any ``application/*+json``, parameters aside."""
     if content_type is None:
         return False
-    media_type = content_type.partition(";")[0].strip().lower()
-    kind, _, subtype = media_type.partition("/")
+    kind, _, subtype = ContentType.parse(content_type).media_type.partition("/")
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
@@ -73,6 +73,7 @@ async def _job_body(request: Request, body: Annotated[_DocumentedAsJobCreate, Bo
     if not is_json_media_type(content_type):
         given = f"not {content_type!r}" if content_type else "and none was given"
         raise UnsupportedMediaTypeError(f"Content-Type must be application/json, {given}")
+    require_utf8(ContentType.parse(content_type), "A JSON body")
     return body
 
 

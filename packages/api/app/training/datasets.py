@@ -14,8 +14,10 @@ The rules:
 
 - The file is UTF-8 JSON Lines: one JSON object per line, lines split on ``\\n`` only (a
   ``\\r`` before it is allowed), the last line's ``\\n`` optional. No byte order mark, no lone
-  surrogate escapes, no ``NaN``/``Infinity``: a trainer reading the file with ``json.loads`` per
-  line must get exactly what was checked.
+  surrogate escapes, no ``NaN``/``Infinity``, no number too large for a float (``1e400`` would
+  read as infinity: ``number_out_of_range``), no key twice in one object (readers disagree on
+  which value wins: ``duplicate_key``): a trainer reading the file with ``json.loads`` per line
+  must get exactly what was checked.
 - Blank lines (empty, or only spaces, tabs and ``\\r``) are skipped, as the NDJSON spec allows;
   they still count in line numbers but are neither rows nor errors. A file with no rows at all
   is refused (``empty_dataset``).
@@ -35,9 +37,14 @@ The rules:
   field is almost always a typo of a known one, which a trainer would silently ignore.
 - A file holds one format: the one given, else the one of its first valid row. A valid row of
   another format is an error (``dataset_format_mismatch``) naming both formats.
-- A row longer than ``max_row_bytes`` (16 MiB by default, its line ending not counted) is
-  refused without being parsed; it is never held whole, so memory stays bounded by one row plus
-  one chunk whatever the file holds.
+- A row longer than ``max_row_bytes`` (4 MiB by default, its line ending not counted) is
+  refused without being parsed; it is never held whole. A row holding more than
+  ``max_row_values`` JSON values (every object, array, string, number, ``true``, ``false`` and
+  ``null``, keys aside; 262,144 by default) is refused before it is parsed too
+  (``too_many_values``): a value costs a Python object of 24 to 200 bytes for as little as two
+  bytes of JSON, so it is the count, not the bytes, that bounds what a parsed row costs. Memory
+  stays bounded by about ten times one row (its bytes, its text, its strings: four bytes a
+  character at worst) plus one chunk, whatever the file holds.
 - Each bad line gets one error (its first problem); the first ``max_errors`` (100) are kept and
   all are counted.
 
@@ -50,6 +57,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,6 +68,7 @@ from typing import Any
 __all__ = [
     "DEFAULT_MAX_ERRORS",
     "DEFAULT_MAX_ROW_BYTES",
+    "DEFAULT_MAX_ROW_VALUES",
     "FORMAT_METHODS",
     "MESSAGE_ROLES",
     "DatasetCheck",
@@ -72,9 +81,14 @@ __all__ = [
 #: How many line errors a check keeps (all are counted): enough to show a pattern, small
 #: enough for one answer.
 DEFAULT_MAX_ERRORS = 100
-#: The longest row accepted, in bytes: far beyond any context window a trainer offers, small
-#: enough that one row always fits in memory.
-DEFAULT_MAX_ROW_BYTES = 16 * 1024 * 1024
+#: The longest row accepted, in bytes: 16 bytes a token at the longest context a Tinker model
+#: offers (262,144 tokens), beyond what any tokenizer averages even on JSON-escaped text, so no
+#: trainable row is refused; small enough that a parsed row stays within tens of megabytes.
+DEFAULT_MAX_ROW_BYTES = 4 * 1024 * 1024
+#: The most JSON values a row may hold: one per token of that longest context (a chat message
+#: costs several tokens of template alone), so no trainable row is refused; at most about 50 MB
+#: of Python objects for the worst shape.
+DEFAULT_MAX_ROW_VALUES = 262_144
 
 
 class DatasetFormat(StrEnum):
@@ -141,15 +155,102 @@ class DatasetCheck:
         return self.error_count == 0
 
 
-class _NonFiniteNumberError(ValueError):
+class _RefusedValueError(ValueError):
+    """Text Python's JSON reader takes but a trainer would not read as it was checked; raised
+    mid-parse by the decoder's hooks, with the offending text."""
+
+    def problem(self) -> Problem:
+        raise NotImplementedError
+
+
+class _NonFiniteNumberError(_RefusedValueError):
     """``NaN``, ``Infinity`` or ``-Infinity``: Python's JSON reader takes them, JSON does not."""
+
+    def problem(self) -> Problem:
+        return (), f"Invalid JSON: {self} is not a JSON number", "invalid_json"
+
+
+class _NumberOutOfRangeError(_RefusedValueError):
+    """A JSON number too large for a float (``1e400``): Python reads it as infinity."""
+
+    def problem(self) -> Problem:
+        return (
+            (),
+            f"Number {_show(str(self))} is too large for a float (it would read as infinity)",
+            "number_out_of_range",
+        )
+
+
+class _DuplicateKeyError(_RefusedValueError):
+    """A key given twice in one object: Python keeps the last value, other readers the first."""
+
+    def problem(self) -> Problem:
+        return (
+            (),
+            f"Key {_show(str(self))} appears twice in one object: readers disagree on which "
+            "value wins",
+            "duplicate_key",
+        )
 
 
 def _refuse_constant(name: str) -> Any:
     raise _NonFiniteNumberError(name)
 
 
-_decode = json.JSONDecoder(parse_constant=_refuse_constant).decode
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if value in (math.inf, -math.inf):
+        raise _NumberOutOfRangeError(literal)
+    return value
+
+
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    row = dict(pairs)
+    if len(row) != len(pairs):
+        seen: set[str] = set()
+        for key, _value in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(key)
+            seen.add(key)
+    return row
+
+
+_decode = json.JSONDecoder(
+    parse_constant=_refuse_constant,
+    parse_float=_finite_float,
+    object_pairs_hook=_object_without_duplicates,
+).decode
+#: A JSON string (quotes included), escapes and all: what hides commas and brackets from a count.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_JSON_WHITESPACE = b" \t\r\n"
+
+
+def _value_count(raw: bytes, limit: int) -> int:
+    """How many JSON values a line holds (objects, arrays and scalars; keys aside), counted on
+    its bytes without parsing them: exactly, for valid JSON, whenever that is over ``limit``;
+    otherwise any number up to ``limit``, at no cost for a line too short to exceed it.
+
+    Every value but the outermost is an item of an array or a member of an object, and a
+    container with n items holds n - 1 commas and, unless empty, one item after its opening
+    bracket; so the count is commas plus opening brackets plus one, less the empty containers,
+    less what strings hide. Strings are stepped over one at a time, not cut out, so the count
+    costs no memory however many there are."""
+    if len(raw) <= 2 * limit:  # a value takes at least a byte, and a comma or bracket besides
+        return 0
+    structure = raw.count(b",") + raw.count(b"[") + raw.count(b"{") + 1
+    if structure <= limit:
+        return structure
+    for found in _JSON_STRING.finditer(raw):
+        start, end = found.span()
+        if end - start > 2:
+            structure -= raw.count(b",", start, end)
+            structure -= raw.count(b"[", start, end) + raw.count(b"{", start, end)
+    if structure <= limit:
+        return structure
+    bare = raw.translate(None, _JSON_WHITESPACE)  # "[ ]" is empty too
+    return structure - bare.count(b"[]") - bare.count(b"{}")
+
+
 _ROLES = frozenset(MESSAGE_ROLES)
 _ROLE_LIST = "'system', 'user', 'assistant' or 'tool'"
 
@@ -424,12 +525,14 @@ class DatasetValidator:
         format: DatasetFormat | None = None,
         max_errors: int = DEFAULT_MAX_ERRORS,
         max_row_bytes: int = DEFAULT_MAX_ROW_BYTES,
+        max_row_values: int = DEFAULT_MAX_ROW_VALUES,
     ) -> None:
         self._given = format
         self._format = format
         self._format_line = 0
         self._max_errors = max_errors
         self._max_row_bytes = max_row_bytes
+        self._max_row_values = max_row_values
         self._hash = hashlib.sha256()
         self._bytes = 0
         self._line = 0
@@ -543,6 +646,12 @@ class DatasetValidator:
         if size > self._max_row_bytes and size - raw.endswith(b"\r") > self._max_row_bytes:
             self._too_long(line, size - raw.endswith(b"\r"))
             return
+        values = _value_count(raw, self._max_row_values)
+        if values > self._max_row_values:
+            limit = self._max_row_values
+            msg = f"Row holds {values:,} JSON values; the limit is {limit:,}"
+            self._error(line, (), msg, "too_many_values")
+            return
         row = _parse(raw)
         if row is None:
             return  # a blank line
@@ -615,8 +724,8 @@ def _parse(raw: bytes) -> dict[str, Any] | Problem | None:
 
 def _json_problem(text: str, err: ValueError) -> Problem | None:
     """Why a line is not JSON, or None when it is only blank."""
-    if isinstance(err, _NonFiniteNumberError):
-        return (), f"Invalid JSON: {err} is not a JSON number", "invalid_json"
+    if isinstance(err, _RefusedValueError):
+        return err.problem()
     if not isinstance(err, json.JSONDecodeError):
         # The one other refusal: an integer too long to convert (sys.get_int_max_str_digits).
         return (), "Invalid JSON: a number has too many digits", "invalid_json"

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from app.api.deps import CurrentUser, DatabaseDep, SessionDep, WriterUser
+from app.api.mediatype import ContentType, require_utf8
 from app.api.responses import error_responses
 from app.core.db import Database
 from app.datasets.errors import StoreUnavailableError
@@ -118,13 +119,14 @@ def _store_unavailable(action: str, error: Exception) -> ServiceUnavailableError
 
 
 def _check_media_type(content_type: str | None) -> None:
-    """415 unless the body is declared as JSON Lines or bytes (parameters ignored)."""
-    media_type = (content_type or "").partition(";")[0].strip().lower()
-    if media_type not in DATASET_MEDIA_TYPES:
+    """415 unless the body is declared as JSON Lines or bytes, in UTF-8 or no charset."""
+    declared = ContentType.parse(content_type)
+    if declared.media_type not in DATASET_MEDIA_TYPES:
         given = f"not {content_type!r}" if content_type else "and none was given"
         raise UnsupportedMediaTypeError(
             f"Content-Type must be {', '.join(DATASET_MEDIA_TYPES)}, {given}"
         )
+    require_utf8(declared, "A dataset file")
 
 
 def _take(validator: DatasetValidator, staged: StagingFile, chunks: Sequence[bytes]) -> None:
