@@ -221,6 +221,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         timeout_keep_alive=settings.keep_alive_timeout_seconds,
         timeout_graceful_shutdown=settings.shutdown_timeout_seconds,
         timeout_worker_healthcheck=settings.worker_healthcheck_timeout_seconds,
+        # The client's address (failed sign-ins are limited per address) is taken from
+        # X-Forwarded-For only when a configured proxy sent it: uvicorn's default believes it
+        # from any local client, and would read FORWARDED_ALLOW_IPS besides.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips or "",
     )
     return 0
 

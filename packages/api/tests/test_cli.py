@@ -193,6 +193,9 @@ def test_main_failure_is_one_line_without_traceback(
         ("CATALOG_DAY", "2026-02-30", "catalog_day: Value error, must be a date like 2026-06-01"),
         ("CATALOG_DAY", "1780000000", "catalog_day: Value error, must be a date like 2026-06-01"),
         ("CATALOG_DAY", "20260601", "catalog_day: Value error, must be a date like 2026-06-01"),
+        # uvicorn would take either for a host name no peer has, and believe no proxy at all.
+        ("FORWARDED_ALLOW_IPS", "proxy.internal", "forwarded_allow_ips: Value error, must be IP"),
+        ("FORWARDED_ALLOW_IPS", "10.0.0.1/8", "forwarded_allow_ips: Value error, must be IP"),
     ],
 )
 @pytest.mark.usefixtures("database")

@@ -1,8 +1,10 @@
 """One rate limit per token across every worker, and failed sign-ins limited per address.
 
-Every server here runs ``serve --workers 4``: a limit kept per worker would let a token through
-about four times over. Requests go over fresh connections, so the workers share them out. Every
-client call has a timeout, and every test sends a bounded number of requests.
+The shared server here runs ``serve --workers 4``: a limit kept per worker would let a token
+through about four times over. Requests go over fresh connections, so the workers share them out.
+Every client call has a timeout, and every test sends a bounded number of requests. Each server
+is the real ``serve`` command (``LiveServer``), which is where uvicorn is told whose
+``X-Forwarded-For`` to believe.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .conftest import (
     PREFIX,
     Api,
     LiveServer,
+    app_command,
     create_token,
     envelope,
     fresh_database,
@@ -45,7 +48,8 @@ def limited(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Api]:
     """Four workers on one database, 60 requests a minute per token, 5 failed sign-ins a minute
-    per address."""
+    per address, and no proxy whose ``X-Forwarded-For`` is believed; ``revoked`` is a revoked
+    token."""
     backend: str = request.param
     directory = tmp_path_factory.mktemp(f"limits-{backend}")
     with fresh_database(backend, directory) as url:
@@ -55,18 +59,25 @@ def limited(
             "DREADNODE_API_FAILED_AUTH_PER_MINUTE": str(FAILURES),
         }
         api = Api(backend=backend, url="", env=env, engine=None)  # type: ignore[arg-type]
-        for name in ("burst", "steady", "other"):
+        for name in ("burst", "steady", "other", "neighbour", "revoked"):
             api.tokens[name] = create_token(env, "--name", name)
+        revoked = app_command("tokens", "revoke", "revoked", env=env)
+        assert revoked.returncode == 0, revoked.stderr
         log = directory / "server.log"
         with LiveServer(env, log, serve_command("--workers", "4")) as server:
             api.url, api.server = server.url, server
             yield api
 
 
-def _get(api: Api, token: str, *, source: str = "127.0.0.1") -> httpx.Response:
-    """One request on a connection of its own (so any of the workers may take it)."""
+def _get(
+    api: Api, token: str, *, source: str = "127.0.0.1", forwarded_for: str | None = None
+) -> httpx.Response:
+    """One request on a connection of its own (so any of the workers may take it), from the
+    loopback address ``source``, claiming to be for ``forwarded_for`` if given."""
     transport = httpx.HTTPTransport(local_address=source)
     headers = {"Authorization": f"Bearer {api.tokens.get(token, token)}"}
+    if forwarded_for is not None:
+        headers["X-Forwarded-For"] = forwarded_for
     with httpx.Client(transport=transport, timeout=CLIENT_SECONDS, headers=headers) as client:
         return client.get(f"{api.url}{PREFIX}{CATALOG}", params={"limit": 1})
 
@@ -155,6 +166,69 @@ def test_failed_sign_ins_are_limited_per_address(limited: Api) -> None:
     assert _get(limited, _wrong_token(), source="127.0.0.4").status_code == 401
     # A malformed token costs nothing, so it is refused as such however many came before.
     assert _get(limited, "dn_not-a-token", source=source).status_code == 401
+
+
+def _statuses(answers: list[httpx.Response]) -> list[int]:
+    return [answer.status_code for answer in answers]
+
+
+def test_valid_token_passes_from_an_address_past_its_failed_sign_in_limit(limited: Api) -> None:
+    source = "127.0.0.5"  # one address shared by a client with a wrong token and a colleague
+    failed = [_get(limited, _wrong_token(), source=source) for _ in range(FAILURES + 4)]
+    assert _statuses(failed) == [401] * FAILURES + [429] * 4
+    # Over fresh connections, so the workers that answered the 429s take some of them too.
+    valid = [_get(limited, "neighbour", source=source) for _ in range(8)]
+    assert _statuses(valid) == [200] * 8, [answer.text for answer in valid]
+    assert valid[0].headers["RateLimit-Remaining"] == str(LIMIT - 1)  # its own limit applies
+    # What is not valid is still refused as past the limit: a wrong token, a revoked one.
+    for token in (_wrong_token(), "revoked"):
+        refused = _get(limited, token, source=source)
+        envelope(refused, 429, "rate_limit_error")
+        assert 1 <= int(refused.headers["Retry-After"]) <= 60 / FAILURES + 1
+    assert _get(limited, "dn_not-a-token", source=source).status_code == 401
+
+
+def test_forwarded_for_is_not_believed_without_a_configured_proxy(limited: Api) -> None:
+    # 127.0.0.1 is the peer uvicorn itself would believe by default: each claimed address
+    # would have its own limit, and a client could fail without end.
+    answers = [
+        _get(limited, _wrong_token(), forwarded_for=f"198.51.100.{n}") for n in range(FAILURES + 2)
+    ]
+    assert _statuses(answers) == [401] * FAILURES + [429] * 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_forwarded_for_from_a_configured_proxy_is_the_client_address(
+    backend: str, tmp_path: Path
+) -> None:
+    with fresh_database(backend, tmp_path) as url:
+        env = {
+            "DATABASE_URL": url,
+            "DREADNODE_API_FAILED_AUTH_PER_MINUTE": str(FAILURES),
+            "DREADNODE_API_FORWARDED_ALLOW_IPS": "127.0.0.1",  # the proxy
+        }
+        token = create_token(env, "--name", "alice")
+        with LiveServer(env, tmp_path / "server.log") as server:
+            api = Api(backend=backend, url=server.url, env=env, engine=None)  # type: ignore[arg-type]
+            # Clients behind the proxy are told apart: none of them is past its limit.
+            many = [
+                _get(api, _wrong_token(), forwarded_for=f"198.51.100.{n}")
+                for n in range(FAILURES + 2)
+            ]
+            assert _statuses(many) == [401] * (FAILURES + 2)
+            # One client's failures add up, whichever proxies its request went through...
+            one = [
+                _get(api, _wrong_token(), forwarded_for="203.0.113.9, 127.0.0.1")
+                for _ in range(FAILURES + 1)
+            ]
+            assert _statuses(one) == [401] * FAILURES + [429]
+            assert _get(api, token, forwarded_for="203.0.113.9").status_code == 200
+            # ... and a peer that is not the proxy cannot choose its address.
+            spoofed = [
+                _get(api, _wrong_token(), source="127.0.0.2", forwarded_for=f"198.51.100.{n}")
+                for n in range(FAILURES + 1)
+            ]
+            assert _statuses(spoofed) == [401] * FAILURES + [429]
 
 
 def test_failed_sign_in_limit_off_at_zero(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ import pytest
 from app.core.config import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-#: Defaults the table words for people rather than as the value (a path, "today", "AWS").
-WORDED = {"database_url", "catalog_day", "dataset_store", "s3_endpoint_url"}
+#: Defaults the table words for people rather than as the value (a path, "today", "AWS", "none").
+WORDED = {"database_url", "catalog_day", "dataset_store", "s3_endpoint_url", "forwarded_allow_ips"}
 
 
 def _table() -> dict[str, str]:

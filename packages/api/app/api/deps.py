@@ -136,24 +136,23 @@ def _authenticate_and_count(
 
 
 async def get_current_user(request: Request, database: DatabaseDep) -> Principal:
-    """The token's principal; 401 without a valid (unrevoked) token, 429 over its rate limit or
-    after too many failed sign-ins from the client's address.
+    """The token's principal; 401 without a valid (unrevoked) token, 429 over the token's rate
+    limit, or for an invalid token from an address past its failed sign-in limit.
 
     The database is asked on every request: it is the one store every worker shares, so a
     token revoked there is refused by the next request whichever worker takes it, and a token's
-    rate limit holds across workers (``app.core.ratelimit``). What costs no query is refused
-    first: no token or one not of the ``dn_<prefix>_<secret>`` shape (401, whatever came
-    before: it costs nothing), then any token from an address this worker knows to be over its
-    failed sign-in limit (429).
+    rate limit holds across workers (``app.core.ratelimit``). No token, or one not of the
+    ``dn_<prefix>_<secret>`` shape, is a 401 at no query's cost, whatever came before. A
+    well-formed one is looked up even from an address past its failed sign-in limit: a valid
+    token passes (its own rate limit still applies), since everyone behind one NAT or proxy
+    shares that address and one stale token there must not lock the others out; only an
+    invalid one gets the 429.
     """
     limiter: RateLimiter = request.app.state.rate_limiter
     address = client_key(request.client.host if request.client else None)
     token = _presented_token(request)
     if not token or token_prefix(token) is None:
         raise AuthenticationError()
-    blocked = limiter.blocked_for(address)
-    if blocked:
-        raise RateLimitError(blocked)
     reader: TokenReader | None = getattr(request.app.state, "token_reader", None)
     if reader is None:  # one per app, made in the worker that serves it
         reader = request.app.state.token_reader = TokenReader(database)
@@ -163,9 +162,9 @@ async def get_current_user(request: Request, database: DatabaseDep) -> Principal
     else:
         row, quota = await run_in_threadpool(_authenticate_and_count, reader, limiter, token)
     if row is None:
-        failures = await limiter.fail(address)
-        if failures is not None and not failures.allowed:
-            raise RateLimitError(failures.retry_after)
+        retry_after = await limiter.fail(address)
+        if retry_after:
+            raise RateLimitError(retry_after)
         raise AuthenticationError()
     if row.use_is_stale(utcnow()):
         await run_in_threadpool(_record_use, database, row)

@@ -11,6 +11,7 @@ another must see the same tokens.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import re
 import sys
@@ -44,10 +45,19 @@ class Settings(BaseSettings):
     #: Requests per minute per token; 0 turns the limit off.
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     #: Failed sign-ins (a well-formed token that matches no active one) per minute per client
-    #: address before its credentials get 429; 0 turns the limit off. 20: a person or a script
-    #: with a stale token fails a handful of times, while guessing needs far more; the limit
-    #: caps what such guessing costs the database (one token lookup each).
+    #: address before that address's invalid tokens get 429 rather than 401; 0 turns the limit
+    #: off. 20: a person or a script with a stale token fails a handful of times, and is then
+    #: told to back off. A valid token from the same address still passes (everyone behind one
+    #: NAT or proxy shares it), so every well-formed token is still looked up: this limit does
+    #: not spare the database those lookups, and guessing a 256-bit secret is hopeless anyway.
     failed_auth_per_minute: int = Field(default=20, ge=0)
+    #: The proxies whose ``X-Forwarded-For`` (and ``X-Forwarded-Proto``) are believed: IP
+    #: addresses or networks, comma-separated (``10.0.0.1,10.1.0.0/16``), or ``*`` for any peer.
+    #: Unset (the default) believes none, and the client's address is the TCP peer's. Failed
+    #: sign-ins are limited per address, so a header anyone may send must not choose it:
+    #: uvicorn's own default would believe any local client, and a proxy in front that does not
+    #: set the header itself would pass on whatever its clients claim.
+    forwarded_allow_ips: str | None = None
     #: The day the catalog's lifecycle is judged on (``YYYY-MM-DD``); unset means today in UTC,
     #: read per request. Pin it to preview a coming retirement, or in tests.
     catalog_day: date | None = None
@@ -164,6 +174,31 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: object) -> object:
         """An empty variable means unset, as a deployment template leaves it."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _check_proxies(cls, value: object) -> object:
+        """Blank means unset; else every entry must be an address or a network (or the whole
+        value ``*``), normalized to ``a,b``. uvicorn would take a typo for a host name that no
+        peer ever has, and silently believe no proxy at all."""
+        if not isinstance(value, str):
+            return value
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if not entries:
+            return None
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:  # parsed as uvicorn parses them
+            try:
+                if "/" in entry:
+                    ipaddress.ip_network(entry)
+                else:
+                    ipaddress.ip_address(entry)
+            except ValueError as err:
+                raise ValueError(
+                    f"must be IP addresses or networks separated by commas, or *: {err}"
+                ) from None
+        return ",".join(entries)
 
     @field_validator("sqlite_synchronous", mode="before")
     @classmethod

@@ -22,8 +22,12 @@ Where the rows live, since every authenticated request writes one:
 
 Failed sign-ins are limited per client address (an IPv6 address by its /64, what one host is
 usually given). Only well-formed tokens that match no row are counted, the only ones that cost a
-query; an address over the limit is remembered by the worker that saw it, which then refuses
-that address's credentials without any query until the limit allows again.
+query. Past the limit the address's failures get 429 instead of 401, but its tokens are still
+looked up, and a valid one passes: many people share one address behind a NAT or a proxy, and
+one of them with a stale token must not lock the others out. An address over the limit is
+remembered by the worker that saw it, whose further failures from it then cost no counter write
+until the limit allows again. The address is the TCP peer's, or the one a trusted proxy put in
+``X-Forwarded-For`` (``Settings.forwarded_allow_ips``; uvicorn applies it before the app).
 """
 
 from __future__ import annotations
@@ -316,8 +320,8 @@ class RateLimiter:
             return None
         return await self._take_async(f"token:{prefix}", self.per_minute)
 
-    def blocked_for(self, address: str) -> int:
-        """Seconds this worker knows ``address`` must wait before signing in again; 0 if none."""
+    def _blocked_for(self, address: str) -> int:
+        """Seconds this worker knows ``address`` is over its failed sign-in limit; 0 if none."""
         until = self._blocked.get(address)
         if until is None:
             return 0
@@ -327,15 +331,24 @@ class RateLimiter:
             return 0
         return max(1, math.ceil(left))
 
-    async def fail(self, address: str) -> Quota | None:
-        """Count one failed sign-in from ``address``; an address over its limit is remembered
-        here until the limit allows it again. None when failures are not limited."""
+    async def fail(self, address: str) -> int:
+        """Count one failed sign-in from ``address``: 0 while it is within its limit (a 401),
+        else the seconds until it is again (a 429's ``Retry-After``). Only failures are counted,
+        so a valid token from the same address is never refused by this limit.
+
+        An address over its limit is remembered here until the limit allows it again, so its
+        further failures cost no counter write: the counter would not move anyway.
+        """
         if self.failed_auth_per_minute <= 0:
-            return None
+            return 0
+        blocked = self._blocked_for(address)
+        if blocked:
+            return blocked
         quota = await self._take_async(address, self.failed_auth_per_minute)
-        if not quota.allowed:
-            self._blocked[address] = time.time() + quota.retry_after
-        return quota
+        if quota.allowed:
+            return 0
+        self._blocked[address] = time.time() + quota.retry_after
+        return quota.retry_after
 
 
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
