@@ -200,14 +200,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         sys.stdout.write(f"port {args.port} on {args.host} is free; the API would be at:\n")
         sys.stdout.write(f"{url}\n")
         return 0
-    import uvicorn
-
-    from app.core import serving
+    from app.core import serving, supervisor
 
     _migrate(settings)
     sys.stdout.write(f"serving:  {url}  (docs at {url}/docs)\n")
     sys.stdout.flush()
-    uvicorn.run(
+    supervisor.run(  # uvicorn.run, with workers that stop on SIGTERM even mid-restart
         "app.core.serving:create_worker_app",
         factory=True,
         host=args.host,

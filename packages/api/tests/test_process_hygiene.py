@@ -1,9 +1,11 @@
 """Process hygiene and the server's own request bounds, read from the server's log.
 
-A killed supervisor takes its workers with it, so the port is free for a restart; each 500 is
-logged once, with its traceback and the request id the client was given, and the client's
-connection survives it; a client gone mid-body is one info line; a request head that is too big
-or too slow is refused without holding the server.
+A killed supervisor takes its workers with it, so the port is free for a restart; a SIGTERM to
+the supervisor stops it and every child within the graceful-shutdown bound, after a worker was
+replaced as in the middle of a restart; each 500 is logged once, with its traceback and the
+request id the client was given, and the client's connection survives it; a client gone
+mid-body is one info line; a request head that is too big or too slow is refused without
+holding the server.
 """
 
 from __future__ import annotations
@@ -26,7 +28,17 @@ from sqlalchemy import text
 
 from app.testing import STARTUP_SECONDS, STOP_SECONDS
 
-from .conftest import BACKENDS, PREFIX, Api, envelope, free_port, fresh_database, running_api
+from .conftest import (
+    BACKENDS,
+    PREFIX,
+    Api,
+    LiveServer,
+    envelope,
+    free_port,
+    fresh_database,
+    running_api,
+    serve_command,
+)
 
 #: The head deadline of the module's servers, short so that the tests of it are quick.
 HEAD_SECONDS = 1
@@ -320,3 +332,112 @@ def test_supervisor_killed_its_workers_stop_and_port_restarts(tmp_path: Path) ->
                 except subprocess.TimeoutExpired:
                     replacement.kill()
                     replacement.wait()
+
+
+#: The graceful-shutdown bound (``DREADNODE_API_SHUTDOWN_TIMEOUT_SECONDS``) of the servers below:
+#: a SIGTERM to the supervisor must have ended it and every child within it.
+SHUTDOWN_SECONDS = 3
+
+
+def _children(pid: int) -> set[int]:
+    """The live processes whose parent is ``pid`` (from ``/proc``): workers and multiprocessing's
+    resource tracker, for a supervisor."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _wait_for_lines(server: LiveServer, needle: str, count: int = 1) -> None:
+    """Wait until the server's log holds ``needle`` ``count`` times (a worker booting included)."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while server.log_text().count(needle) < count:
+        assert server.process.poll() is None, server.log_text()
+        assert time.monotonic() < deadline, server.log_text()
+        time.sleep(0.05)
+
+
+def _sigterm_and_wait(server: LiveServer) -> tuple[float, set[int]]:
+    """SIGTERM the supervisor, then wait up to ``SHUTDOWN_SECONDS`` for it and every child it
+    has, or starts meanwhile, to be gone. The seconds that took, and the processes left (each
+    SIGKILLed, so that no test leaves one behind)."""
+    master = server.process
+    children = _children(master.pid)
+    assert children, server.log_text()
+    master.send_signal(signal.SIGTERM)
+    began = time.monotonic()
+    while time.monotonic() < began + SHUTDOWN_SECONDS:
+        if master.poll() is None:
+            children |= _children(master.pid)
+        elif not any(_running(pid) for pid in children):
+            break
+        time.sleep(0.02)
+    elapsed = time.monotonic() - began
+    left = {pid for pid in children if _running(pid)}
+    if master.poll() is None:
+        left.add(master.pid)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return elapsed, left
+
+
+@contextlib.contextmanager
+def _two_workers(backend: str, directory: Path) -> Iterator[LiveServer]:
+    """``serve --workers 2`` on a fresh database, once both workers serve."""
+    with fresh_database(backend, directory) as url:
+        env = {
+            "DATABASE_URL": url,
+            "DREADNODE_API_SHUTDOWN_TIMEOUT_SECONDS": str(SHUTDOWN_SECONDS),
+        }
+        command = serve_command("--workers", "2")
+        with LiveServer(env, directory / "server.log", command) as server:
+            _wait_for_lines(server, "Application startup complete.", 2)
+            yield server
+
+
+linux_only = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="lists a process's children from /proc"
+)
+
+
+@linux_only
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigterm_after_a_worker_was_replaced_stops_every_child(
+    backend: str, tmp_path: Path
+) -> None:
+    with _two_workers(backend, tmp_path) as server:
+        text = server.log_text()
+        worker = int(re.findall(r"Started server process \[(\d+)\]", text)[0])
+        os.kill(worker, signal.SIGKILL)
+        _wait_for_lines(server, "Application startup complete.", 3)  # its replacement serves
+        assert _healthy(int(server.url.rsplit(":", 1)[1]))
+
+        elapsed, left = _sigterm_and_wait(server)
+        log = server.log_text()
+    assert not left, f"{sorted(left)} outlived the SIGTERM by {elapsed:.1f} s:\n{log}"
+    assert f"Child process [{worker}] died" in log
+    assert "Traceback" not in log
+
+
+@linux_only
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sigterm_during_a_restart_stops_every_child_at_once(backend: str, tmp_path: Path) -> None:
+    with _two_workers(backend, tmp_path) as server:
+        started = server.log_text().count("Started server process")
+        server.process.send_signal(signal.SIGHUP)  # replace each worker, one after the other
+        _wait_for_lines(server, "Received SIGHUP, restarting processes.")
+
+        # uvicorn alone would finish the restart first, booting each new worker in turn.
+        elapsed, left = _sigterm_and_wait(server)
+        log = server.log_text()
+    assert not left, f"{sorted(left)} outlived the SIGTERM by {elapsed:.1f} s:\n{log}"
+    # At most the first replacement got as far as starting: no worker was started after the
+    # SIGTERM.
+    assert log.count("Started server process") <= started + 1, log
+    assert "Traceback" not in log
