@@ -31,7 +31,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from dreadnode.client import Client
@@ -282,13 +282,14 @@ def measure_hostile_rows(directory: Path) -> bool:
                 Path(f"/proc/{pid}/clear_refs").write_text("5")
             before = _memory_kib(pid, "VmRSS")
             with ThreadPoolExecutor(len(uploads)) as pool:
-                statuses = list(pool.map(lambda row: _hostile_upload(live.url, token, row), uploads))
+                statuses = list(pool.map(partial(_hostile_upload, live.url, token), uploads))
             return max(0, _memory_kib(pid, "VmHWM") - before) * 1024 / MB, statuses
 
         print(f"hostile rows: one server worker, SQLite; idle resident memory {idle_mb:.1f} MB")
         for name, row in rows.items():
             growth[name], (status,) = peak_growth(row)
-            print(f"  {name:<26} {len(row) / MB:4.1f} MB row  -> {status}  peak +{growth[name]:7.1f} MB")
+            size_mb = len(row) / MB
+            print(f"  {name:<26} {size_mb:4.1f} MB row  -> {status}  peak +{growth[name]:7.1f} MB")
         worst = max(growth, key=growth.__getitem__)
         together, statuses = peak_growth(*[rows[worst]] * HOSTILE_CONCURRENT)
         print(
