@@ -15,6 +15,11 @@ nox.needs_version = ">=2024.3.2"
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_external_run = True
 nox.options.reuse_existing_virtualenvs = True
+# Compile every installed module's bytecode at install time, as pip does by default. uv does not,
+# and where PYTHONDONTWRITEBYTECODE is set (these machines set it) nothing ever caches it: each
+# server, worker and CLI process a test starts compiled its imports afresh: about 2 s of a
+# server's 3 s start-up, and half the API tests' time (538 s -> 269 s measured).
+os.environ.setdefault("UV_COMPILE_BYTECODE", "1")
 
 SDK = "./packages/sdk"
 API = "./packages/api"
