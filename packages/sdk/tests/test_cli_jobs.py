@@ -3,8 +3,10 @@ user sees of a job's progress, its checkpoints and its end, and the exit code.""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from dreadnode.cli import watch
 from dreadnode.cli.main import main
 from dreadnode.cli.output import SPARK_BLOCKS, sparkline
+from dreadnode.client import Job, JobEvent
 
 from .conftest import JOBS, DnRunner, console_script, dn_environment
 from .fake_api import FakeAPI, JobRun, Reply, envelope, event_json, job_json, timestamp
@@ -428,6 +431,35 @@ def test_jobs_watch_ctrl_c_stops_watching_not_the_job(fake_api: FakeAPI) -> None
         "stop it: dn train jobs cancel job-1)\n"
     )
     assert fake_api.seen("POST", JOB + "/cancel") == []
+
+
+class _CtrlCLostInAFinalizer:
+    """A follower of a job that keeps running, during whose second read Ctrl-C is pressed and
+    its KeyboardInterrupt lost, as Python loses one raised while a finalizer runs."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+
+    def read(self) -> tuple[Job, list[JobEvent]]:
+        self.reads += 1
+        if self.reads == 2:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(5)  # the signal's handler runs here
+            except KeyboardInterrupt:
+                pass  # lost
+        if self.reads > 3:
+            pytest.fail("the watch went on after Ctrl-C")
+        return Job.model_validate(_running(1)), []
+
+
+def test_jobs_watch_stops_after_ctrl_c_even_when_its_interrupt_was_lost() -> None:
+    follower = _CtrlCLostInAFinalizer()
+    with pytest.raises(KeyboardInterrupt):
+        watch.follow_job(follower, watch.LineView(summary=True), interval=0.01)  # type: ignore[arg-type]
+    assert follower.reads == 2
+    # Ctrl-C is Python's own again once the watch is over.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 
 @pytest.mark.parametrize("action", ["watch", "events"])

@@ -28,13 +28,14 @@ import json
 import sys
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from dreadnode.cli.api import api_client
 from dreadnode.cli.errors import CLIError
+from dreadnode.cli.interrupts import remembered_ctrl_c
 from dreadnode.cli.output import format_duration, format_when, printable
 from dreadnode.cli.parsing import bounded_float
 
@@ -214,10 +215,18 @@ def _passing(error: APIError) -> bool:
 def follow_job(follower: Follower, view: View, *, interval: float) -> Job:
     """Read the job every ``interval`` seconds, showing what is new, until it has finished;
     the finished job. An API that stops answering is waited for up to ``OUTAGE_SECONDS``."""
+    with remembered_ctrl_c() as stop_if_ctrl_c:
+        return _follow(follower, view, interval, stop_if_ctrl_c)
+
+
+def _follow(
+    follower: Follower, view: View, interval: float, stop_if_ctrl_c: Callable[[], None]
+) -> Job:
     from dreadnode.client import APIError
 
     outage_since: float | None = None
     while True:
+        stop_if_ctrl_c()
         try:
             job, events = follower.read()
         except APIError as error:
