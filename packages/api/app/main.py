@@ -28,6 +28,7 @@ from app.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from app.core.requestid import RequestIdMiddleware
 from app.datasets.store import DatasetStore, DirectoryStore, open_store, sweep_staging
 from app.errors import install_exception_handlers
+from app.training.prices import PRICE_LIST_RETRY_SECONDS, PriceBook
 
 __all__ = ["create_app"]
 
@@ -40,9 +41,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.dataset_store, settings.database_url, s3_endpoint_url=settings.s3_endpoint_url
     )
 
+    price_book = PriceBook(
+        settings.price_list_url,
+        timeout=settings.price_list_timeout_seconds,
+        ttl=settings.price_list_ttl_seconds,
+        retry=min(PRICE_LIST_RETRY_SECONDS, settings.price_list_ttl_seconds),
+        user_agent=f"dreadnode-api/{__version__}",
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_sweep_uploads, store)
+        price_book.current()  # the first fetch starts now, not with the first catalog request
         yield
         database.dispose()
 
@@ -64,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = database
     app.state.dataset_store = store
+    app.state.price_book = price_book
     app.state.rate_limiter = RateLimiter(
         database,
         per_minute=settings.rate_limit_per_minute,

@@ -45,6 +45,7 @@ __all__ = [
     "JobStatus",
     "JobValidation",
     "JobsPublic",
+    "LivePricePublic",
     "MetricPoint",
     "PrintableStr",
     "RetiredModelsPublic",
@@ -448,12 +449,32 @@ class JobValidation(BaseModel):
     adapter_parameters: int | None
 
 
+class LivePricePublic(BaseModel):
+    """An exact id's rates in Tinker's published price list, USD per million tokens, with when
+    and where the server fetched the list."""
+
+    prefill: float = Field(ge=0, description="Prompt tokens processed when sampling")
+    cached_prefill: float | None = Field(
+        ge=0, description="Prompt tokens served from the prefix cache, where the list says"
+    )
+    sample: float = Field(ge=0, description="Tokens sampled")
+    train: float = Field(ge=0, description="Tokens of the datums sent to forward_backward")
+    note: str | None = Field(description="The list's own note on this id, if any")
+    price_as_of: datetime = Field(description="When the server fetched the list (UTC)")
+    source: str = Field(description="The URL the list was fetched from")
+
+
 class CatalogEntryPublic(TrainingModel):
     """One base model available for hosted training jobs."""
 
     lifecycle: TrainingModelStatus = Field(
         description="Where the model stands on the server's day: available, or retiring on the "
         "date in `retirement`"
+    )
+    price: LivePricePublic | None = Field(
+        description="This exact id's live price, from Tinker's published list; null until the "
+        "server has fetched the list, when the list does not name the id, or when no list is "
+        "configured. `pricing` stays the catalog's own confirmed figures."
     )
 
 

@@ -123,6 +123,8 @@ class LiveServer(_StoppedOnExit):
     stopped (killed if it will not stop) by ``close`` or on leaving a ``with`` block.
 
     ``command`` may hold ``{port}``, replaced by the chosen port; its output goes to ``log``.
+    It fetches no price list unless ``env`` names one (``DREADNODE_API_PRICE_LIST_URL``): a test
+    server never reaches out to Tinker's site, and a test that wants prices serves its own.
     """
 
     def __init__(
@@ -136,7 +138,7 @@ class LiveServer(_StoppedOnExit):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
-        base = dict(os.environ) if inherit_environment else {}
+        base = {**(os.environ if inherit_environment else {}), "DREADNODE_API_PRICE_LIST_URL": ""}
         arguments = [part.replace("{port}", str(self.port)) for part in command or serve_command()]
         with log.open("wb") as output:
             self.process = subprocess.Popen(

@@ -32,8 +32,8 @@ JUNE_RETIREMENTS = [r for r in TINKER_RETIREMENTS if r.retired_on == date(2026, 
 
 
 def public(model: TrainingModel, lifecycle: str = "available") -> dict[str, object]:
-    """An entry as the API answers it."""
-    return {**model.model_dump(mode="json"), "lifecycle": lifecycle}
+    """An entry as the API answers it with no price list (test servers fetch none)."""
+    return {**model.model_dump(mode="json"), "lifecycle": lifecycle, "price": None}
 
 
 def get_model(tinker_id: str) -> TrainingModel:

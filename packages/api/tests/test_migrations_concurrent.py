@@ -55,10 +55,11 @@ def _assert_at_head(url: str) -> None:
 
 
 def _start(arguments: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    # No price list, as for every test server: its fetch is not what these processes test.
     with log.open("wb") as output:
         return subprocess.Popen(
             [sys.executable, "-m", "app", *arguments],
-            env={**os.environ, **env},
+            env={**os.environ, "DREADNODE_API_PRICE_LIST_URL": "", **env},
             stdout=output,
             stderr=subprocess.STDOUT,
         )

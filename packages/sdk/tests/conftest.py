@@ -21,7 +21,8 @@ DnRunner = Callable[..., subprocess.CompletedProcess[str]]
 JOBS = "/api/v1/training/jobs"
 CATALOG = "/api/v1/training/catalog"
 #: An entry exactly as the API serves it: ``TrainingModel.model_dump(mode="json")`` of
-#: Qwen/Qwen3-8B plus its ``lifecycle`` (every field, written out so that a change shows here).
+#: Qwen/Qwen3-8B plus its ``lifecycle`` and (no list fetched) ``price`` (every field, written out
+#: so that a change shows here).
 QWEN: dict[str, Any] = {
     "tinker_id": "Qwen/Qwen3-8B",
     "display_name": "Qwen3 8B",
@@ -43,6 +44,7 @@ QWEN: dict[str, Any] = {
     "recommended_learning_rate": 0.00047297908091376354,
     "retirement": None,
     "lifecycle": "available",
+    "price": None,
 }
 #: An entry from a newer server: values and a field this SDK has never heard of.
 FROM_THE_FUTURE: dict[str, Any] = {

@@ -36,6 +36,43 @@ def test_catalog_reads_the_server_when_one_is_configured(dn: DnRunner, fake_api:
     assert fake_api.requests[0].headers["x-api-key"] == "t0ken"
 
 
+def test_catalog_prices_shows_the_servers_live_prices_and_their_date(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    price = {
+        "prefill": 0.13, "cached_prefill": None, "sample": 0.4, "train": 1.875, "note": None,
+        "price_as_of": "2026-12-04T09:30:12.5Z", "source": "https://prices.example/models.json",
+    }  # fmt: skip
+    unpriced = {**QWEN, "tinker_id": "Qwen/Qwen3-32B", "price": None}
+    page = {"models": [{**QWEN, "price": price}, unpriced], "total": 2, "limit": 20, "offset": 0}
+    fake_api.script("GET", CATALOG, Reply(200, page))
+    result = dn("train", "catalog", "--prices", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert [line.split() for line in lines[:4]] == [
+        ["tinker_id", "train", "sample", "prefill", "cached", "prefill"],
+        ["Qwen/Qwen3-8B", "$1.875", "$0.40", "$0.13", "-"],
+        ["Qwen/Qwen3-32B", "-", "-", "-", "-"],
+        ["showing", "2", "of", "2"],
+    ]
+    assert lines[4:] == [
+        "USD per million tokens, from https://prices.example/models.json as of 2026-12-04 09:30Z"
+    ]
+
+
+def test_catalog_prices_says_why_there_are_none(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", CATALOG, Reply(200, {"models": [QWEN], "total": 1, "limit": 20}))
+    online = dn("train", "catalog", "--prices", env=_env(fake_api))
+    assert online.stdout.splitlines()[-1] == (
+        "no prices: the server has not fetched Tinker's price list yet, or has none configured "
+        "(DREADNODE_API_PRICE_LIST_URL)"
+    )
+    offline = dn("train", "catalog", "--prices", "--offline", "--limit", "1")
+    assert offline.stdout.splitlines()[-1] == (
+        "no prices offline: live prices come from a server that fetched Tinker's list"
+    )
+
+
 def test_catalog_server_url_flag_needs_no_environment(dn: DnRunner, fake_api: FakeAPI) -> None:
     fake_api.script("GET", CATALOG, Reply(200, {"models": [], "total": 0, "limit": 20}))
     result = dn("train", "catalog", "--server-url", fake_api.url + "/api/v1")

@@ -26,7 +26,7 @@ def test_catalog_json_prints_models_total_and_limit_only(dn: DnRunner) -> None:
     assert payload["limit"] == 20
     assert len(payload["models"]) == 20
     first = payload["models"][0]
-    assert first == {**SERVED[0].model_dump(mode="json"), "lifecycle": "available"}
+    assert first == SERVED[0].listed()
     assert first["supported_algorithms"] == ["sft", "importance_sampling", "ppo"]
     assert (first["pricing"], first["kind"], first["retirement"]) == (None, "chat", None)
 
@@ -134,7 +134,7 @@ def test_catalog_json_carries_lifecycle_and_retirement_on_a_pinned_day(dn: DnRun
     }
     model = get_training_model("meta-llama/Llama-3.1-8B", on=date(2026, 6, 1))
     assert model is not None
-    assert entry == {**model.model_dump(mode="json"), "lifecycle": "retiring"}
+    assert entry == {**model.model_dump(mode="json"), "lifecycle": "retiring", "price": None}
 
 
 def test_catalog_lists_every_model_as_available_once_retirements_are_past(dn: DnRunner) -> None:

@@ -140,7 +140,7 @@ def test_catalog_vision_true_is_sent_as_the_api_spells_it(fake_api: FakeAPI) -> 
 def test_catalog_entry_of_the_fake_api_is_the_embedded_entry_as_served() -> None:
     model = get_training_model("Qwen/Qwen3-8B")
     assert model is not None
-    assert {**model.model_dump(mode="json"), "lifecycle": "available"} == QWEN
+    assert {**model.model_dump(mode="json"), "lifecycle": "available", "price": None} == QWEN
     assert CatalogModel.model_validate(QWEN).model_dump(mode="json") == QWEN
 
 

@@ -27,11 +27,13 @@ from app.errors import (
 from app.models import utcnow
 from app.storage.tokens import ActiveToken, TokenReader, record_use
 from app.training.catalog import training_day
+from app.training.prices import PriceBook, PriceList
 
 __all__ = [
     "CatalogDay",
     "CurrentUser",
     "DatabaseDep",
+    "Prices",
     "Principal",
     "SessionDep",
     "SettingsDep",
@@ -76,6 +78,16 @@ async def get_catalog_day(settings: SettingsDep) -> date:
 
 
 CatalogDay = Annotated[date, Depends(get_catalog_day)]
+
+
+async def get_prices(request: Request) -> PriceList | None:
+    """This process's last good copy of Tinker's price list (None before the first arrives);
+    a refresh starts behind it when one is due, and the request never waits for it."""
+    book: PriceBook = request.app.state.price_book
+    return book.current()
+
+
+Prices = Annotated[PriceList | None, Depends(get_prices)]
 
 
 async def check_client_version(request: Request, settings: SettingsDep, _user: CurrentUser) -> None:

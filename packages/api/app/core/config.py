@@ -122,6 +122,17 @@ class Settings(BaseSettings):
     #: e.g. ``http://127.0.0.1:9000``; unset means AWS itself.
     s3_endpoint_url: str | None = None
 
+    #: Where Tinker publishes its price list (JSON beside its Models & Pricing page). Blank: no
+    #: live prices, as for a deployment that cannot reach Tinker's documentation site.
+    price_list_url: str | None = "https://tinker-docs.thinkingmachines.ai/tinker/models.json"
+    #: Seconds one fetch of the price list may take in all. No request waits for it (it is
+    #: fetched in the background), so this bounds only how long a hung source holds a thread.
+    price_list_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    #: Seconds a fetched price list is kept before it is fetched again (and, up to a minute,
+    #: the wait before trying again after a failed fetch). An hour: Tinker changes its rates
+    #: rarely and announces it, and an hour-old price is still the price.
+    price_list_ttl_seconds: float = Field(default=3600.0, ge=1)
+
     #: Seconds to open a connection to PostgreSQL before the request gets 503: libpq's
     #: ``connect_timeout`` (whole seconds, at least 2; per address the host name resolves to).
     #: Within a region a connection opens in milliseconds, TLS included; 3 s is ample for that
@@ -169,11 +180,19 @@ class Settings(BaseSettings):
     #: would take the other's jobs. On SQLite the queue has a file of its own (``<db>.dbos``).
     worker_queue_schema: str = Field(default="dbos", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
 
-    @field_validator("dataset_store", "s3_endpoint_url", mode="before")
+    @field_validator("dataset_store", "s3_endpoint_url", "price_list_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """An empty variable means unset, as a deployment template leaves it."""
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("price_list_url")
+    @classmethod
+    def _check_price_list_url(cls, value: str | None) -> str | None:
+        """http or https only: the fetch must not read a local file a typo names."""
+        if value is not None and not re.match(r"https?://[^/\s]+", value):
+            raise ValueError(f"must be an http:// or https:// URL, got {value!r}")
+        return value
 
     @field_validator("forwarded_allow_ips", mode="before")
     @classmethod

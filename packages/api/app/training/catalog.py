@@ -259,9 +259,11 @@ class TrainingModel(BaseModel):
         return TrainingModelStatus.AVAILABLE if retirement is None else retirement.status(on)
 
     def listed(self, on: date | None = None) -> dict[str, Any]:
-        """The entry as the API and ``dn train catalog --json`` show it: its fields and its
-        ``lifecycle`` on that day. One shape, written once, so online and offline agree."""
-        return {**self.model_dump(mode="json"), "lifecycle": self.status(on).value}
+        """The entry as the API and ``dn train catalog --json`` show it: its fields, its
+        ``lifecycle`` on that day, and its live ``price``, which only a server that fetched
+        Tinker's price list knows (null here; the API fills it in). One shape, written once, so
+        online and offline agree."""
+        return {**self.model_dump(mode="json"), "lifecycle": self.status(on).value, "price": None}
 
     def adapter_parameters(self, lora_rank: int) -> int | None:
         """Parameters of a LoRA adapter of this rank (mlp, attention and unembedding, as Tinker

@@ -1,8 +1,9 @@
-"""Serialized catalog answers, memoised: the catalog changes only with the day.
+"""Serialized catalog answers, memoised: the catalog changes only with the day and the prices.
 
-Each entry's JSON depends on the day only through its ``lifecycle``, and the pages clients ask for
-are memoised with their ETags per day, so listing usually costs a dictionary lookup instead of
-pydantic serialization.
+Each entry's JSON depends on the day only through its ``lifecycle``, and on the live price list
+(``app.training.prices``) only through its ``price``; the pages clients ask for are memoised with
+their ETags per day and per copy of the price list, so listing usually costs a dictionary lookup
+instead of pydantic serialization, and a new copy of the list gives new ETags.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 import json
 from datetime import date
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from app.training.catalog import (
     TrainingModel,
@@ -19,6 +20,7 @@ from app.training.catalog import (
     get_training_model,
     retired_training_models,
 )
+from app.training.prices import PriceList
 
 __all__ = [
     "PAGE_CACHE_SIZE",
@@ -46,10 +48,29 @@ def _render(body: bytes) -> Rendered:
     return Rendered(body, f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"')
 
 
+def _live_price(model: TrainingModel, prices: PriceList | None) -> dict[str, Any] | None:
+    """The entry's ``price``: its exact id's rates in the live list, with where and when the
+    list was fetched; None when the list is not known or does not name the id."""
+    price = None if prices is None else prices.prices.get(model.tinker_id)
+    if price is None or prices is None:
+        return None
+    return {
+        "prefill": float(price.prefill),
+        "cached_prefill": None if price.cached_prefill is None else float(price.cached_prefill),
+        "sample": float(price.sample),
+        "train": float(price.train),
+        "note": price.note,
+        "price_as_of": prices.fetched_at.isoformat().replace("+00:00", "Z"),
+        "source": prices.source,
+    }
+
+
 @lru_cache(maxsize=512)
-def _entry_json(model: TrainingModel, day: date) -> bytes:
-    """The entry as clients see it: its fields and its ``lifecycle`` on ``day``."""
-    return json.dumps(model.listed(day), separators=(",", ":")).encode()
+def _entry_json(model: TrainingModel, day: date, prices: PriceList | None) -> bytes:
+    """The entry as clients see it: its fields, its ``lifecycle`` on ``day`` and its live
+    ``price``."""
+    entry = {**model.listed(day), "price": _live_price(model, prices)}
+    return json.dumps(entry, separators=(",", ":")).encode()
 
 
 class CatalogFilters(NamedTuple):
@@ -65,28 +86,38 @@ class CatalogFilters(NamedTuple):
     vision: bool | None = None
 
 
-def catalog_page(filters: CatalogFilters, *, limit: int, offset: int, day: date) -> Rendered:
-    """``{"models", "total", "limit", "offset"}`` for these filters on ``day``; TrainingQueryError
-    for bad ones. Queries differing only in whitespace share one cache entry (the catalog splits
-    on it).
+def catalog_page(
+    filters: CatalogFilters,
+    *,
+    limit: int,
+    offset: int,
+    day: date,
+    prices: PriceList | None = None,
+) -> Rendered:
+    """``{"models", "total", "limit", "offset"}`` for these filters on ``day``, priced from
+    ``prices``; TrainingQueryError for bad filters. Queries differing only in whitespace share
+    one cache entry (the catalog splits on it).
     """
     if filters.query is not None:
         filters = filters._replace(query=" ".join(filters.query.split()))
-    return _cached_page(filters, limit, offset, day)
+    return _cached_page(filters, limit, offset, day, prices)
 
 
 @lru_cache(maxsize=PAGE_CACHE_SIZE)
-def _cached_page(filters: CatalogFilters, limit: int, offset: int, day: date) -> Rendered:
+def _cached_page(
+    filters: CatalogFilters, limit: int, offset: int, day: date, prices: PriceList | None
+) -> Rendered:
     matches = filter_training_models(**filters._asdict(), on=day)
-    models = b",".join(_entry_json(m, day) for m in matches[offset : offset + limit])
+    models = b",".join(_entry_json(m, day, prices) for m in matches[offset : offset + limit])
     tail = f'],"total":{len(matches)},"limit":{limit},"offset":{offset}}}'.encode()
     return _render(b'{"models":[' + models + tail)
 
 
-def catalog_entry(model_id: str, day: date) -> Rendered | None:
-    """The entry this id selects on ``day`` (a served ``:peft:`` id as itself), or None."""
+def catalog_entry(model_id: str, day: date, prices: PriceList | None = None) -> Rendered | None:
+    """The entry this id selects on ``day`` (a served ``:peft:`` id as itself, at its own
+    price), or None."""
     model = get_training_model(model_id, on=day)
-    return None if model is None else _render(_entry_json(model, day))
+    return None if model is None else _render(_entry_json(model, day, prices))
 
 
 @lru_cache(maxsize=8)

@@ -124,6 +124,12 @@ def add_catalog_parser(commands: Any) -> None:
             "the replacement it names"
         ),
     )
+    parser.add_argument(
+        "--prices",
+        action="store_true",
+        help="show each model's live price (USD per million tokens) from Tinker's published "
+        "list, as the server last fetched it, with its date (JSON always carries it)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON and nothing else")
     parser.add_argument(
         "--offline",
@@ -140,7 +146,7 @@ def run_catalog(args: argparse.Namespace) -> int:
     day = catalog_day()
     filters = {name: getattr(args, name) for name in FILTER_FLAGS}
     if args.retired:
-        _refuse_listing_flags(filters, limit=args.limit)
+        _refuse_listing_flags(filters, limit=args.limit, prices=args.prices)
         return _run_retired(args, server_url, day)
     limit = DEFAULT_LIMIT if args.limit is None else args.limit
     # Checked locally either way, so a bad query or size range is the same usage error (exit 2)
@@ -166,6 +172,8 @@ def run_catalog(args: argparse.Namespace) -> int:
     _say_source(source)
     if args.json:
         write_json({"models": shown, "total": total, "limit": limit})
+    elif args.prices:
+        print_price_table(shown, total=total, offline=server_url is None)
     else:
         print_table(shown, total=total)
         if not shown and args.query:
@@ -210,14 +218,17 @@ def _say_source(source: str) -> None:
         sys.stderr.write(f"catalog: {source}\n")
 
 
-def _refuse_listing_flags(filters: Mapping[str, Any], *, limit: int | None) -> None:
+def _refuse_listing_flags(filters: Mapping[str, Any], *, limit: int | None, prices: bool) -> None:
     """``--retired`` lists every retirement (as the API's ``/training/catalog/retired`` does):
-    a filter or a limit given with it would be silently ignored, so it is a usage error."""
+    a filter, a limit or ``--prices`` given with it would be silently ignored, so it is a usage
+    error."""
     given = [flag for name, flag in FILTER_FLAGS.items() if filters[name] is not None]
     if filters["vision"] is False:
         given[given.index("--vision")] = "--no-vision"
     if limit is not None:
         given.append("--limit")
+    if prices:
+        given.append("--prices")
     if given:
         raise UsageError(
             f"dn train catalog: --retired lists every retired model; it takes no {', '.join(given)}"
@@ -283,6 +294,48 @@ def format_lifecycle(entry: Entry) -> str:
     if retirement.get("replacement"):
         text += f" -> {retirement['replacement']}"
     return text
+
+
+def _money(price: Mapping[str, Any] | None, rate: str) -> str:
+    """``$0.40``, ``$1.875``: cents at least, and every digit the list gives (up to six)."""
+    value = None if price is None else price.get(rate)
+    if value is None:
+        return "-"
+    whole, _, fraction = f"{value:,.6f}".partition(".")
+    return f"${whole}.{fraction.rstrip('0').ljust(2, '0')}"
+
+
+def print_price_table(entries: Sequence[Entry], *, total: int, offline: bool) -> None:
+    """The entries with their live prices, then "showing N of M" and where the prices come from
+    and when they were fetched (or why there are none)."""
+    if not entries:
+        sys.stdout.write("No models match these filters.\n")
+        return
+    rates = ("train", "sample", "prefill", "cached_prefill")
+    rows = [
+        (entry["tinker_id"], *(_money(entry.get("price"), rate) for rate in rates))
+        for entry in entries
+    ]
+    headers = ("tinker_id", "train", "sample", "prefill", "cached prefill")
+    write_table(headers, rows, no_wrap={"tinker_id"}, right=set(headers[1:]))
+    sys.stdout.write(page_footer(len(entries), total) + "\n")
+    sys.stdout.write(price_source_line(entries, offline=offline) + "\n")
+
+
+def price_source_line(entries: Sequence[Entry], *, offline: bool) -> str:
+    """Where the shown prices come from and when they were fetched, or why none are shown."""
+    if offline:
+        return "no prices offline: live prices come from a server that fetched Tinker's list"
+    priced = [entry["price"] for entry in entries if entry.get("price")]
+    if not priced:
+        return (
+            "no prices: the server has not fetched Tinker's price list yet, or has none "
+            "configured (DREADNODE_API_PRICE_LIST_URL)"
+        )
+    sources = sorted({str(price["source"]) for price in priced})
+    as_of = max(str(price["price_as_of"]) for price in priced)
+    dated = as_of.replace("T", " ")[:16] + ("Z" if as_of.endswith("Z") else "")
+    return f"USD per million tokens, from {', '.join(sources)} as of {dated}"
 
 
 def print_table(entries: Sequence[Entry], *, total: int) -> None:

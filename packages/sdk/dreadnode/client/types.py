@@ -42,6 +42,7 @@ __all__ = [
     "JobProgress",
     "JobSpec",
     "JobValidation",
+    "LivePrice",
     "MetricPoint",
     "RetiredModel",
     "RetiredModels",
@@ -70,6 +71,21 @@ class RetiredModels(BaseModel):
     total: int
 
 
+class LivePrice(BaseModel):
+    """An exact id's rates in Tinker's published price list (USD per million tokens), with when
+    and from where the server fetched the list."""
+
+    model_config = _LENIENT
+
+    prefill: float
+    sample: float
+    train: float
+    cached_prefill: float | None = None
+    note: str | None = None
+    price_as_of: datetime
+    source: str
+
+
 class CatalogModel(BaseModel):
     """One catalog entry as the API sent it (see ``TrainingModel`` for what each field means);
     ``lifecycle`` is ``available`` or ``retiring`` on the server's day."""
@@ -96,6 +112,9 @@ class CatalogModel(BaseModel):
     recommended_learning_rate: float | None = None
     retirement: RetiredModel | None = None
     lifecycle: str = TrainingModelStatus.AVAILABLE.value
+    #: The live price; None until the server has fetched Tinker's list, or when it names no
+    #: price for this id. ``pricing`` is the catalog's own confirmed figures.
+    price: LivePrice | None = None
 
     def unknown_values(self) -> list[str]:
         """Values this SDK's enums do not know, e.g. ``["family 'mistral'"]``; empty when none."""

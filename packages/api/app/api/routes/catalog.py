@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Response
 from starlette.convertors import PathConvertor, register_url_convertor
 
-from app.api.deps import CatalogDay, CurrentUser
+from app.api.deps import CatalogDay, CurrentUser, Prices
 from app.api.responses import ENTRY_HEADERS, LIFECYCLE_HEADERS, NOT_MODIFIED, error_responses
 from app.errors import NotFoundError, ValidationFailedError, error_item
 from app.schemas import (
@@ -116,6 +116,7 @@ async def read_catalog(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Matching entries to skip")] = 0,
     if_none_match: Annotated[str | None, Header()] = None,
     day: CatalogDay,
+    prices: Prices,
 ) -> Response:
     """List the models accepted today matching every filter, one page at a time.
 
@@ -124,7 +125,7 @@ async def read_catalog(
     """
     try:
         filters = CatalogFilters(query, family, algorithm, min_size_b, max_size_b, kind, vision)
-        rendered = catalog_page(filters, limit=limit, offset=offset, day=day)
+        rendered = catalog_page(filters, limit=limit, offset=offset, day=day, prices=prices)
     except TrainingQueryError as err:
         raise ValidationFailedError(
             [error_item(("query", err.argument), str(err), "value_error")]
@@ -167,9 +168,11 @@ async def read_catalog_entry(
     tinker_id: PrintableStr,
     if_none_match: Annotated[str | None, Header()] = None,
     day: CatalogDay,
+    prices: Prices,
 ) -> Response:
-    """One model by id; a ``:peft:`` id answers as its extended-context variant."""
-    rendered = catalog_entry(tinker_id, day)
+    """One model by id; a ``:peft:`` id answers as its extended-context variant, at its own
+    price."""
+    rendered = catalog_entry(tinker_id, day, prices)
     if rendered is None:
         raise NotFoundError(describe_unknown_training_model(tinker_id, on=day))
     return _conditional(rendered, if_none_match, retirement_headers(tinker_id, day))
