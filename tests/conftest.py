@@ -8,17 +8,29 @@ The e2e tests themselves need both packages installed (``nox -s integration``).
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
+import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-__all__ = ["DnRun", "LiveAPI", "console_script", "postgres_schema", "running_api"]
+__all__ = [
+    "DnRun",
+    "JsonServer",
+    "LiveAPI",
+    "console_script",
+    "postgres_schema",
+    "running_api",
+]
 
 
 def console_script(name: str) -> str:
@@ -130,3 +142,51 @@ def dn(live_api: LiveAPI) -> DnRun:
         )
 
     return run
+
+
+class JsonServer:
+    """What a ``json_server`` answers next: a status, a JSON body, after an optional delay; and
+    what it was asked (path and ``X-API-Key`` of each request, and each ``User-Agent``)."""
+
+    def __init__(self) -> None:
+        self.status = 200
+        self.body: Any = None
+        self.delay = 0.0
+        self.requests: list[tuple[str, str | None]] = []
+        self.user_agents: list[str] = []
+
+
+@pytest.fixture
+def json_server() -> Iterator[tuple[JsonServer, str]]:
+    """A real HTTP server on loopback standing in for one of Tinker's (its service, its price
+    list), and its root URL; every GET gets what its ``JsonServer`` says."""
+    state = JsonServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests.append((self.path, self.headers.get("X-API-Key")))
+            state.user_agents.append(self.headers.get("User-Agent", ""))
+            time.sleep(state.delay)
+            payload = json.dumps(state.body).encode()
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            try:
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up first: a timeout test wants exactly that
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

@@ -3,63 +3,19 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.catalog_mutations import copy_catalogs
+from tests.conftest import JsonServer
 from tools.catalog_sync.cli import main
 from tools.catalog_sync.upstream import CAPABILITIES_PATH
 
 KEY = "tml-test-key"
-
-
-class FakeTinker:
-    """What the server answers next: a status, a JSON body, an optional delay."""
-
-    def __init__(self) -> None:
-        self.status = 200
-        self.body: Any = {"supported_models": []}
-        self.delay = 0.0
-        self.requests: list[tuple[str, str | None]] = []
-
-
-@pytest.fixture
-def tinker() -> Iterator[tuple[FakeTinker, str]]:
-    state = FakeTinker()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests.append((self.path, self.headers.get("X-API-Key")))
-            time.sleep(state.delay)
-            payload = json.dumps(state.body).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            try:
-                self.end_headers()
-                self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up first: the timeout test wants exactly that
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state, f"http://127.0.0.1:{server.server_address[1]}/services/tinker-prod"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+#: Where Tinker's production service lives under its host, as its base URL gives it.
+TINKER_PATH = "/services/tinker-prod"
 
 
 def _served(sdk: Path) -> list[dict[str, Any]]:
@@ -96,12 +52,12 @@ def _upstream(monkeypatch: pytest.MonkeyPatch, sdk: Path, base_url: str, *extra:
 
 def test_upstream_all_served_exits_0(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     state.body = {"supported_models": [*_served(sdk), {"model_name": None}]}
     assert main(_upstream(monkeypatch, sdk, url)) == 0
@@ -111,12 +67,12 @@ def test_upstream_all_served_exits_0(
 
 def test_upstream_retired_model_still_listed_is_informational(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     lagging = [
         {"model_name": "meta-llama/Llama-3.1-8B", "max_context_length": 32768, "trainable": True},
@@ -140,12 +96,12 @@ def test_upstream_retired_model_still_listed_is_informational(
 
 def test_upstream_retired_variant_still_listed_is_not_missing(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     lagging = {"model_name": "Qwen/Qwen3.6-27B:peft:262144", "max_context_length": 262144,
                "trainable": True}  # fmt: skip
@@ -159,12 +115,12 @@ def test_upstream_retired_variant_still_listed_is_not_missing(
 
 def test_upstream_github_notices_inform_and_errors_fail(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     lagging = {"model_name": "Qwen/Qwen3.5-27B", "max_context_length": 65536, "trainable": True}
     state.body = {"supported_models": [*_served(sdk), lagging]}
@@ -188,12 +144,12 @@ def test_upstream_github_notices_inform_and_errors_fail(
 
 def test_upstream_reports_missing_extra_and_context(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     served = _served(sdk)
     by_name = {item["model_name"]: item for item in served}
@@ -222,12 +178,12 @@ def test_upstream_reports_missing_extra_and_context(
 
 def test_upstream_text_labels_sides(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     served = [m for m in _served(sdk) if m["model_name"] != "Qwen/Qwen3.5-4B"]
     state.body = {"supported_models": served}
@@ -253,14 +209,14 @@ def test_upstream_without_key_exits_2(
 )
 def test_upstream_http_error_is_one_line(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     status: int,
     expected: str,
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     state.status, state.body = status, {"detail": "nope\nsecond line"}
     assert main(_upstream(monkeypatch, sdk, url)) == 2
@@ -273,12 +229,12 @@ def test_upstream_http_error_is_one_line(
 
 def test_upstream_timeout_is_one_line(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     state.delay = 1.0
     assert main(_upstream(monkeypatch, sdk, url, "--timeout", "0.2")) == 2
@@ -289,12 +245,12 @@ def test_upstream_timeout_is_one_line(
 
 def test_upstream_unexpected_body_exits_2(
     *,
-    tinker: tuple[FakeTinker, str],
+    json_server: tuple[JsonServer, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    state, url = tinker
+    state, url = json_server[0], json_server[1] + TINKER_PATH
     sdk, _ = copy_catalogs(tmp_path)
     state.body = {"models": []}
     assert main(_upstream(monkeypatch, sdk, url)) == 2

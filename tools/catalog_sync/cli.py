@@ -1,4 +1,5 @@
-"""The command line: ``check``, ``sync``, ``upstream``; exit 0 clean, 1 findings, 2 could not run.
+"""The command line: ``check``, ``sync``, ``upstream``, ``prices``; exit 0 clean, 1 findings, 2
+could not run.
 
 ``check`` and ``sync`` act on every pair in ``tools.catalog_sync.mirrors.MIRRORS`` (under
 ``--root``, this repository by default), or on the catalog alone at the files ``--sdk`` and
@@ -34,6 +35,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SDK_CATALOG = CATALOG.source_path(REPO_ROOT)
 API_CATALOG = CATALOG.mirror_path(REPO_ROOT)
 PROG = "python -m tools.catalog_sync"
+#: Tinker's docs site answers 403 to urllib's default User-Agent.
+PRICES_AGENT = "dreadnode-catalog-sync"
 
 
 class UsageError(Exception):
@@ -235,6 +238,30 @@ def _run_upstream(args: argparse.Namespace) -> int:
     return 1 if any(f.code not in INFORMATIONAL_CODES for f in findings) else 0
 
 
+def _run_prices(args: argparse.Namespace) -> int:
+    from tools.catalog_sync.prices import DEFAULT_PRICE_LIST_URL, compare_prices, load_price_reader
+
+    url = args.url or os.environ.get("DREADNODE_API_PRICE_LIST_URL") or DEFAULT_PRICE_LIST_URL
+    try:
+        catalog: Catalog = load_catalog(args.sdk, "sdk", display_path(args.sdk))
+        reader = load_price_reader(REPO_ROOT)
+    except LoadError as error:
+        return _error(f"cannot load {error.display}: {error.reason}")
+    except (ImportError, OSError) as error:
+        return _error(f"cannot load the API's price-list reader: {error}")
+    try:
+        listed = reader.fetch_price_list(url, timeout=args.timeout, user_agent=PRICES_AGENT)
+    except reader.PriceListError as error:
+        return _error(str(error))
+    findings = compare_prices(catalog, dict(listed.prices), list(listed.refused))
+    subject = f"{catalog.display} vs Tinker's price list at {url}"
+    lines = render(
+        findings, args.format, subject=subject, verbose=args.verbose, labels=("catalog", "prices")
+    )
+    _print(lines, sys.stdout)
+    return 1 if any(f.code not in INFORMATIONAL_CODES for f in findings) else 0
+
+
 def _positive(text: str) -> float:
     try:
         value = float(text)
@@ -248,7 +275,7 @@ def _positive(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; each subcommand's help says what it is for."""
     parser = argparse.ArgumentParser(prog=PROG, description=__doc__)
-    commands = parser.add_subparsers(dest="command", metavar="{check,sync,upstream}")
+    commands = parser.add_subparsers(dest="command", metavar="{check,sync,upstream,prices}")
 
     def add_paths(command: argparse.ArgumentParser) -> None:
         command.add_argument(
@@ -305,6 +332,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     upstream_command.add_argument("--timeout", type=_positive, default=10.0, help="seconds")
     add_output(upstream_command)
+
+    prices_command = commands.add_parser(
+        "prices", help="compare the catalog with Tinker's published price list (no key needed)"
+    )
+    prices_command.add_argument("--sdk", type=Path, default=SDK_CATALOG, help="the catalog")
+    prices_command.add_argument(
+        "--url",
+        default=None,
+        help="default: $DREADNODE_API_PRICE_LIST_URL, else the list beside Tinker's pricing page",
+    )
+    prices_command.add_argument("--timeout", type=_positive, default=10.0, help="seconds")
+    add_output(prices_command)
     return parser
 
 
@@ -321,5 +360,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_sync(args)
     if args.command == "upstream":
         return _run_upstream(args)
+    if args.command == "prices":
+        return _run_prices(args)
     parser.print_usage(sys.stderr)
-    return _error("a command is required: check, sync or upstream")
+    return _error("a command is required: check, sync, upstream or prices")

@@ -46,6 +46,11 @@ KNOWN_CODES: Final = frozenset(
         "enum-members-differ",
         "field-value-differs",
         "mirror-differs",
+        "price-differs",
+        "price-missing",
+        "price-missing-in-catalog",
+        "price-retired-but-listed",
+        "price-unreadable",
         "public-names-differ",
         "retirement-field-differs",
         "retirement-invalid",
@@ -80,8 +85,9 @@ KNOWN_CODES: Final = frozenset(
 
 #: Findings that inform rather than fail: a model the catalog retired on its announced date that
 #: Tinker still lists (the date is the contract, not the service's lag: tinker-feedback #145).
-#: They are reported (a notice, not an error, in GitHub) but never make the exit status 1.
-INFORMATIONAL_CODES: Final = frozenset({"upstream-retired-but-listed"})
+#: They are reported (a notice, not an error, in GitHub) but never make the exit status 1. The
+#: same goes for a retired model Tinker's price list still prices.
+INFORMATIONAL_CODES: Final = frozenset({"upstream-retired-but-listed", "price-retired-but-listed"})
 
 
 @dataclass(frozen=True, order=True)

@@ -28,6 +28,8 @@ __all__ = [
     "UpstreamError",
     "compare_upstream",
     "fetch_served_models",
+    "retired_ids",
+    "retired_model",
 ]
 
 #: Tinker's public production endpoint, as its documentation gives it (``TINKER_BASE_URL``).
@@ -129,13 +131,13 @@ def fetch_served_models(base_url: str, api_key: str, timeout: float) -> list[Ser
     return _parse(payload)
 
 
-def _retired_ids(catalog: Catalog) -> set[str]:
+def retired_ids(catalog: Catalog) -> set[str]:
     """The ids the catalog calls retired today (none when the copy has no lifecycle)."""
     retired = getattr(catalog.module, "retired_training_models", None)
     return {record.tinker_id for record in retired()} if callable(retired) else set()
 
 
-def _retired_model(name: str, retired: set[str]) -> str | None:
+def retired_model(name: str, retired: set[str]) -> str | None:
     """The retired id ``name`` selects: itself, or the model a ``:peft:`` variant belongs to."""
     if name in retired:
         return name
@@ -153,7 +155,7 @@ def _retirement_location(catalog: Catalog, tinker_id: str) -> Location:
 def compare_upstream(catalog: Catalog, served: list[ServedModel]) -> list[Finding]:
     """Catalog models Tinker does not serve or train, served models it lacks, context mismatch,
     and (informational, see ``INFORMATIONAL_CODES``) retired models Tinker still lists."""
-    retired = _retired_ids(catalog)
+    retired = retired_ids(catalog)
     findings = _retired_but_listed(catalog, served, retired)
     known: set[str] = set()
     by_name = {model.name: model for model in served}
@@ -168,7 +170,7 @@ def _retired_but_listed(
 ) -> list[Finding]:
     findings = []
     for model in sorted(served, key=lambda m: m.name):
-        retired_id = _retired_model(model.name, retired)
+        retired_id = retired_model(model.name, retired)
         if retired_id is not None:
             findings.append(
                 Finding(
@@ -233,7 +235,7 @@ def _missing_in_catalog(
         # leaves out may well train, so it is reported too.
         if model.trainable is False or model.name in known:
             continue
-        if _retired_model(model.name, retired) is not None:
+        if retired_model(model.name, retired) is not None:
             continue
         unsure = "" if model.trainable else " (Tinker does not say whether it trains)"
         findings.append(

@@ -60,7 +60,7 @@ def price_server() -> Iterator[PriceServer]:
     state = PriceServer()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             state.requests += 1
             state.user_agents.append(self.headers.get("User-Agent", ""))
             if state.hang:
@@ -72,7 +72,7 @@ def price_server() -> Iterator[PriceServer]:
             self.end_headers()
             self.wfile.write(state.body)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -164,9 +164,7 @@ def test_an_entry_with_a_malformed_amount_is_left_out_and_the_rest_stands(
     assert "price list entry left out: Qwen/Qwen3-8B: train is '0.40', not an amount" in log
 
 
-def test_a_failed_refresh_keeps_the_last_good_copy(
-    priced: Api, price_server: PriceServer
-) -> None:
+def test_a_failed_refresh_keeps_the_last_good_copy(priced: Api, price_server: PriceServer) -> None:
     first = _until("the price list", lambda: _price(priced, QWEN))
     price_server.serve({"error": "boom"}, status=500)
     asked = price_server.requests
@@ -178,9 +176,7 @@ def test_a_failed_refresh_keeps_the_last_good_copy(
     assert "price list not refreshed" in priced.server.log_text()
 
 
-def test_a_new_list_replaces_the_price_and_the_etag(
-    priced: Api, price_server: PriceServer
-) -> None:
+def test_a_new_list_replaces_the_price_and_the_etag(priced: Api, price_server: PriceServer) -> None:
     _until("the price list", lambda: _price(priced, QWEN))
     before = _entry(priced, QWEN)
     price_server.serve([{**GOOD[0], "train": "$0.55"}])
