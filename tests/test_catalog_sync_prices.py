@@ -97,6 +97,7 @@ def test_only_a_retired_model_still_priced_is_informational(
     ],
 )
 def test_a_list_that_cannot_be_read_is_one_line_exit_2(
+    *,
     json_server: tuple[JsonServer, str],
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],

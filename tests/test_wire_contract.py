@@ -36,7 +36,7 @@ from typing import Any, Required, get_origin, get_type_hints
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from dreadnode.cli.contract import DATASET_FORMATS, JOB_STATUSES, METHODS
+from dreadnode.cli.contract import DATASET_FORMATS, JOB_STATUSES, METHODS, TOKEN_COUNT_STATUSES
 from dreadnode.client import types as client_types
 from dreadnode.client.types import (
     CatalogModel,
@@ -131,6 +131,7 @@ ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (JobCreate, "method"): [m.name for m in METHODS],
     (JobCreate, "algorithm"): [m.value for m in TrainingAlgorithm],
     (Dataset, "format"): DATASET_FORMATS,
+    (Dataset, "token_counts_status"): TOKEN_COUNT_STATUSES,
 }
 _ENUM_VALUES_BY_NAME = {(model.__name__, name): v for (model, name), v in ENUM_VALUES.items()}
 

@@ -88,6 +88,7 @@ class Dataset(Base):
         UniqueConstraint("owner", "sha256", name="uq_datasets_owner_sha256"),
         Index("ix_datasets_owner_seq", "owner", "seq"),
         Index("ix_datasets_sha256", "sha256"),
+        Index("ix_datasets_token_counts_status", "token_counts_status", "seq"),
     )
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -101,6 +102,13 @@ class Dataset(Base):
     longest_row_bytes: Mapped[int] = mapped_column(BigInteger)
     longest_row_line: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: ``pending`` until a worker has counted the tokens, then ``ready`` or ``failed``;
+    #: ``unavailable`` for a format that is not counted (``app.storage.datasets``).
+    token_counts_status: Mapped[str] = mapped_column(String(16), default="pending")
+    #: Per renderer: the models it serves and the tokens a job on them sends (``app.worker.
+    #: token_counts``); None until counted.
+    token_counts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
+    token_counts_error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
 
 
 class Job(Base):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_serializer
 from pydantic_core import PydanticCustomError
@@ -49,6 +49,7 @@ __all__ = [
     "MetricPoint",
     "PrintableStr",
     "RetiredModelsPublic",
+    "TokenCountPublic",
     "TrainingCatalogResponse",
 ]
 
@@ -326,6 +327,25 @@ class JobsPublic(BaseModel):
     offset: int
 
 
+class TokenCountPublic(BaseModel):
+    """What a job on these models would send to Tinker for one pass over the dataset, counted
+    with their renderer (models sharing a renderer share the count)."""
+
+    renderer: str = Field(description="The renderer's name, as catalog entries give it")
+    models: list[str] = Field(description="The catalog ids it renders for (`:peft:` ids too)")
+    tokens_processed: int | None = Field(
+        description="Every token of every rendered sequence; null when a row cannot be rendered"
+    )
+    tokens_trained: int | None = Field(
+        description="The tokens with a loss weight above 0 (the ones the model learns to write)"
+    )
+    longest_row_tokens: int | None = Field(description="The longest rendered sequence, in tokens")
+    longest_row_line: int | None = Field(description="The line (1-based) it comes from")
+    error: str | None = Field(
+        description="Why a row cannot be rendered with it (`line N: ...`); null when every row can"
+    )
+
+
 class DatasetPublic(BaseModel):
     """An uploaded dataset: every row of it passed the checks of its format."""
 
@@ -343,6 +363,16 @@ class DatasetPublic(BaseModel):
     )
     longest_row_line: int = Field(description="The line number (1-based) of that row")
     created_at: Timestamp
+    token_counts_status: Literal["pending", "ready", "failed", "unavailable"] = Field(
+        description="`pending` until a worker has counted the exact tokens, then `ready` (or "
+        "`failed`, see `token_counts_error`); `unavailable` for a format that is not counted"
+    )
+    token_counts: list[TokenCountPublic] | None = Field(
+        description="Per renderer, once `ready`: the exact tokens a job would send"
+    )
+    token_counts_error: str | None = Field(
+        description="Why the counts failed or are unavailable; null otherwise"
+    )
 
     @field_serializer("created_at")
     def _utc(self, value: datetime) -> str:

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from app.storage.datasets import PROMPT_NOT_COUNTED
+
 from .conftest import BACKENDS, PREFIX, Api, LiveServer, envelope, running_api
 
 NDJSON = {"Content-Type": "application/x-ndjson"}
@@ -102,6 +104,10 @@ def test_upload_dataset_records_its_figures(api: Api) -> None:
         "longest_row_bytes": longest,
         "longest_row_line": 2,
         "created_at": response["created_at"],
+        # No worker runs here: the exact counts wait for one.
+        "token_counts_status": "pending",
+        "token_counts": None,
+        "token_counts_error": None,
     }
     assert response["created_at"].endswith("Z")
     with api.client() as client:
@@ -127,7 +133,15 @@ FORMAT_ROWS: dict[str, Callable[[str], dict[str, Any]]] = {
 @pytest.mark.parametrize("kind", list(FORMAT_ROWS))
 def test_upload_dataset_takes_every_format(api: Api, kind: str) -> None:
     content = jsonl([FORMAT_ROWS[kind](secrets.token_hex(8)) for _ in range(2)])
-    assert uploaded(api, content)["format"] == kind.removesuffix("-as-messages")
+    created = uploaded(api, content)
+    assert created["format"] == kind.removesuffix("-as-messages")
+    # A worker counts the tokens of what supervised training renders; RL prompts depend on
+    # what the model samples, so they are not counted, and the dataset says so.
+    if created["format"] == "prompt":
+        assert created["token_counts_status"] == "unavailable"
+        assert created["token_counts_error"] == PROMPT_NOT_COUNTED
+    else:
+        assert (created["token_counts_status"], created["token_counts_error"]) == ("pending", None)
 
 
 def test_upload_dataset_without_the_json_limit_or_its_deadline(api: Api) -> None:

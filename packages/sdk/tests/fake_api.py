@@ -172,6 +172,9 @@ def dataset_json(dataset_id: str = "ds-0123456789abcdef01234567", **changes: Any
         "longest_row_bytes": 120,
         "longest_row_line": 2,
         "created_at": "2026-11-22T22:00:00Z",
+        "token_counts_status": "pending",
+        "token_counts": None,
+        "token_counts_error": None,
     }
     dataset.update(changes)
     return dataset

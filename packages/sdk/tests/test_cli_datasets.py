@@ -316,9 +316,53 @@ def test_get_shows_the_figures(dn: DnRunner, fake_api: FakeAPI) -> None:
         "longest row": "line 2: 120 bytes (up to 120 tokens)",
         "sha256": "ab" * 32,
         "created": "2026-11-22 22:00:00Z",
+        "tokens": "pending: a worker counts them after the upload (the sizes above are bounds)",
     }
     as_json = dn("train", "datasets", "get", DATASET_ID, "--json", env=_env(fake_api))
     assert json.loads(as_json.stdout) == dataset_json(DATASET_ID)
+
+
+def test_get_shows_the_exact_tokens_per_renderer(dn: DnRunner, fake_api: FakeAPI) -> None:
+    counts = [
+        {"renderer": "qwen3", "models": ["Qwen/Qwen3-8B", "Qwen/Qwen3-32B"],
+         "tokens_processed": 12345, "tokens_trained": 2345, "longest_row_tokens": 812,
+         "longest_row_line": 2, "error": None},
+        {"renderer": "gpt_oss_no_sysprompt", "models": ["openai/gpt-oss-20b"],
+         "tokens_processed": None, "tokens_trained": None, "longest_row_tokens": None,
+         "longest_row_line": None, "error": "line 3: a tool message"},
+    ]  # fmt: skip
+    ready = dataset_json(DATASET_ID, token_counts_status="ready", token_counts=counts)
+    fake_api.script("GET", f"{DATASETS}/{DATASET_ID}", Reply(200, ready))
+    result = dn("train", "datasets", "get", DATASET_ID, env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "tokens       exact, per renderer (below)" in lines
+    table = [line.split() for line in lines[lines.index("") + 1 :]]
+    assert table == [
+        ["renderer", "tokens", "trained", "longest", "row", "models"],
+        ["qwen3", "12,345", "2,345", "812", "(line", "2)", "2"],
+        ["gpt_oss_no_sysprompt", "-", "-", "line", "3:", "a", "tool", "message", "1"],
+    ]
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "shown"),
+    [
+        (
+            "failed",
+            "the dataset store could not be read",
+            "failed: the dataset store could not be read",
+        ),
+        ("unavailable", "prompt datasets are for RL", "unavailable: prompt datasets are for RL"),
+    ],
+)
+def test_get_says_why_there_are_no_exact_tokens(
+    dn: DnRunner, fake_api: FakeAPI, status: str, error: str, shown: str
+) -> None:
+    dataset = dataset_json(DATASET_ID, token_counts_status=status, token_counts_error=error)
+    fake_api.script("GET", f"{DATASETS}/{DATASET_ID}", Reply(200, dataset))
+    result = dn("train", "datasets", "get", DATASET_ID, env=_env(fake_api))
+    assert f"tokens       {shown}" in result.stdout.splitlines()
 
 
 def test_get_shows_control_characters_as_escapes(dn: DnRunner, fake_api: FakeAPI) -> None:

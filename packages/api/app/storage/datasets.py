@@ -26,6 +26,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.exc import IntegrityError
@@ -34,9 +35,10 @@ from sqlalchemy.orm import Session
 from app.core.db import serialized_writes
 from app.models import Dataset, Job, utcnow
 from app.storage.jobs import ACTIVE_STATUSES
-from app.training.datasets import DatasetCheck
+from app.training.datasets import DatasetCheck, DatasetFormat
 
 __all__ = [
+    "PROMPT_NOT_COUNTED",
     "CreatedDataset",
     "DatasetUsedByJobsError",
     "StoreChangedError",
@@ -118,6 +120,21 @@ def _lock_content(session: Session, sha256: str) -> None:
     )
 
 
+#: Why a ``prompt`` dataset has no token counts (migration v0008 wrote the same words).
+PROMPT_NOT_COUNTED = (
+    "prompt datasets are for RL, whose tokens depend on what the model samples; they are not "
+    "counted before a run"
+)
+
+
+def _token_counts_to_come(fmt: DatasetFormat) -> dict[str, Any]:
+    """A new dataset's token counts: ``pending`` for the workers to count, or ``unavailable``
+    (with why) for a format they do not count."""
+    if fmt is DatasetFormat.PROMPT:
+        return {"token_counts_status": "unavailable", "token_counts_error": PROMPT_NOT_COUNTED}
+    return {"token_counts_status": "pending"}
+
+
 def create_dataset(
     session: Session,
     *,
@@ -145,6 +162,7 @@ def create_dataset(
         longest_row_bytes=check.longest_row_bytes,
         longest_row_line=check.longest_row_line,
         created_at=utcnow(),
+        **_token_counts_to_come(check.format),
     )
     with serialized_writes(session):
         try:

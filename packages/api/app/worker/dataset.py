@@ -30,7 +30,7 @@ from app.training.datasets import (
     describe_dataset_problems,
 )
 
-__all__ = ["DatasetRow", "DatasetUnusableError", "read_rows"]
+__all__ = ["DatasetRow", "DatasetUnusableError", "read_rows", "read_stored", "stored_rows"]
 
 #: The largest file fetched from a URI: the upload limit's default, for the same reason.
 MAX_FETCH_BYTES = 1024 * 1024 * 1024
@@ -91,12 +91,22 @@ def _read_uploaded(session: Session, job: Job, settings: Settings) -> tuple[Data
         raise DatasetUnusableError(
             "dataset_unavailable", f"The job's dataset {job.dataset_id} no longer exists"
         )
+    return DatasetFormat(dataset.format), read_stored(dataset, settings)
+
+
+def stored_rows(dataset: Dataset, settings: Settings) -> list[DatasetRow]:
+    """An uploaded dataset's rows, in file order, from the dataset store."""
+    return list(_rows(read_stored(dataset, settings)))
+
+
+def read_stored(dataset: Dataset, settings: Settings) -> bytes:
+    """An uploaded dataset's bytes; DatasetUnusableError when the store cannot be read."""
     store = open_store(
         settings.dataset_store, settings.database_url, s3_endpoint_url=settings.s3_endpoint_url
     )
     try:
         with store.open(dataset.sha256) as stream:
-            return DatasetFormat(dataset.format), stream.read()
+            return stream.read()
     except Exception as err:  # each store raises its own errors; all mean "not now"
         raise DatasetUnusableError(
             "dataset_unavailable", f"The dataset store could not be read: {err}"

@@ -103,6 +103,7 @@ __all__ = [
     "RowRenderer",
     "UnknownRendererError",
     "get_row_renderer",
+    "renderer_key",
     "to_datum",
 ]
 
@@ -402,15 +403,22 @@ _built: dict[tuple[str, str], RowRenderer] = {}
 _building = threading.Lock()
 
 
-def get_row_renderer(renderer_name: str, base_model: str) -> RowRenderer:
-    """The renderer for a catalog entry's ``renderer`` name and the job's base model id, built
-    on first use and kept for the process; ``UnknownRendererError`` for a name not rendered
-    here (see ``RENDERER_NAMES``)."""
+def renderer_key(renderer_name: str, base_model: str) -> tuple[str, str]:
+    """What decides the renderer a model gets: its name and, for some, the model (GLM-5.3 or
+    its Flash). Models with one key render every row alike; ``UnknownRendererError`` for a
+    name or model not rendered here."""
     if renderer_name not in RENDERER_NAMES:
         raise UnknownRendererError(
             f"No renderer named {renderer_name!r}; known: {', '.join(RENDERER_NAMES)}"
         )
-    key = (renderer_name, _variant(renderer_name, base_model))
+    return renderer_name, _variant(renderer_name, base_model)
+
+
+def get_row_renderer(renderer_name: str, base_model: str) -> RowRenderer:
+    """The renderer for a catalog entry's ``renderer`` name and the job's base model id, built
+    on first use and kept for the process; ``UnknownRendererError`` for a name not rendered
+    here (see ``RENDERER_NAMES``)."""
+    key = renderer_key(renderer_name, base_model)
     renderer = _built.get(key)
     if renderer is None:
         with _building:  # one build per renderer, even when threads ask at once

@@ -42,6 +42,8 @@ logger = logging.getLogger("app.worker")
 
 #: The DBOS queue every worker takes supervised jobs from.
 QUEUE_NAME = "training-sft"
+#: The DBOS queue of datasets whose tokens are to be counted.
+COUNTING_QUEUE = "dataset-tokens"
 #: Seconds between two looks at the jobs table for new queued jobs, and DBOS's own queue poll:
 #: a job starts about this long after its creation on an idle worker; the query is one indexed
 #: read, so twice a second costs nothing.
@@ -82,6 +84,30 @@ def _train_job(job_id: str) -> None:
             return
 
 
+def _count_tokens(dataset_id: str) -> None:
+    """The workflow body counting a dataset's tokens (``app.worker.token_counts``): retried
+    while the database is unavailable, as a job is; any other failure is recorded on the
+    dataset (``failed``), never left ``pending`` with its workflow id taken."""
+    from app.worker import token_counts
+
+    if "worker" not in _CONTEXT:
+        raise RuntimeError("the worker is not started")
+    ctx = _CONTEXT["worker"]
+    delay, longest = DATABASE_RETRY_SECONDS
+    while True:
+        try:
+            token_counts.count_dataset(dataset_id, ctx)
+        except Exception as err:
+            if is_unavailable(err):
+                logger.warning("dataset %s: the database is unavailable (%s)", dataset_id, err)
+                time.sleep(delay)
+                delay = min(delay * 2, longest)
+                continue
+            logger.exception("dataset %s: its tokens could not be counted", dataset_id)
+            token_counts.record_failure(ctx, dataset_id, f"the tokens could not be counted: {err}")
+        return
+
+
 def dbos_database_url(settings: Settings) -> str:
     """Where DBOS keeps its queue: our PostgreSQL itself (its own ``dbos`` schema), or a SQLite
     file beside ours (SQLite has one writer at a time, and DBOS polls its queue often: in a
@@ -117,35 +143,46 @@ class WorkerService:
         }
         DBOS(config=config)
         workflow = DBOS.workflow(name="train_job", max_recovery_attempts=None)(_train_job)
+        counting = DBOS.workflow(name="count_tokens", max_recovery_attempts=None)(_count_tokens)
         DBOS.launch()
         queue = DBOS.register_queue(
             QUEUE_NAME,
             worker_concurrency=self.concurrency,
             polling_interval_sec=POLL_SECONDS,
         )
+        # One count at a time per worker: counting is CPU work beside the jobs' network waits.
+        counts = DBOS.register_queue(
+            COUNTING_QUEUE, worker_concurrency=1, polling_interval_sec=POLL_SECONDS
+        )
         self._beat()
         beats = threading.Thread(target=self._heartbeats, name="heartbeat", daemon=True)
         beats.start()
         logger.info("worker %s ready (concurrency %d)", self.ctx.worker_id, self.concurrency)
         try:
-            self._dispatch(queue, workflow)
+            self._dispatch((queue, workflow, self._queued_jobs, "job"),
+                           (counts, counting, self._pending_datasets, "tokens"))  # fmt: skip
         finally:
             DBOS.destroy(workflow_completion_timeout_sec=0)
 
-    def _dispatch(self, queue: Any, workflow: Any) -> None:
+    def _dispatch(self, *feeds: tuple[Any, Any, Any, str]) -> None:
+        """Enqueue what each feed's query finds (queue, workflow, query, id prefix), each under
+        the workflow id ``<prefix>-<id>``: several workers enqueueing one item make one
+        workflow."""
         from dbos import SetWorkflowID
 
         enqueued: set[str] = set()
         while not self.stopping.is_set():
-            try:
-                for job_id in self._queued_jobs():
-                    if job_id in enqueued:
-                        continue
-                    with SetWorkflowID(f"job-{job_id}"):
-                        queue.enqueue(workflow, job_id)
-                    enqueued.add(job_id)
-            except Exception:
-                logger.exception("could not read or enqueue queued jobs; trying again")
+            for queue, workflow, waiting, prefix in feeds:
+                try:
+                    for item_id in waiting():
+                        workflow_id = f"{prefix}-{item_id}"
+                        if workflow_id in enqueued:
+                            continue
+                        with SetWorkflowID(workflow_id):
+                            queue.enqueue(workflow, item_id)
+                        enqueued.add(workflow_id)
+                except Exception:
+                    logger.exception("could not read or enqueue %s work; trying again", prefix)
             self.stopping.wait(POLL_SECONDS)
 
     def _queued_jobs(self) -> list[str]:
@@ -157,6 +194,11 @@ class WorkerService:
         )
         with self.ctx.db.session() as session:
             return list(session.scalars(query))
+
+    def _pending_datasets(self) -> list[str]:
+        from app.worker.token_counts import pending_datasets
+
+        return pending_datasets(self.ctx, POLL_BATCH)
 
     def _beat(self) -> None:
         with self.ctx.db.session() as session:

@@ -23,6 +23,7 @@ __all__ = [
     "HYPERPARAMETERS",
     "JOB_STATUSES",
     "METHODS",
+    "TOKEN_COUNT_STATUSES",
     "Hyperparameter",
     "Method",
 ]
@@ -33,6 +34,9 @@ DATASET_FORMATS: Final = ("chat", "prompt_completion", "text", "prompt")
 
 #: Every state a job can be in, in the order a job passes through them (``--status``).
 JOB_STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")
+
+#: Where a dataset's exact token counts stand (``dn train datasets get`` words each).
+TOKEN_COUNT_STATUSES: Final = ("pending", "ready", "failed", "unavailable")
 
 
 @dataclass(frozen=True)

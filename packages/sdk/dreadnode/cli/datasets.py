@@ -38,7 +38,7 @@ from dreadnode.cli.output import (
 from dreadnode.cli.parsing import bounded_int
 
 if TYPE_CHECKING:
-    from dreadnode.client import APIStatusError, Client, Dataset
+    from dreadnode.client import APIStatusError, Client, Dataset, TokenCount
     from dreadnode.training.datasets import DatasetCheck
 
 __all__ = [
@@ -345,11 +345,43 @@ def run_get(args: argparse.Namespace) -> int:
         ),
         ("sha256", dataset.sha256),
         ("created", format_when(dataset.created_at)),
+        ("tokens", _token_counts_line(dataset)),
     ]
     width = max(len(label) for label, _ in fields)
     shown = "".join(f"{label:<{width}}  {printable(value)}\n" for label, value in fields)
     sys.stdout.write(shown)
+    if dataset.token_counts_status == "ready" and dataset.token_counts:  # noqa: S105
+        _write_token_counts(dataset.token_counts)
     return 0
+
+
+def _token_counts_line(dataset: Dataset) -> str:
+    """Where the exact counts stand, in words."""
+    status = dataset.token_counts_status
+    if status == "ready":
+        return "exact, per renderer (below)"
+    if status == "pending":
+        return "pending: a worker counts them after the upload (the sizes above are bounds)"
+    reason = f": {dataset.token_counts_error}" if dataset.token_counts_error else ""
+    return f"{status}{reason}"
+
+
+def _write_token_counts(counts: Sequence[TokenCount]) -> None:
+    """One row per renderer: what one pass sends to Tinker, and the longest sequence."""
+    rows = []
+    for count in counts:
+        if count.error is not None:
+            figures = ("-", "-", count.error)
+        else:
+            figures = (
+                f"{count.tokens_processed or 0:,}",
+                f"{count.tokens_trained or 0:,}",
+                f"{count.longest_row_tokens or 0:,} (line {count.longest_row_line or 0:,})",
+            )
+        rows.append((count.renderer, *figures, f"{len(count.models)}"))
+    sys.stdout.write("\n")
+    header = ("renderer", "tokens", "trained", "longest row", "models")
+    write_table(header, rows, right={"tokens", "trained", "models"})
 
 
 def run_delete(args: argparse.Namespace) -> int:

@@ -74,6 +74,7 @@ from dreadnode.client.types import (
     MetricPoint,
     RetiredModel,
     RetiredModels,
+    TokenCount,
 )
 
 __all__ = [
@@ -124,6 +125,7 @@ __all__ = [
     "RetiredModels",
     "RetryPolicy",
     "ServiceUnavailableError",
+    "TokenCount",
     "UnprocessableEntityError",
     "UpgradeRequiredError",
     "UploadProgress",

@@ -46,6 +46,7 @@ __all__ = [
     "MetricPoint",
     "RetiredModel",
     "RetiredModels",
+    "TokenCount",
 ]
 
 _LENIENT = ConfigDict(extra="allow", frozen=True)
@@ -365,6 +366,22 @@ class JobValidation(BaseModel):
     adapter_parameters: int | None = None
 
 
+class TokenCount(BaseModel):
+    """One renderer's exact count of what a pass over a dataset sends to Tinker, for the
+    catalog ``models`` it renders; the figures are None (and ``error`` says which line and
+    why) when a row cannot be rendered with it."""
+
+    model_config = _LENIENT
+
+    renderer: str
+    models: list[str]
+    tokens_processed: int | None = None
+    tokens_trained: int | None = None
+    longest_row_tokens: int | None = None
+    longest_row_line: int | None = None
+    error: str | None = None
+
+
 class Dataset(BaseModel):
     """An uploaded JSONL file, checked line by line when it arrived; ``format`` is chat,
     prompt_completion, text or prompt (``dreadnode.training.datasets.DatasetFormat``).
@@ -385,6 +402,11 @@ class Dataset(BaseModel):
     longest_row_bytes: int
     longest_row_line: int
     created_at: datetime
+    #: ``pending`` until a worker has counted the exact tokens per renderer, then ``ready`` (or
+    #: ``failed``, see ``token_counts_error``); ``unavailable`` for a format not counted.
+    token_counts_status: str = "pending"  # noqa: S105 - a status, not a secret
+    token_counts: list[TokenCount] | None = None
+    token_counts_error: str | None = None
 
     # Not on the wire: the upload's status says it (201 new, 200 these bytes were there).
     _uploaded_before: bool = PrivateAttr(default=False)

@@ -1,0 +1,151 @@
+"""A dataset's exact tokens, per renderer: what one pass of a job on each catalog model sends.
+
+A dataset's byte figures only bound its tokens from above. The exact count needs the model's own
+renderer (``app.worker.rendering``: its chat template and tokenizer), which the API process does
+not load, so the workers count, in the background, once per dataset: every row rendered with the
+renderer of each catalog model that could train on it today. Models whose renderer renders every
+row alike (the same name and, where it matters, variant) share one count.
+
+Per renderer: ``tokens_processed`` (every token of every rendered sequence: a chat with several
+assistant turns is one sequence per turn, as the trainer sends it), ``tokens_trained`` (the
+tokens with a loss weight, the targets a datum trains on), and the longest sequence with its
+line. A row that renderer cannot render leaves that renderer's figures null and says which line
+and why (a job on those models would fail on it); the other renderers still count.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.models import Dataset
+from app.training.catalog import filter_training_models
+from app.worker.dataset import DatasetRow, DatasetUnusableError, stored_rows
+from app.worker.rendering import (
+    RowRenderer,
+    RowRenderError,
+    UnknownRendererError,
+    get_row_renderer,
+    renderer_key,
+)
+from app.worker.train import WorkerContext
+
+__all__ = [
+    "count_dataset",
+    "count_rows",
+    "pending_datasets",
+    "record_failure",
+    "renderer_groups",
+]
+
+logger = logging.getLogger("app.worker")
+
+#: A dataset whose tokens no worker has counted yet (``Dataset.token_counts_status``).
+PENDING = "pending"
+
+
+def renderer_groups(on: date | None = None) -> dict[tuple[str, str], list[str]]:
+    """The catalog's trainable ids on that day (``:peft:`` ids too), grouped by what decides
+    their rendering; ids whose renderer is not rendered here are left out (jobs on them are
+    refused at creation)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for model in filter_training_models(on=on):
+        if model.renderer is None:
+            continue
+        try:
+            key = renderer_key(model.renderer.value, model.tinker_id)
+        except UnknownRendererError:
+            continue
+        extended = model.extended_context_id
+        groups.setdefault(key, []).extend([model.tinker_id, *([extended] if extended else [])])
+    return groups
+
+
+def count_rows(renderer: RowRenderer, rows: Iterable[DatasetRow]) -> dict[str, Any]:
+    """One renderer's figures over ``rows``, or its ``error`` at the first row it cannot
+    render."""
+    processed = trained = longest = 0
+    longest_line: int | None = None
+    for row in rows:
+        try:
+            sequences = renderer.render(row.row, row.line)
+        except RowRenderError as err:
+            return {
+                "tokens_processed": None,
+                "tokens_trained": None,
+                "longest_row_tokens": None,
+                "longest_row_line": None,
+                "error": str(err),
+            }
+        for sequence in sequences:
+            processed += len(sequence.tokens)
+            # The weight on token 0 never counts: a datum's targets are tokens[1:].
+            trained += sum(1 for weight in sequence.weights[1:] if weight > 0)
+            if len(sequence.tokens) > longest:
+                longest, longest_line = len(sequence.tokens), row.line
+    return {
+        "tokens_processed": processed,
+        "tokens_trained": trained,
+        "longest_row_tokens": longest,
+        "longest_row_line": longest_line,
+        "error": None,
+    }
+
+
+def count_dataset(dataset_id: str, ctx: WorkerContext) -> None:
+    """Count one pending dataset and record the result (``ready``, or ``failed`` with why);
+    a dataset deleted meanwhile, or already counted, is left alone."""
+    with ctx.db.session() as session:
+        dataset = session.scalars(select(Dataset).where(Dataset.id == dataset_id)).one_or_none()
+        if dataset is None or dataset.token_counts_status != PENDING:
+            return
+        session.expunge(dataset)
+    try:
+        rows = stored_rows(dataset, ctx.settings)
+    except DatasetUnusableError as err:
+        _record(ctx, dataset_id, status="failed", counts=None, error=err.message)
+        return
+    counts = []
+    for (name, _variant), models in sorted(renderer_groups().items()):
+        renderer = get_row_renderer(name, models[0])
+        counts.append({"renderer": name, "models": models, **count_rows(renderer, rows)})
+    _record(ctx, dataset_id, status="ready", counts=counts, error=None)
+    logger.info("dataset %s: tokens counted with %d renderers", dataset_id, len(counts))
+
+
+def record_failure(ctx: WorkerContext, dataset_id: str, error: str) -> None:
+    """Mark a pending dataset's counts ``failed``, saying why."""
+    _record(ctx, dataset_id, status="failed", counts=None, error=error[:2000])
+
+
+def _record(
+    ctx: WorkerContext,
+    dataset_id: str,
+    *,
+    status: str,
+    counts: list[dict[str, Any]] | None,
+    error: str | None,
+) -> None:
+    with ctx.db.session() as session:
+        session.execute(
+            update(Dataset)
+            .where(Dataset.id == dataset_id, Dataset.token_counts_status == PENDING)
+            .values(token_counts_status=status, token_counts=counts, token_counts_error=error)
+        )
+        session.commit()
+
+
+def pending_datasets(ctx: WorkerContext, limit: int) -> list[str]:
+    """Datasets waiting for their counts, oldest first."""
+    query = (
+        select(Dataset.id)
+        .where(Dataset.token_counts_status == PENDING)
+        .order_by(Dataset.seq)
+        .limit(limit)
+    )
+    with ctx.db.session() as session:
+        return list(session.scalars(query))

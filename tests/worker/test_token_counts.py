@@ -1,0 +1,80 @@
+"""Exact token counts: a worker renders an uploaded dataset with every catalog renderer, and the
+dataset shows what a job on each model would send, figure for figure what rendering it gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.worker.rendering import get_row_renderer
+from app.worker.token_counts import renderer_groups
+from tests.worker.conftest import CHAT_ROWS, Deployment, wait_for
+
+#: One chat of two assistant turns: the trainer sends one sequence per turn, and so is counted.
+TWO_TURNS = {
+    "messages": [
+        {"role": "user", "content": "Name a prime."},
+        {"role": "assistant", "content": "Seven."},
+        {"role": "user", "content": "A larger one?"},
+        {"role": "assistant", "content": "Eleven, and then thirteen."},
+    ]
+}
+
+
+def _counted(jobs: Deployment, dataset_id: str) -> Any:
+    def ready() -> Any:
+        jobs.check_workers()
+        with jobs.client() as client:
+            dataset = client.get_dataset(dataset_id)
+        return dataset if dataset.token_counts_status != "pending" else None
+
+    return wait_for(f"dataset {dataset_id}'s token counts", ready, timeout=180)
+
+
+def _expected(renderer: str, model: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the renderer itself gives for these rows (lines 1..n)."""
+    rendered = [
+        (line, sequence)
+        for line, row in enumerate(rows, start=1)
+        for sequence in get_row_renderer(renderer, model).render(row, line)
+    ]
+    longest_line, longest = max(rendered, key=lambda item: len(item[1].tokens))
+    return {
+        "tokens_processed": sum(len(sequence.tokens) for _, sequence in rendered),
+        "tokens_trained": sum(sum(1 for w in seq.weights[1:] if w > 0) for _, seq in rendered),
+        "longest_row_tokens": len(longest.tokens),
+        "longest_row_line": longest_line,
+        "error": None,
+    }
+
+
+def test_a_worker_counts_an_uploaded_datasets_exact_tokens_per_renderer(
+    no_tinker: Deployment, tmp_path: Path
+) -> None:
+    jobs = no_tinker
+    rows = [*CHAT_ROWS[:3], TWO_TURNS]
+    dataset_id = jobs.upload(tmp_path / "chat.jsonl", rows)
+    with jobs.client() as client:
+        assert client.get_dataset(dataset_id).token_counts_status == "pending"
+    jobs.start_worker("counter")
+    dataset = _counted(jobs, dataset_id)
+    assert (dataset.token_counts_status, dataset.token_counts_error) == ("ready", None)
+    counts = {(count.renderer, tuple(count.models)): count for count in dataset.token_counts}
+    # Every trainable catalog id is counted once, under the renderer it trains with.
+    expected_groups = {(name, tuple(models)) for (name, _), models in renderer_groups().items()}
+    assert set(counts) == expected_groups
+    for (renderer, models), count in counts.items():
+        figures = count.model_dump(exclude={"renderer", "models"})
+        assert figures == _expected(renderer, models[0], rows), renderer
+        # Only the assistants' tokens are trained on.
+        assert 0 < figures["tokens_trained"] < figures["tokens_processed"]
+
+
+def test_prompt_datasets_are_not_counted_and_say_why(no_tinker: Deployment, tmp_path: Path) -> None:
+    rows = [{"prompt": "What is 2 + 2?"}, {"prompt": "And 3 + 3?"}]
+    dataset_id = no_tinker.upload(tmp_path / "prompts.jsonl", rows)
+    with no_tinker.client() as client:
+        dataset = client.get_dataset(dataset_id)
+    assert dataset.token_counts_status == "unavailable"
+    assert dataset.token_counts is None
+    assert "RL" in (dataset.token_counts_error or "")
