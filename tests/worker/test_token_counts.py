@@ -6,8 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from app.worker.rendering import get_row_renderer
 from app.worker.token_counts import renderer_groups
+from dreadnode.client import UnprocessableEntityError
 from tests.worker.conftest import CHAT_ROWS, Deployment, wait_for
 
 #: One chat of two assistant turns: the trainer sends one sequence per turn, and so is counted.
@@ -68,6 +71,27 @@ def test_a_worker_counts_an_uploaded_datasets_exact_tokens_per_renderer(
         assert figures == _expected(renderer, models[0], rows), renderer
         # Only the assistants' tokens are trained on.
         assert 0 < figures["tokens_trained"] < figures["tokens_processed"]
+    # Counted, the dataset is judged by its exact lengths: a job whose sequences are shorter
+    # than its longest rendered row is refused, naming that row and its length, and not stored.
+    qwen = next(count for count in dataset.token_counts if "Qwen/Qwen3-8B" in count.models)
+    limit = qwen.longest_row_tokens - 1
+    body = {"base_model": "Qwen/Qwen3-8B", "method": "sft", "dataset": dataset_id,
+            "hyperparameters": {"max_sequence_length": limit}}  # fmt: skip
+    with jobs.client() as client:
+        listed_before = client.list_jobs().total
+        refused = client.validate_job(**body)
+        with pytest.raises(UnprocessableEntityError) as created:
+            client.create_job(**body)
+        assert client.list_jobs().total == listed_before
+    assert [error.type for error in refused.errors] == ["dataset_row_too_long"]
+    assert refused.errors[0].msg == (
+        f"Dataset {dataset_id!r}: line {qwen.longest_row_line} is {qwen.longest_row_tokens} "
+        f"tokens rendered for 'Qwen/Qwen3-8B' (qwen3), more than max_sequence_length {limit}"
+    )
+    assert [error["type"] for error in created.value.errors] == ["dataset_row_too_long"]
+    with jobs.client() as client:
+        body["hyperparameters"] = {"max_sequence_length": qwen.longest_row_tokens}
+        assert client.validate_job(**body).errors == []
 
 
 def test_prompt_datasets_are_not_counted_and_say_why(no_tinker: Deployment, tmp_path: Path) -> None:

@@ -91,3 +91,55 @@ def test_check_job_reads_datasets_only_through_its_lookup() -> None:
     uri = validation.check_job({**body, "dataset": "s3://b/x.jsonl"}, DAY, datasets=lookup)
     assert (uri.dataset, uri.training_tokens_bound) == (None, None)
     assert asked == [facts.id]  # a URI is never looked up
+
+
+def _counted(rendered: dict[str, validation.RenderedFacts]) -> validation.DatasetFacts:
+    """A chat dataset whose longest row is 5,000 bytes, counted exactly for these ids."""
+    return validation.DatasetFacts(
+        id="ds-0123456789abcdef01234567",
+        format=DatasetFormat.CHAT,
+        rows=10,
+        bytes=20_000,
+        longest_row_bytes=5_000,
+        longest_row_line=4,
+        rendered=rendered,
+    )
+
+
+def _sft(facts: validation.DatasetFacts, length: int) -> validation.JobCheck:
+    body = {
+        "base_model": "Qwen/Qwen3-8B",
+        "method": "sft",
+        "dataset": facts.id,
+        "hyperparameters": {"max_sequence_length": length},
+    }
+    return validation.check_job(body, DAY, datasets=lambda _: facts)
+
+
+def test_exact_counts_refuse_a_row_longer_than_the_context_by_its_rendered_length() -> None:
+    facts = _counted({"Qwen/Qwen3-8B": validation.RenderedFacts("qwen3", 1_300, 7)})
+    refused = _sft(facts, 1_024)
+    assert [(e["type"], e["msg"]) for e in refused.errors] == [
+        (
+            "dataset_row_too_long",
+            "Dataset 'ds-0123456789abcdef01234567': line 7 is 1,300 tokens rendered for "
+            "'Qwen/Qwen3-8B' (qwen3), more than max_sequence_length 1,024",
+        )
+    ]
+    # Exact, it replaces the byte bound: 5,000 bytes would only have warned.
+    assert refused.warnings == []
+    fits = _sft(facts, 2_048)
+    assert (fits.errors, fits.warnings) == ([], [])
+
+
+def test_exact_counts_refuse_a_row_the_models_renderer_cannot_render() -> None:
+    error = "line 3: a tool message cannot be rendered with gpt_oss_no_sysprompt"
+    facts = _counted({"Qwen/Qwen3-8B": validation.RenderedFacts("qwen3", None, None, error)})
+    assert [e["type"] for e in _sft(facts, 8_192).errors] == ["dataset_row_not_renderable"]
+
+
+def test_until_counted_the_byte_bound_only_warns() -> None:
+    other_model = _counted({"Qwen/Qwen3-32B": validation.RenderedFacts("qwen3", 9_999, 1)})
+    check = _sft(other_model, 1_024)
+    assert check.errors == []
+    assert [w["type"] for w in check.warnings] == ["dataset_row_may_exceed_context"]

@@ -47,6 +47,7 @@ __all__ = [
     "DatasetFacts",
     "DatasetLookup",
     "JobCheck",
+    "RenderedFacts",
     "check_job",
     "effective_hyperparameters",
 ]
@@ -60,8 +61,20 @@ UPLOAD_HINT = "upload the file with `dn train datasets upload FILE`"
 
 
 @dataclass(frozen=True)
+class RenderedFacts:
+    """A dataset's exact figures under one renderer (a worker counted them): its longest
+    rendered sequence and line, or why a row cannot be rendered with it."""
+
+    renderer: str
+    longest_row_tokens: int | None
+    longest_row_line: int | None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
 class DatasetFacts:
-    """What job creation needs to know of an uploaded dataset."""
+    """What job creation needs to know of an uploaded dataset; ``rendered`` maps each catalog
+    id to its renderer's exact figures once a worker has counted them (None until then)."""
 
     id: str
     format: DatasetFormat
@@ -69,6 +82,7 @@ class DatasetFacts:
     bytes: int
     longest_row_bytes: int
     longest_row_line: int
+    rendered: Mapping[str, RenderedFacts] | None = None
 
 
 #: The owner's dataset with this id, or None.
@@ -192,6 +206,7 @@ def check_job(raw: Any, day: date, *, datasets: DatasetLookup) -> JobCheck:
             datasets,
             method=job_method,
             context=_context(model, length),
+            model_id=None if model is None else model.tinker_id,
             errors=errors,
             warnings=warnings,
         )
@@ -225,12 +240,15 @@ def _check_dataset(
     *,
     method: JobMethod | None,
     context: tuple[int, str] | None,
+    model_id: str | None,
     errors: list[ErrorItem],
     warnings: list[ErrorItem],
 ) -> DatasetFacts | None:
     """The uploaded dataset ``reference`` names, adding to ``errors`` why it names none (an
-    unknown id, a path on the user's machine) or does not fit ``method``, and to ``warnings``
-    a URI the platform cannot check or a row that may not fit the job's ``context``."""
+    unknown id, a path on the user's machine), does not fit ``method``, or (counted exactly
+    for ``model_id``) has a row longer than the job's ``context`` or one its renderer cannot
+    render; and to ``warnings`` a URI the platform cannot check or, until the exact counts are
+    in, a row that may not fit the context."""
     if reference.startswith(DATASET_ID_PREFIX):
         found = datasets(reference)
         if found is None:
@@ -242,7 +260,11 @@ def _check_dataset(
             return None
         if method is not None:
             errors.extend(_format_errors(found, method))
-        if context is not None and found.longest_row_bytes > context[0]:
+        counted = found.rendered or {}
+        rendered = None if model_id is None else counted.get(model_id)
+        if rendered is not None and model_id is not None and method is JobMethod.SFT:
+            errors.extend(_rendered_errors(found, rendered, model_id, context))
+        elif context is not None and found.longest_row_bytes > context[0]:
             warnings.append(_row_length_warning(found, *context))
         return found
     scheme = next((s for s in DATASET_URI_SCHEMES if reference[: len(s)].lower() == s), None)
@@ -291,6 +313,27 @@ def _context(model: TrainingModel | None, length: Any) -> tuple[int, str] | None
         named = f"the context of {model.tinker_id!r} ({model.context_length:,} tokens)"
         return model.context_length, named
     return None
+
+
+def _rendered_errors(
+    dataset: DatasetFacts, rendered: RenderedFacts, model_id: str, context: tuple[int, str] | None
+) -> list[ErrorItem]:
+    """What the exact counts refuse: a row the model's renderer cannot render, or a rendered
+    sequence longer than the job's context (the worker would fail the job on either)."""
+    if rendered.error is not None:
+        message = (
+            f"Dataset {dataset.id!r} cannot be trained on {model_id!r}: its renderer "
+            f"({rendered.renderer}) refuses {rendered.error}"
+        )
+        return [error_item(_DATASET_LOC, message, "dataset_row_not_renderable")]
+    longest = rendered.longest_row_tokens
+    if context is None or longest is None or longest <= context[0]:
+        return []
+    message = (
+        f"Dataset {dataset.id!r}: line {rendered.longest_row_line or 0:,} is {longest:,} tokens "
+        f"rendered for {model_id!r} ({rendered.renderer}), more than {context[1]}"
+    )
+    return [error_item(_DATASET_LOC, message, "dataset_row_too_long")]
 
 
 def _row_length_warning(dataset: DatasetFacts, context: int, named: str) -> ErrorItem:

@@ -51,7 +51,13 @@ from app.storage.datasets import get_dataset
 from app.training.catalog import TrainingAlgorithm
 from app.training.datasets import DatasetFormat
 from app.training.lifecycle import retirement_headers
-from app.training.validation import DatasetFacts, DatasetLookup, JobCheck, check_job
+from app.training.validation import (
+    DatasetFacts,
+    DatasetLookup,
+    JobCheck,
+    RenderedFacts,
+    check_job,
+)
 
 __all__ = ["router"]
 
@@ -120,7 +126,24 @@ def _facts(row: Dataset) -> DatasetFacts:
         bytes=row.bytes,
         longest_row_bytes=row.longest_row_bytes,
         longest_row_line=row.longest_row_line,
+        rendered=_rendered(row),
     )
+
+
+def _rendered(row: Dataset) -> dict[str, RenderedFacts] | None:
+    """Each catalog id's exact figures, once a worker has counted the dataset."""
+    if row.token_counts_status != "ready" or not row.token_counts:  # noqa: S105
+        return None
+    return {
+        model: RenderedFacts(
+            renderer=count["renderer"],
+            longest_row_tokens=count.get("longest_row_tokens"),
+            longest_row_line=count.get("longest_row_line"),
+            error=count.get("error"),
+        )
+        for count in row.token_counts
+        for model in count.get("models", [])
+    }
 
 
 def _datasets_of(session: Session, user: Principal) -> DatasetLookup:
