@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -411,10 +413,32 @@ def test_jobs_watch_gives_up_on_an_api_gone_too_long(
     ]
 
 
+def _ctrl_c_as_on_a_terminal(argv: list[str]) -> list[str]:
+    """``argv`` run with Ctrl-C's default disposition, as a terminal's foreground command has
+    it. A test run may inherit SIGINT ignored (a non-interactive shell ignores it in the
+    commands it puts in the background, and CI may run that way); Python then leaves it
+    ignored, rightly, and no Ctrl-C would ever reach the command under test."""
+    reset = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    return [sys.executable, "-c", reset, *argv]
+
+
+@pytest.fixture
+def ctrl_c_as_on_a_terminal() -> Iterator[None]:
+    """This process's Ctrl-C is Python's own for the test (see ``_ctrl_c_as_on_a_terminal``)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def test_jobs_watch_ctrl_c_stops_watching_not_the_job(fake_api: FakeAPI) -> None:
     JobRun("job-1", [(_running(1), [_step(1, 1)])]).install(fake_api)
     process = subprocess.Popen(
-        [console_script("dn"), "train", "jobs", "watch", "job-1", *FAST],
+        _ctrl_c_as_on_a_terminal([console_script("dn"), "train", "jobs", "watch", "job-1", *FAST]),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -453,6 +477,7 @@ class _CtrlCLostInAFinalizer:
         return Job.model_validate(_running(1)), []
 
 
+@pytest.mark.usefixtures("ctrl_c_as_on_a_terminal")
 def test_jobs_watch_stops_after_ctrl_c_even_when_its_interrupt_was_lost() -> None:
     follower = _CtrlCLostInAFinalizer()
     with pytest.raises(KeyboardInterrupt):
