@@ -92,13 +92,3 @@ def test_a_worker_counts_an_uploaded_datasets_exact_tokens_per_renderer(
     with jobs.client() as client:
         body["hyperparameters"] = {"max_sequence_length": qwen.longest_row_tokens}
         assert client.validate_job(**body).errors == []
-
-
-def test_prompt_datasets_are_not_counted_and_say_why(no_tinker: Deployment, tmp_path: Path) -> None:
-    rows = [{"prompt": "What is 2 + 2?"}, {"prompt": "And 3 + 3?"}]
-    dataset_id = no_tinker.upload(tmp_path / "prompts.jsonl", rows)
-    with no_tinker.client() as client:
-        dataset = client.get_dataset(dataset_id)
-    assert dataset.token_counts_status == "unavailable"
-    assert dataset.token_counts is None
-    assert "RL" in (dataset.token_counts_error or "")

@@ -22,7 +22,7 @@ from typing import Any
 from tools.catalog_sync.compare_data import entry_location
 from tools.catalog_sync.findings import MISSING, Finding, Location
 from tools.catalog_sync.loader import Catalog
-from tools.catalog_sync.upstream import retired_ids, retired_model
+from tools.catalog_sync.upstream import EXTENDED_CONTEXT_SEPARATOR, retired_ids, retired_model
 
 __all__ = ["DEFAULT_PRICE_LIST_URL", "PRICE_READER", "compare_prices", "load_price_reader"]
 
@@ -31,7 +31,6 @@ DEFAULT_PRICE_LIST_URL = "https://tinker-docs.thinkingmachines.ai/tinker/models.
 #: The API's reader of the list, relative to the repository root.
 PRICE_READER = Path("packages/api/app/training/prices.py")
 _RATES = ("prefill", "sample", "train")
-EXTENDED_CONTEXT_SEPARATOR = ":peft:"
 
 
 def load_price_reader(root: Path) -> ModuleType:

@@ -23,6 +23,7 @@ from tools.catalog_sync.loader import Catalog, Entry
 __all__ = [
     "CAPABILITIES_PATH",
     "DEFAULT_BASE_URL",
+    "EXTENDED_CONTEXT_SEPARATOR",
     "INFORMATIONAL_CODES",
     "ServedModel",
     "UpstreamError",

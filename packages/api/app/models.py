@@ -104,7 +104,7 @@ class Dataset(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: ``pending`` until a worker has counted the tokens, then ``ready`` or ``failed``;
     #: ``unavailable`` for a format that is not counted (``app.storage.datasets``).
-    token_counts_status: Mapped[str] = mapped_column(String(16), default="pending")
+    token_counts_status: Mapped[str] = mapped_column(String(16))
     #: Per renderer: the models it serves and the tokens a job on them sends (``app.worker.
     #: token_counts``); None until counted.
     token_counts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_serializer
 from pydantic_core import PydanticCustomError
@@ -50,6 +50,7 @@ __all__ = [
     "PrintableStr",
     "RetiredModelsPublic",
     "TokenCountPublic",
+    "TokenCountStatus",
     "TrainingCatalogResponse",
 ]
 
@@ -76,6 +77,16 @@ class JobStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class TokenCountStatus(StrEnum):
+    """Where a dataset's exact token counts stand: ``pending`` until a worker has counted them,
+    then ``ready`` or ``failed``; ``unavailable`` for a format that is not counted."""
+
+    PENDING = "pending"
+    READY = "ready"
+    FAILED = "failed"
+    UNAVAILABLE = "unavailable"
 
 
 class Hyperparameters(BaseModel):
@@ -363,7 +374,7 @@ class DatasetPublic(BaseModel):
     )
     longest_row_line: int = Field(description="The line number (1-based) of that row")
     created_at: Timestamp
-    token_counts_status: Literal["pending", "ready", "failed", "unavailable"] = Field(
+    token_counts_status: TokenCountStatus = Field(
         description="`pending` until a worker has counted the exact tokens, then `ready` (or "
         "`failed`, see `token_counts_error`); `unavailable` for a format that is not counted"
     )

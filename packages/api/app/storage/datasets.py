@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import serialized_writes
 from app.models import Dataset, Job, utcnow
+from app.schemas import TokenCountStatus
 from app.storage.jobs import ACTIVE_STATUSES
 from app.training.datasets import DatasetCheck, DatasetFormat
 
@@ -131,8 +132,11 @@ def _token_counts_to_come(fmt: DatasetFormat) -> dict[str, Any]:
     """A new dataset's token counts: ``pending`` for the workers to count, or ``unavailable``
     (with why) for a format they do not count."""
     if fmt is DatasetFormat.PROMPT:
-        return {"token_counts_status": "unavailable", "token_counts_error": PROMPT_NOT_COUNTED}
-    return {"token_counts_status": "pending"}
+        return {
+            "token_counts_status": TokenCountStatus.UNAVAILABLE,
+            "token_counts_error": PROMPT_NOT_COUNTED,
+        }
+    return {"token_counts_status": TokenCountStatus.PENDING}
 
 
 def create_dataset(

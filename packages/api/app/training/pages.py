@@ -51,8 +51,7 @@ def _render(body: bytes) -> Rendered:
 def _live_price(model: TrainingModel, prices: PriceList | None) -> dict[str, Any] | None:
     """The entry's ``price``: its exact id's rates in the live list, with where and when the
     list was fetched; None when the list is not known or does not name the id."""
-    price = None if prices is None else prices.prices.get(model.tinker_id)
-    if price is None or prices is None:
+    if prices is None or (price := prices.prices.get(model.tinker_id)) is None:
         return None
     return {
         "prefill": float(price.prefill),

@@ -23,7 +23,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -174,23 +174,17 @@ class PriceBook:
         ttl: float,
         retry: float,
         user_agent: str,
-        fetch: Callable[..., PriceList] = fetch_price_list,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self._timeout = timeout
         self._ttl = ttl
         self._retry = retry
         self._user_agent = user_agent
-        self._fetch = fetch
-        self._clock = clock
         self._lock = threading.Lock()
         self._copy: PriceList | None = None
         self._fetched: float | None = None
         self._failed: float | None = None
         self._running = False
-        #: Why the last fetch failed, while the failure is the latest news; None after a success.
-        self.last_error: str | None = None
 
     def current(self) -> PriceList | None:
         """The last good copy, at once; a refresh starts behind it when one is due."""
@@ -203,7 +197,7 @@ class PriceBook:
     def _due(self) -> bool:
         if self.url is None or self._running:
             return False
-        now = self._clock()
+        now = time.monotonic()
         if self._failed is not None and now - self._failed < self._retry:
             return False
         return self._fetched is None or now - self._fetched >= self._ttl
@@ -211,19 +205,17 @@ class PriceBook:
     def _refresh(self) -> None:
         assert self.url is not None
         try:
-            fresh = self._fetch(self.url, timeout=self._timeout, user_agent=self._user_agent)
-        except PriceListError as err:
+            fresh = fetch_price_list(self.url, timeout=self._timeout, user_agent=self._user_agent)
+        except Exception as err:  # PriceListError, or a bug: neither may end the refreshes
             with self._lock:
-                self._failed, self._running, self.last_error = self._clock(), False, str(err)
-            logger.warning("price list not refreshed (%s); keeping the last good copy", err)
-            return
-        except Exception as err:  # a bug here must not take the thread's caller down
-            with self._lock:
-                self._failed, self._running, self.last_error = self._clock(), False, repr(err)
-            logger.exception("price list refresh failed")
+                self._failed, self._running = time.monotonic(), False
+            if isinstance(err, PriceListError):
+                logger.warning("price list not refreshed (%s); keeping the last good copy", err)
+            else:
+                logger.exception("price list refresh failed; keeping the last good copy")
             return
         for reason in fresh.refused:
             logger.warning("price list entry left out: %s", reason)
         with self._lock:
-            self._copy, self._fetched, self._failed = fresh, self._clock(), None
-            self._running, self.last_error = False, None
+            self._copy, self._fetched, self._failed = fresh, time.monotonic(), None
+            self._running = False

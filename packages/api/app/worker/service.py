@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -62,26 +63,37 @@ _CONTEXT: dict[str, WorkerContext] = {}
 DATABASE_RETRY_SECONDS = (1.0, 30.0)
 
 
-def _train_job(job_id: str) -> None:
-    """The workflow body: attempts at the job (see ``app.worker.train``) until one ends without
-    the database failing under it. Were the workflow to end in error instead, its job would
-    stay queued or running with no workflow left to run it (the id ``job-<id>`` is taken)."""
-    if "worker" not in _CONTEXT:
-        raise RuntimeError("the worker is not started")
+def _while_the_database_is_down(what: str, run: Callable[[], None]) -> None:
+    """``run`` until it ends without the database failing under it, waiting between tries
+    (doubling from the first wait to the last). Were a workflow to end in error instead, what
+    it runs would stay queued, running or pending with no workflow left (its id is taken)."""
     delay, longest = DATABASE_RETRY_SECONDS
     while True:
         try:
-            run_job(job_id, _CONTEXT["worker"])
+            run()
         except Exception as err:
             if not is_unavailable(err):
                 raise
             logger.warning(
-                "job %s: the database is unavailable (%s); again in %.0f s", job_id, err, delay
+                "%s: the database is unavailable (%s); again in %.0f s", what, err, delay
             )
             time.sleep(delay)
             delay = min(delay * 2, longest)
         else:
             return
+
+
+def _worker() -> WorkerContext:
+    if "worker" not in _CONTEXT:
+        raise RuntimeError("the worker is not started")
+    return _CONTEXT["worker"]
+
+
+def _train_job(job_id: str) -> None:
+    """The workflow body: attempts at the job (see ``app.worker.train``) until one ends without
+    the database failing under it."""
+    ctx = _worker()
+    _while_the_database_is_down(f"job {job_id}", lambda: run_job(job_id, ctx))
 
 
 def _count_tokens(dataset_id: str) -> None:
@@ -90,22 +102,18 @@ def _count_tokens(dataset_id: str) -> None:
     dataset (``failed``), never left ``pending`` with its workflow id taken."""
     from app.worker import token_counts
 
-    if "worker" not in _CONTEXT:
-        raise RuntimeError("the worker is not started")
-    ctx = _CONTEXT["worker"]
-    delay, longest = DATABASE_RETRY_SECONDS
-    while True:
+    ctx = _worker()
+
+    def count() -> None:
         try:
             token_counts.count_dataset(dataset_id, ctx)
         except Exception as err:
             if is_unavailable(err):
-                logger.warning("dataset %s: the database is unavailable (%s)", dataset_id, err)
-                time.sleep(delay)
-                delay = min(delay * 2, longest)
-                continue
+                raise
             logger.exception("dataset %s: its tokens could not be counted", dataset_id)
             token_counts.record_failure(ctx, dataset_id, f"the tokens could not be counted: {err}")
-        return
+
+    _while_the_database_is_down(f"dataset {dataset_id}", count)
 
 
 def dbos_database_url(settings: Settings) -> str:

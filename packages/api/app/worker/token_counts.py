@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from app.models import Dataset
+from app.schemas import TokenCountStatus
 from app.training.catalog import filter_training_models
 from app.worker.dataset import DatasetRow, DatasetUnusableError, stored_rows
 from app.worker.rendering import (
@@ -44,8 +45,7 @@ __all__ = [
 
 logger = logging.getLogger("app.worker")
 
-#: A dataset whose tokens no worker has counted yet (``Dataset.token_counts_status``).
-PENDING = "pending"
+PENDING = TokenCountStatus.PENDING
 
 
 def renderer_groups(on: date | None = None) -> dict[tuple[str, str], list[str]]:
@@ -107,26 +107,26 @@ def count_dataset(dataset_id: str, ctx: WorkerContext) -> None:
     try:
         rows = stored_rows(dataset, ctx.settings)
     except DatasetUnusableError as err:
-        _record(ctx, dataset_id, status="failed", counts=None, error=err.message)
+        _record(ctx, dataset_id, status=TokenCountStatus.FAILED, counts=None, error=err.message)
         return
     counts = []
     for (name, _variant), models in sorted(renderer_groups().items()):
         renderer = get_row_renderer(name, models[0])
         counts.append({"renderer": name, "models": models, **count_rows(renderer, rows)})
-    _record(ctx, dataset_id, status="ready", counts=counts, error=None)
+    _record(ctx, dataset_id, status=TokenCountStatus.READY, counts=counts, error=None)
     logger.info("dataset %s: tokens counted with %d renderers", dataset_id, len(counts))
 
 
 def record_failure(ctx: WorkerContext, dataset_id: str, error: str) -> None:
     """Mark a pending dataset's counts ``failed``, saying why."""
-    _record(ctx, dataset_id, status="failed", counts=None, error=error[:2000])
+    _record(ctx, dataset_id, status=TokenCountStatus.FAILED, counts=None, error=error[:2000])
 
 
 def _record(
     ctx: WorkerContext,
     dataset_id: str,
     *,
-    status: str,
+    status: TokenCountStatus,
     counts: list[dict[str, Any]] | None,
     error: str | None,
 ) -> None:

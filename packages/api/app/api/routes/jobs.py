@@ -44,6 +44,7 @@ from app.schemas import (
     JobStatus,
     JobValidation,
     PrintableStr,
+    TokenCountStatus,
 )
 from app.storage import job_state, workers
 from app.storage import jobs as store
@@ -132,7 +133,7 @@ def _facts(row: Dataset) -> DatasetFacts:
 
 def _rendered(row: Dataset) -> dict[str, RenderedFacts] | None:
     """Each catalog id's exact figures, once a worker has counted the dataset."""
-    if row.token_counts_status != "ready" or not row.token_counts:  # noqa: S105
+    if row.token_counts_status != TokenCountStatus.READY or not row.token_counts:
         return None
     return {
         model: RenderedFacts(
