@@ -218,5 +218,6 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/datasets.py", *session.posargs, success_codes=measured)
     session.install(TORCH_CPU)
     session.install(API_WORKER, *LOCAL_TINKER)
+    session.run("python", "benchmarks/api_startup.py", *session.posargs, success_codes=measured)
     session.run("python", "benchmarks/rendering.py", *session.posargs, success_codes=measured)
     session.run("python", "benchmarks/worker.py", *session.posargs, success_codes=measured)

@@ -160,7 +160,13 @@ class JsonServer:
 def json_server() -> Iterator[tuple[JsonServer, str]]:
     """A real HTTP server on loopback standing in for one of Tinker's (its service, its price
     list), and its root URL; every GET gets what its ``JsonServer`` says."""
-    state = JsonServer()
+    with serving_json(JsonServer()) as served:
+        yield served
+
+
+@contextmanager
+def serving_json(state: JsonServer) -> Iterator[tuple[JsonServer, str]]:
+    """``json_server`` for any scope: serve ``state`` on loopback until the block ends."""
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:

@@ -36,7 +36,13 @@ from typing import Any, Required, get_origin, get_type_hints
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from dreadnode.cli.contract import DATASET_FORMATS, JOB_STATUSES, METHODS, TOKEN_COUNT_STATUSES
+from dreadnode.cli.contract import (
+    CANCEL_REASONS,
+    DATASET_FORMATS,
+    JOB_STATUSES,
+    METHODS,
+    TOKEN_COUNT_STATUSES,
+)
 from dreadnode.client import types as client_types
 from dreadnode.client.types import (
     CatalogModel,
@@ -132,6 +138,7 @@ ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (JobCreate, "algorithm"): [m.value for m in TrainingAlgorithm],
     (Dataset, "format"): DATASET_FORMATS,
     (Dataset, "token_counts_status"): TOKEN_COUNT_STATUSES,
+    (Job, "cancel_reason"): CANCEL_REASONS,
 }
 _ENUM_VALUES_BY_NAME = {(model.__name__, name): v for (model, name), v in ENUM_VALUES.items()}
 

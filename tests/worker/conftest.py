@@ -22,11 +22,19 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import LiveAPI, console_script, postgres_schema, running_api
+from tests.conftest import (
+    JsonServer,
+    LiveAPI,
+    console_script,
+    postgres_schema,
+    running_api,
+    serving_json,
+)
 
 __all__ = [
     "CHAT_ROWS",
     "NO_TINKER",
+    "TRAIN_USD_PER_MILLION",
     "Deployment",
     "WorkerProcess",
     "several_workers",
@@ -44,6 +52,14 @@ LEASE_SECONDS = 6
 MAX_LORA_ADAPTERS = 4
 #: The jobs' LoRA rank, and the largest the engine takes.
 LORA_RANK = 8
+
+#: The train rate of the price list the deployments' API reads (Tinker's format, served on
+#: loopback): far above Tinker's, so that a few hundred tokens cost cents and a cap bites.
+TRAIN_USD_PER_MILLION = 100.0
+PRICE_LIST = [
+    {"tinker_id": "Qwen/Qwen3-8B", "prefill": "$20", "cached_prefill": "$4", "sample": "$60",
+     "train": f"${TRAIN_USD_PER_MILLION:g}"},
+]  # fmt: skip
 
 #: Short chats: a user asks for a sum, the assistant answers. Loss on the answers must fall.
 CHAT_ROWS = [
@@ -135,13 +151,16 @@ class Deployment:
         with self.client() as client:
             return str(client.upload_dataset(path).id)
 
-    def create_job(self, dataset: str, **hyperparameters: Any) -> str:
+    def create_job(
+        self, dataset: str, *, max_cost_usd: float | None = None, **hyperparameters: Any
+    ) -> str:
         with self.client() as client:
             job = client.create_job(
                 base_model="Qwen/Qwen3-8B",
                 method="sft",
                 dataset=dataset,
                 hyperparameters={"learning_rate": 1e-2, "lora_rank": LORA_RANK, **hyperparameters},
+                max_cost_usd=max_cost_usd,
             )
         return str(job.id)
 
@@ -216,6 +235,10 @@ def deployment(
         "XDG_DATA_HOME": str(workdir / "data"),
     }
     with ExitStack() as stack:
+        prices = JsonServer()
+        prices.body = PRICE_LIST
+        _, root = stack.enter_context(serving_json(prices))
+        settings["DREADNODE_API_PRICE_LIST_URL"] = f"{root}/tinker/models.json"
         if name == "sqlite":
             database_url = f"sqlite:///{workdir / 'api.sqlite3'}"
         else:

@@ -160,6 +160,16 @@ class Job(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     worker_id: Mapped[str | None] = mapped_column(String(200))
     cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # What it will cost and has cost (migration v0009): the estimate made at creation, its
+    # basis (``cost_estimate``: the train rate, when and where it was read, or why unknown),
+    # the owner's cap, the tokens sent to Tinker so far and why a cancelled job was cancelled.
+    tokens_per_epoch: Mapped[int | None] = mapped_column(BigInteger)
+    total_tokens: Mapped[int | None] = mapped_column(BigInteger)
+    estimated_cost_usd: Mapped[float | None] = mapped_column(Float)
+    cost_estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    max_cost_usd: Mapped[float | None] = mapped_column(Float)
+    processed_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    cancel_reason: Mapped[str | None] = mapped_column(String(16))
 
 
 class JobEvent(Base):

@@ -11,7 +11,16 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from app.training.catalog import (
@@ -24,8 +33,11 @@ from app.training.datasets import DatasetFormat
 
 __all__ = [
     "MAX_OFFSET",
+    "NOT_ESTIMATED",
+    "CancelReason",
     "CatalogEntryPublic",
     "CheckpointPublic",
+    "CostEstimatePublic",
     "DatasetName",
     "DatasetPublic",
     "DatasetsPublic",
@@ -77,6 +89,14 @@ class JobStatus(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+class CancelReason(StrEnum):
+    """Why a job ended ``cancelled``: its owner asked, or it would have spent more than its
+    ``max_cost_usd``."""
+
+    USER = "user"
+    BUDGET = "budget"
 
 
 class TokenCountStatus(StrEnum):
@@ -214,6 +234,66 @@ class JobCreate(BaseModel):
         default_factory=list, max_length=20
     )
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
+        default=None,
+        description="The most the job may spend, USD: refused at creation (`over_budget`) when "
+        "the estimate is over it; stopped (`cancelled`, `cancel_reason` `budget`) before a step "
+        "would take its spend over it",
+    )
+
+
+class CostEstimatePublic(BaseModel):
+    """The basis of ``estimated_cost_usd``: the exact id's train rate, from which copy of
+    Tinker's price list; or, when the estimate is null, why."""
+
+    train_usd_per_million: float | None = Field(
+        default=None, description="Tinker's train rate for the exact id, USD per million tokens"
+    )
+    price_as_of: Timestamp | None = Field(
+        default=None,
+        description="When the server fetched the price list (UTC)",
+        json_schema_extra={"format": "date-time"},
+    )
+    price_source: str | None = Field(default=None, description="Where the price list came from")
+    reason: str | None = Field(
+        default=None,
+        description='Why `estimated_cost_usd` is null, in words ("token counts pending: ...", '
+        "\"no price known for 'X' in Tinker's price list\", ...); null when it is known",
+    )
+
+    @field_serializer("price_as_of")
+    def _utc(self, value: datetime | None) -> str | None:
+        return None if value is None else _isoformat(value)
+
+
+#: What a job created before costs were estimated (migration v0009) says of its cost.
+NOT_ESTIMATED = CostEstimatePublic(reason="the job was created before costs were estimated")
+
+
+#: A job's exact tokens and what they cost, as estimated before it runs: the same fields, with
+#: the same meaning, on a validation and on a job.
+TokensPerEpoch = Annotated[
+    int | None,
+    Field(
+        description="The exact tokens one pass over the dataset sends to Tinker (what Tinker "
+        "bills at its train rate); null until the dataset's tokens are counted, for a URI, "
+        "and for RL"
+    ),
+]
+TotalTokens = Annotated[
+    int | None,
+    Field(
+        description="The tokens the whole run sends: one pass per epoch, or the share of them "
+        "that `steps` covers"
+    ),
+]
+EstimatedCost = Annotated[
+    float | None,
+    Field(
+        description="`total_tokens` at the exact id's train rate, USD; null when either is "
+        "unknown (`cost_estimate.reason` says which)"
+    ),
+]
 
 
 class JobProgress(BaseModel):
@@ -285,6 +365,10 @@ class JobPublic(BaseModel):
         description="At most this many tokens are trained on: the dataset's bytes times the "
         "epochs (a token takes at least one byte); null for a URI"
     )
+    tokens_per_epoch: TokensPerEpoch = None
+    total_tokens: TotalTokens = None
+    estimated_cost_usd: EstimatedCost = None
+    cost_estimate: CostEstimatePublic = Field(default_factory=CostEstimatePublic)
     status: JobStatus
     status_message: str | None = Field(
         default=None,
@@ -312,13 +396,40 @@ class JobPublic(BaseModel):
         default_factory=lambda: JobProgress(step=0, total_steps=None, epochs_completed=0)
     )
     trained_tokens: int = Field(default=0, description="Tokens trained on so far")
+    max_cost_usd: float | None = Field(default=None, description="The job's cap, as given")
+    processed_tokens: int = Field(
+        default=0,
+        description="Tokens sent to Tinker so far, what it bills (steps trained again after a "
+        "crash count again: they were sent again)",
+    )
+    spent_usd: float | None = Field(
+        default=None,
+        description="`processed_tokens` at the train rate known at creation "
+        "(`cost_estimate`); null when none was known. Tinker's own bill may differ slightly",
+    )
+    cancel_reason: CancelReason | None = Field(
+        default=None, description="Why a cancelled job was cancelled: `user` or `budget`"
+    )
     loss: float | None = Field(default=None, description="The latest step's mean loss per token")
     checkpoints: list[CheckpointPublic] = Field(default_factory=list)
     sampler_path: str | None = Field(
         default=None,
-        description="The trained adapter's sampler weights on Tinker, once the job completed",
+        description="The trained adapter's sampler weights on Tinker, once the job completed "
+        "(or was stopped by its budget: the steps it trained)",
     )
     error: JobError | None = Field(default=None, description="Why it failed, if it did")
+
+    @field_validator("cost_estimate", mode="before")
+    @classmethod
+    def _estimated(cls, value: Any) -> Any:
+        return NOT_ESTIMATED if value is None else value
+
+    @model_validator(mode="after")
+    def _spent(self) -> JobPublic:
+        rate = self.cost_estimate.train_usd_per_million
+        if self.spent_usd is None and rate is not None:
+            self.spent_usd = round(self.processed_tokens * rate / 1_000_000, 6)
+        return self
 
     @field_serializer("created_at", "updated_at")
     def _utc(self, value: datetime) -> str:
@@ -488,6 +599,10 @@ class JobValidation(BaseModel):
     hyperparameters: dict[str, Any] | None
     defaulted_hyperparameters: list[str]
     adapter_parameters: int | None
+    tokens_per_epoch: TokensPerEpoch = None
+    total_tokens: TotalTokens = None
+    estimated_cost_usd: EstimatedCost = None
+    cost_estimate: CostEstimatePublic = Field(default_factory=CostEstimatePublic)
 
 
 class LivePricePublic(BaseModel):

@@ -14,9 +14,11 @@ import json
 import os
 import secrets
 import socket
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,10 +39,16 @@ from app.testing import (
 
 __all__ = [
     "BACKENDS",
+    "GOOD",
+    "NO_ESTIMATE",
+    "PEFT",
+    "PEFT_BASE",
     "PREFIX",
+    "QWEN",
     "S3_BUCKET",
     "Api",
     "LiveServer",
+    "PriceServer",
     "app_command",
     "create_token",
     "dataset_store_env",
@@ -50,10 +58,28 @@ __all__ = [
     "raw_answers",
     "running_api",
     "serve_command",
+    "unestimated",
 ]
 
 PREFIX = "/api/v1"
 ENVELOPE_KEYS = {"code", "detail", "type", "errors"}
+#: A job answer's cost fields when nothing could be estimated (an invalid job).
+NO_ESTIMATE: dict[str, Any] = {
+    "tokens_per_epoch": None,
+    "total_tokens": None,
+    "estimated_cost_usd": None,
+    "cost_estimate": {
+        "train_usd_per_million": None,
+        "price_as_of": None,
+        "price_source": None,
+        "reason": None,
+    },
+}
+
+
+def unestimated(reason: str) -> dict[str, Any]:
+    """A job answer's cost fields when the cost is unknown for ``reason`` (no price known)."""
+    return {**NO_ESTIMATE, "cost_estimate": {**NO_ESTIMATE["cost_estimate"], "reason": reason}}
 
 
 @dataclass
@@ -369,3 +395,78 @@ def raw_answers(
         body, received = rest[:length], rest[length:]
         answers.append((int(status_line.split()[1]), headers, json.loads(body) if body else {}))
     return answers, closed
+
+
+QWEN = "Qwen/Qwen3-8B"
+PEFT = "Qwen/Qwen3.6-35B-A3B:peft:262144"
+PEFT_BASE = "Qwen/Qwen3.6-35B-A3B"
+#: A list in Tinker's format: money as "$x.yz" strings, one entry per exact id.
+GOOD = [
+    {"tinker_id": QWEN, "prefill": "$0.13", "cached_prefill": "$0.03", "sample": "$0.40",
+     "train": "$0.40"},
+    {"tinker_id": PEFT_BASE, "prefill": "$0.36", "sample": "$0.89", "train": "$1.07"},
+    {"tinker_id": PEFT, "prefill": "$0.72", "sample": "$1.78", "train": "$2.14",
+     "note": "extended context"},
+]  # fmt: skip
+
+
+@dataclass
+class PriceServer:
+    """A loopback HTTP server answering what the test sets: ``status`` and ``body``, or nothing
+    at all while ``hang`` is set; ``requests`` counts what it was asked."""
+
+    status: int = 200
+    body: bytes = json.dumps(GOOD).encode()
+    hang: bool = False
+    requests: int = 0
+    user_agents: list[str] = field(default_factory=list)
+    released: threading.Event = field(default_factory=threading.Event)
+    url: str = ""
+
+    def serve(self, payload: Any, status: int = 200) -> None:
+        self.body, self.status, self.hang = json.dumps(payload).encode(), status, False
+
+
+@pytest.fixture
+def price_server() -> Iterator[PriceServer]:
+    state = PriceServer()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            state.requests += 1
+            state.user_agents.append(self.headers.get("User-Agent", ""))
+            if state.hang:
+                state.released.wait(30)
+                return
+            self.send_response(state.status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(state.body)))
+            self.end_headers()
+            self.wfile.write(state.body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/tinker/models.json"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        state.released.set()
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def priced(price_server: PriceServer, tmp_path: Path) -> Iterator[Api]:
+    """An API fetching from ``price_server``: kept one second, two seconds to fetch."""
+    settings = {
+        "DREADNODE_API_PRICE_LIST_URL": price_server.url,
+        "DREADNODE_API_PRICE_LIST_TTL_SECONDS": "1",
+        "DREADNODE_API_PRICE_LIST_TIMEOUT_SECONDS": "2",
+    }
+    with running_api("sqlite", tmp_path, **settings) as api:
+        yield api

@@ -41,7 +41,7 @@ def _step(db: Database, job_id: str, worker: str, step: int) -> Ownership:
     with db.session() as session:
         return job_state.record_step(
             session, job_id=job_id, worker_id=worker, step=step, loss=1.0, tokens=10,
-            learning_rate=1e-4,
+            processed_tokens=12, learning_rate=1e-4,
         )  # fmt: skip
 
 

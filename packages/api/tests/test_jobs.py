@@ -10,12 +10,14 @@ import httpx
 import pytest
 
 from .conftest import (
+    NO_ESTIMATE,
     RETIRING,
     WRONG_SUFFIXES,
     Api,
     assert_no_retiring_headers,
     assert_retiring_headers,
     envelope,
+    unestimated,
 )
 
 VALID: dict[str, Any] = {
@@ -76,6 +78,8 @@ def test_create_job_returns_queued_job(api: Api) -> None:
         "training_tokens_bound", "status", "created_at", "updated_at", "warnings",
         "status_message", "queue_position", "cancel_requested", "started_at", "finished_at",
         "progress", "trained_tokens", "loss", "checkpoints", "sampler_path", "error",
+        "tokens_per_epoch", "total_tokens", "estimated_cost_usd", "cost_estimate",
+        "max_cost_usd", "processed_tokens", "spent_usd", "cancel_reason",
     }  # fmt: skip
     assert created["status"] == "queued"
     # Nothing has run: no progress, no times, no checkpoints, no error.
@@ -86,6 +90,10 @@ def test_create_job_returns_queued_job(api: Api) -> None:
     assert (created["defaulted_hyperparameters"], created["warnings"]) == ([], URI_WARNINGS)
     # A URI the platform does not hold: nothing known of its rows.
     assert (created["dataset_rows"], created["training_tokens_bound"]) == (None, None)
+    assert (created["tokens_per_epoch"], created["estimated_cost_usd"]) == (None, None)
+    # No cap asked, nothing sent, nothing priced (this server reads no price list).
+    assert (created["max_cost_usd"], created["processed_tokens"]) == (None, 0)
+    assert (created["spent_usd"], created["cancel_reason"]) == (None, None)
     assert created["adapter_parameters"] == 32 * (1769472 + 958464 + 156032)
     assert (created["base_model"], created["name"], created["tags"]) == (
         "Qwen/Qwen3-8B", "my run", ["demo"],
@@ -229,6 +237,7 @@ def test_create_job_rejects_every_violation_and_writes_nothing(
         "hyperparameters": None,
         "defaulted_hyperparameters": [],
         "adapter_parameters": None,
+        **NO_ESTIMATE,
     }
     assert (api.count("jobs"), api.count("job_events")) == before
 
@@ -352,6 +361,10 @@ def test_validate_job_shows_effective_hyperparameters_and_adapter_size(api: Api)
         },
         "defaulted_hyperparameters": ["learning_rate"],
         "adapter_parameters": 64 * (1769472 + 958464 + 156032),
+        **unestimated(
+            "the platform does not hold dataset 's3://bucket/train.jsonl', so its tokens are not "
+            "known (upload it with `dn train datasets upload FILE` to have them counted)"
+        ),
     }
 
 

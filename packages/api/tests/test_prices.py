@@ -8,13 +8,9 @@ second time-to-live, so a refresh is due at once.
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,81 +19,7 @@ import pytest
 
 from app.training.prices import LivePrice, PriceListError, parse_price_list
 
-from .conftest import Api, running_api
-
-QWEN = "Qwen/Qwen3-8B"
-PEFT = "Qwen/Qwen3.6-35B-A3B:peft:262144"
-PEFT_BASE = "Qwen/Qwen3.6-35B-A3B"
-#: A list in Tinker's format: money as "$x.yz" strings, one entry per exact id.
-GOOD = [
-    {"tinker_id": QWEN, "prefill": "$0.13", "cached_prefill": "$0.03", "sample": "$0.40",
-     "train": "$0.40"},
-    {"tinker_id": PEFT_BASE, "prefill": "$0.36", "sample": "$0.89", "train": "$1.07"},
-    {"tinker_id": PEFT, "prefill": "$0.72", "sample": "$1.78", "train": "$2.14",
-     "note": "extended context"},
-]  # fmt: skip
-
-
-@dataclass
-class PriceServer:
-    """A loopback HTTP server answering what the test sets: ``status`` and ``body``, or nothing
-    at all while ``hang`` is set; ``requests`` counts what it was asked."""
-
-    status: int = 200
-    body: bytes = json.dumps(GOOD).encode()
-    hang: bool = False
-    requests: int = 0
-    user_agents: list[str] = field(default_factory=list)
-    released: threading.Event = field(default_factory=threading.Event)
-    url: str = ""
-
-    def serve(self, payload: Any, status: int = 200) -> None:
-        self.body, self.status, self.hang = json.dumps(payload).encode(), status, False
-
-
-@pytest.fixture
-def price_server() -> Iterator[PriceServer]:
-    state = PriceServer()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            state.requests += 1
-            state.user_agents.append(self.headers.get("User-Agent", ""))
-            if state.hang:
-                state.released.wait(30)
-                return
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(state.body)))
-            self.end_headers()
-            self.wfile.write(state.body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/tinker/models.json"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield state
-    finally:
-        state.released.set()
-        server.shutdown()
-        server.server_close()
-
-
-@pytest.fixture
-def priced(price_server: PriceServer, tmp_path: Path) -> Iterator[Api]:
-    """An API fetching from ``price_server``: kept one second, two seconds to fetch."""
-    settings = {
-        "DREADNODE_API_PRICE_LIST_URL": price_server.url,
-        "DREADNODE_API_PRICE_LIST_TTL_SECONDS": "1",
-        "DREADNODE_API_PRICE_LIST_TIMEOUT_SECONDS": "2",
-    }
-    with running_api("sqlite", tmp_path, **settings) as api:
-        yield api
+from .conftest import GOOD, PEFT, PEFT_BASE, QWEN, Api, PriceServer, running_api
 
 
 def _entry(api: Api, tinker_id: str) -> httpx.Response:
@@ -201,12 +123,21 @@ def test_a_hung_price_list_never_holds_up_an_answer(
         # Answered while the fetch hangs, with no price rather than a wait (the client's
         # timeout, 30 s, is far shorter than the fetch's).
         assert _price(api, QWEN) is None
+        body = {"base_model": QWEN, "method": "sft", "dataset": "s3://b/train.jsonl"}
         with api.client() as client:
-            created = client.post(
-                "/training/jobs/validate",
-                json={"base_model": QWEN, "method": "sft", "dataset": "s3://b/train.jsonl"},
-            )
-        assert created.status_code == 200, created.text
+            validated = client.post("/training/jobs/validate", json=body)
+            created = client.post("/training/jobs", json=body)
+            capped = client.post("/training/jobs", json={**body, "max_cost_usd": 5.0})
+        assert validated.status_code == 200, validated.text
+        assert created.status_code == 201, created.text
+        # A job is answered at once; a cap is refused, since no price could hold the job to it.
+        assert created.json()["cost_estimate"]["train_usd_per_million"] is None
+        (error,) = capped.json()["errors"]
+        assert error["msg"] == (
+            "max_cost_usd $5.00 cannot be held to: Tinker's price list has not arrived yet (the "
+            "server fetches it in the background), and the worker tracks a job's spend at its "
+            "train price"
+        )
 
 
 # --- reading the list ---------------------------------------------------------------------

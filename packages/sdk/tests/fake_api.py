@@ -18,16 +18,24 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 __all__ = [
+    "COST_FIELDS",
+    "NOT_HELD",
+    "PRICE_AS_OF",
+    "TRAIN_RATE",
     "FakeAPI",
     "JobRun",
     "Reply",
     "Seen",
+    "cost_estimate_json",
     "dataset_json",
     "envelope",
+    "estimate_json",
     "event_json",
     "job_json",
     "running_fake_api",
     "timestamp",
+    "unknown_estimate_json",
+    "validation_json",
 ]
 
 
@@ -65,11 +73,80 @@ def envelope(status: int, detail: str, type_: str, errors: list[Any] | None = No
     return Reply(status, body)
 
 
+#: Tinker's train rate for Qwen/Qwen3-8B in the price list the fake server fetched, USD per
+#: million tokens, and when it fetched it.
+TRAIN_RATE = 0.44
+PRICE_AS_OF = "2026-12-04T16:00:00Z"
+#: Why a job on a URI the platform does not hold has no estimate, in the API's words.
+NOT_HELD = (
+    "the platform does not hold dataset 's3://bucket/train.jsonl', so its tokens are not known "
+    "(upload it with `dn train datasets upload FILE` to have them counted)"
+)
+
+
+def cost_estimate_json(reason: str | None = None) -> dict[str, Any]:
+    """The basis of an estimate: the train rate known, and ``reason`` when the tokens are not."""
+    return {
+        "train_usd_per_million": TRAIN_RATE,
+        "price_as_of": PRICE_AS_OF,
+        "price_source": "https://example.com/tinker/prices",
+        "reason": reason,
+    }
+
+
+def estimate_json() -> dict[str, Any]:
+    """The estimate of three passes over a counted dataset, 1,234 tokens a pass, at
+    ``TRAIN_RATE``: the fields a job and a dry run's answer carry."""
+    return {
+        "tokens_per_epoch": 1234,
+        "total_tokens": 3702,
+        "estimated_cost_usd": round(3702 * TRAIN_RATE / 1e6, 6),
+        "cost_estimate": cost_estimate_json(),
+    }
+
+
+def unknown_estimate_json(reason: str) -> dict[str, Any]:
+    """An estimate the API could not make, and why: no tokens counted, so no cost."""
+    return {
+        "tokens_per_epoch": None,
+        "total_tokens": None,
+        "estimated_cost_usd": None,
+        "cost_estimate": cost_estimate_json(reason),
+    }
+
+
+#: The fields the cost contract added to a job: an older server's answer has none of them.
+COST_FIELDS = (
+    *estimate_json(),
+    "max_cost_usd",
+    "processed_tokens",
+    "spent_usd",
+    "cancel_reason",
+)
+
+
+def validation_json(**changes: Any) -> dict[str, Any]:
+    """A dry run's answer for a valid SFT job of three epochs on a counted dataset: what it
+    would train with, and its estimate (``estimate_json``)."""
+    answer: dict[str, Any] = {
+        "valid": True,
+        "errors": [],
+        "warnings": [],
+        "hyperparameters": {"learning_rate": 0.0001, "epochs": 3, "lora_rank": 32},
+        "defaulted_hyperparameters": ["learning_rate", "lora_rank"],
+        "adapter_parameters": 32 * 2883968,
+        **estimate_json(),
+    }
+    answer.update(changes)
+    return answer
+
+
 def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> dict[str, Any]:
     """A job as every job read answers it: the effective hyperparameters (``learning_rate`` and
-    ``lora_rank`` always present), the names the server defaulted and the adapter's size, and
-    the run's figures as they are before a worker starts it. The answer to a creation adds
-    ``warnings``; pass them in ``changes``."""
+    ``lora_rank`` always present), the names the server defaulted and the adapter's size, its
+    cost (unknown: the platform does not hold its dataset; no cap) and the run's figures as they
+    are before a worker starts it. The answer to a creation adds ``warnings``; pass them in
+    ``changes``."""
     job: dict[str, Any] = {
         "id": job_id,
         "name": "demo",
@@ -95,6 +172,11 @@ def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> d
         "checkpoints": [],
         "sampler_path": None,
         "error": None,
+        **unknown_estimate_json(NOT_HELD),
+        "max_cost_usd": None,
+        "processed_tokens": 0,
+        "spent_usd": 0.0,
+        "cancel_reason": None,
     }
     job.update(changes)
     return job

@@ -13,11 +13,20 @@ import pytest
 
 from dreadnode import __version__
 from dreadnode.cli import api as cli_api
+from dreadnode.cli.output import format_usd
 from dreadnode.client._retry import RetryWait
 from dreadnode.training import TrainingQueryError, filter_training_models
 
 from .conftest import CATALOG, FROM_THE_FUTURE, JOBS, QWEN, DnRunner, console_script, dn_environment
-from .fake_api import FakeAPI, Reply, envelope, job_json
+from .fake_api import (
+    FakeAPI,
+    Reply,
+    envelope,
+    estimate_json,
+    job_json,
+    unknown_estimate_json,
+    validation_json,
+)
 
 
 def _env(api: FakeAPI, **extra: str) -> dict[str, str]:
@@ -519,12 +528,14 @@ def test_dry_run_of_a_valid_job_shows_effective_values_and_adapter_size(
     assert fake_api.seen("POST", JOBS) == []
     lines = result.stdout.splitlines()
     assert lines[0] == "valid: the API would accept this job (dry run, nothing created)"
-    assert [line.split() for line in lines[1:]] == [
+    assert [line.split() for line in lines[1:-1]] == [
         ["learning_rate", "0.000473", "(default)"],
         ["steps", "1000000"],
         ["lora_rank", "32", "(default)"],
         ["adapter:", "92,286,976", "parameters", "(rank", "32)"],
     ]
+    # An answer without an estimate (an older server's) says so, rather than a cost of $0.
+    assert lines[-1] == "estimated cost: unknown (this server does not estimate costs)"
 
 
 def test_dry_run_says_when_the_adapter_size_is_unknown(dn: DnRunner, fake_api: FakeAPI) -> None:
@@ -534,7 +545,128 @@ def test_dry_run_says_when_the_adapter_size_is_unknown(dn: DnRunner, fake_api: F
         "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--dry-run",
         env=_env(fake_api),
     )  # fmt: skip
-    assert result.stdout.splitlines()[-1] == "adapter: unknown size (rank 64)"
+    assert "adapter: unknown size (rank 64)" in result.stdout.splitlines()
+
+
+PRICED = "train $0.44 per million tokens, Tinker's price list of 2026-12-04 16:00 UTC"
+
+
+@pytest.mark.parametrize(
+    ("changes", "tokens", "cost"),
+    [
+        ({}, "1,234 per epoch, 3,702 in all (3 epochs)", "$0.0016"),
+        # ``steps`` ends the run before its epochs do: the total is the share they cover.
+        (
+            {"hyperparameters": {"epochs": 1, "steps": 1, "lora_rank": 32}, "total_tokens": 412,
+             "estimated_cost_usd": 0.000181},
+            "1,234 per epoch, 412 in all (1 epoch, at most 1 step)",
+            "$0.00018",
+        ),
+    ],
+)  # fmt: skip
+def test_dry_run_shows_the_exact_tokens_and_what_they_would_cost(
+    dn: DnRunner, fake_api: FakeAPI, changes: dict[str, Any], tokens: str, cost: str
+) -> None:
+    fake_api.script("POST", JOBS + "/validate", Reply(200, validation_json(**changes)))
+    result = dn(
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "ds-1", "--dry-run",
+        env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-2:] == [
+        f"tokens: {tokens}",
+        f"estimated cost: {cost} ({PRICED})",
+    ]
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "token counts pending: a worker is counting the dataset's tokens",
+        "no price known for 'Qwen/Qwen3-8B' in Tinker's price list",
+    ],
+)
+def test_dry_run_says_why_the_cost_is_not_known(
+    dn: DnRunner, fake_api: FakeAPI, reason: str
+) -> None:
+    unknown = validation_json(**unknown_estimate_json(reason))
+    fake_api.script("POST", JOBS + "/validate", Reply(200, unknown))
+    result = dn(
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "ds-1", "--dry-run",
+        env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[-1] == f"estimated cost: unknown ({reason})"
+    assert not any(line.startswith("tokens:") for line in lines)  # nothing counted to show
+
+
+def test_sft_prints_the_new_jobs_estimate_beside_its_id(dn: DnRunner, fake_api: FakeAPI) -> None:
+    created = job_json("job-9", dataset="ds-1", hyperparameters={"epochs": 3}, **estimate_json())
+    fake_api.script("POST", JOBS, Reply(201, created))
+    result = dn("train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "ds-1",
+                env=_env(fake_api))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "job-9\n"  # stdout stays the id alone, for scripts
+    assert result.stderr.splitlines()[1:] == [
+        "tokens: 1,234 per epoch, 3,702 in all (3 epochs)",
+        f"estimated cost: $0.0016 ({PRICED})",
+    ]
+
+
+@pytest.mark.parametrize("method", ["sft", "rl"])
+@pytest.mark.parametrize("dry_run", [False, True])
+def test_max_cost_is_sent_as_the_jobs_cap(
+    dn: DnRunner, fake_api: FakeAPI, method: str, dry_run: bool
+) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-9", method=method, max_cost_usd=2.5)))
+    fake_api.script("POST", JOBS + "/validate", Reply(200, validation_json()))
+    result = dn(
+        "train", method, "--model", "Qwen/Qwen3-8B", "--dataset", "ds-1", "--max-cost", "2.50",
+        *(["--dry-run"] if dry_run else []), env=_env(fake_api),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (sent,) = fake_api.requests
+    assert sent.path == JOBS + ("/validate" if dry_run else "")
+    assert sent.body["max_cost_usd"] == 2.5
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("0", "must be a number > 0, got '0'"),
+        ("-1", "must be a number > 0, got '-1'"),
+        ("five", "expected a number, got 'five'"),
+        ("nan", "expected a finite number, got 'nan'"),
+        ("inf", "expected a finite number, got 'inf'"),
+    ],
+)
+def test_bad_max_cost_is_one_line_and_sends_nothing(
+    dn: DnRunner, fake_api: FakeAPI, value: str, why: str
+) -> None:
+    result = dn("train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "ds-1",
+                f"--max-cost={value}", env=_env(fake_api))  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        f"error: dn train sft: argument --max-cost: {why} (see 'dn train sft --help')\n"
+    )
+    assert fake_api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("amount", "shown"),
+    [
+        (0, "$0.00"),
+        (0.00162888, "$0.0016"),  # a fraction of a cent is not $0.00
+        (0.05, "$0.05"),
+        (1, "$1.00"),
+        (1234.5, "$1,234.50"),
+    ],
+)
+def test_money_shows_cents_and_enough_digits_for_a_fraction_of_a_cent(
+    amount: float, shown: str
+) -> None:
+    assert format_usd(amount) == shown
 
 
 RETIRING = "meta-llama/Llama-3.1-8B"
@@ -590,7 +722,7 @@ def test_dry_run_on_a_retiring_model_prints_the_servers_warning_once(
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [f"warning: {RETIRING_WARNING}"]
-    assert result.stdout.splitlines()[-1] == "adapter: unknown size (rank 32)"
+    assert "adapter: unknown size (rank 32)" in result.stdout.splitlines()
 
 
 def test_rl_json_on_a_retiring_model_keeps_stdout_pure_json(

@@ -20,7 +20,15 @@ from dreadnode.cli.submit import local_dataset_path
 from dreadnode.training.datasets import check_dataset_file, describe_dataset_problems
 
 from .conftest import JOBS, DnRunner, console_script, dn_environment
-from .fake_api import FakeAPI, Reply, dataset_json, envelope, job_json
+from .fake_api import (
+    FakeAPI,
+    Reply,
+    dataset_json,
+    envelope,
+    job_json,
+    unknown_estimate_json,
+    validation_json,
+)
 
 DATASETS = "/api/v1/training/datasets"
 DATASET_ID = "ds-0123456789abcdef01234567"
@@ -569,3 +577,37 @@ def test_dry_run_warns_of_a_row_longer_than_the_context(
     assert "more than max_sequence_length 256, so it may not fit" in result.stderr
     roomy = _sft(dn, fake_api, str(file), "--dry-run")  # Qwen3-8B's 32,768 tokens: it fits
     assert "warning" not in roomy.stderr
+
+
+def test_dry_run_with_a_file_says_its_tokens_are_counted_once_it_is_uploaded(
+    dn: DnRunner, fake_api: FakeAPI, good: Path
+) -> None:
+    stand_in = f"s3://dn-dry-run/{check_dataset_file(good).sha256}.jsonl"
+    not_held = (
+        f"the platform does not hold dataset {stand_in!r}, so its tokens are not known "
+        "(upload it with `dn train datasets upload FILE` to have them counted)"
+    )
+    answer = validation_json(**unknown_estimate_json(not_held))
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    result = _sft(dn, fake_api, str(good), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == (
+        "estimated cost: unknown (the exact tokens are counted once the file is uploaded: "
+        f"dn train datasets upload {good})"
+    )
+    assert "dn-dry-run" not in result.stdout + result.stderr  # the stand-in is dn's, not theirs
+
+
+def test_dry_run_with_a_file_keeps_a_reason_that_is_not_about_the_file(
+    dn: DnRunner, fake_api: FakeAPI, tmp_path: Path
+) -> None:
+    prompts = _write(tmp_path / "prompts.jsonl", PROMPT_ROW)
+    sampled = (
+        "an RL job's tokens depend on what the model samples, so they are known only as it runs"
+    )
+    answer = validation_json(**unknown_estimate_json(sampled))
+    fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    result = dn("train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", str(prompts),
+                "--dry-run", env=_env(fake_api))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == f"estimated cost: unknown ({sampled})"

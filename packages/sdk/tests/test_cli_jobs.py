@@ -3,6 +3,7 @@ user sees of a job's progress, its checkpoints and its end, and the exit code.""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,18 @@ from dreadnode.cli.output import SPARK_BLOCKS, sparkline
 from dreadnode.client import Job, JobEvent
 
 from .conftest import JOBS, DnRunner, console_script, dn_environment
-from .fake_api import FakeAPI, JobRun, Reply, envelope, event_json, job_json, timestamp
+from .fake_api import (
+    COST_FIELDS,
+    NOT_HELD,
+    FakeAPI,
+    JobRun,
+    Reply,
+    envelope,
+    estimate_json,
+    event_json,
+    job_json,
+    timestamp,
+)
 
 JOB = JOBS + "/job-1"
 FINAL = "tinker://run-1/sampler_weights/final"
@@ -234,6 +246,98 @@ def test_jobs_get_escapes_the_servers_strings(dn: DnRunner, fake_api: FakeAPI) -
     assert not any(char in result.stdout for char in "\x1b\x07\u202e")
     assert "error            x\\x1b[2J: a\\u202eb" in result.stdout
     assert "tinker://\\x1b]0;pwned\\x07" in result.stdout
+
+
+def _costing(**changes: Any) -> dict[str, Any]:
+    """Job 1 two steps into a run on a counted dataset: its exact tokens, the estimate, and
+    2,795 tokens sent so far at $0.44 per million."""
+    spend = {"processed_tokens": 2795, "spent_usd": 0.00123}
+    hyperparameters = {"learning_rate": 0.0001, "lora_rank": 32, "epochs": 3}
+    return _running(2, hyperparameters=hyperparameters, **{**estimate_json(), **spend, **changes})
+
+
+@pytest.mark.parametrize(
+    ("cap", "spent"),
+    [
+        (1.0, "$0.0012 of $1.00 cap (2,795 tokens sent)"),
+        (None, "$0.0012, no cap (2,795 tokens sent)"),
+    ],
+)
+def test_jobs_get_shows_the_estimate_and_the_spend_against_the_cap(
+    dn: DnRunner, fake_api: FakeAPI, cap: float | None, spent: str
+) -> None:
+    fake_api.script("GET", JOB, Reply(200, _costing(max_cost_usd=cap)))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index("tokens           1,234 per epoch, 3,702 in all (3 epochs)")
+    assert lines[start + 1 : start + 3] == [
+        "estimated cost   $0.0016 (train $0.44 per million tokens, Tinker's price list of "
+        "2026-12-04 16:00 UTC)",
+        f"spent            {spent}",
+    ]
+
+
+def test_jobs_get_says_a_cancelled_job_was_stopped_by_its_budget(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    stopped = _costing(status="cancelled", status_message=None, cancel_reason="budget",
+                       max_cost_usd=0.0013, finished_at=timestamp(8))  # fmt: skip
+    fake_api.script("GET", JOB, Reply(200, stopped))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[2] == (
+        "status           cancelled by budget (its next step would have taken its spend over "
+        "the $0.0013 cap)"
+    )
+    assert "spent            $0.0012 of $0.0013 cap (2,795 tokens sent)" in lines
+    cancelled_by_owner = _costing(status="cancelled", status_message=None, cancel_reason="user")
+    fake_api.script("GET", JOB, Reply(200, cancelled_by_owner))
+    shown = dn("train", "jobs", "get", "job-1", env=_env(fake_api)).stdout.splitlines()
+    assert shown[2] == "status           cancelled by user"
+
+
+def test_jobs_get_says_the_spend_is_unknown_without_a_price(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    unpriced = {
+        "train_usd_per_million": None,
+        "price_as_of": None,
+        "price_source": None,
+        "reason": "no price known for 'Qwen/Qwen3-8B' in Tinker's price list",
+    }
+    job = job_json(cost_estimate=unpriced, spent_usd=None)
+    fake_api.script("GET", JOB, Reply(200, job))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert (
+        "estimated cost   unknown (no price known for 'Qwen/Qwen3-8B' in Tinker's price list)"
+    ) in lines
+    assert "spent            unknown (no price known when the job was created)" in lines
+
+
+def test_jobs_get_from_an_older_server_says_what_it_does_not_report(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    older = {k: v for k, v in _running(2).items() if k not in COST_FIELDS}
+    fake_api.script("GET", JOB, Reply(200, older))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "estimated cost   unknown (this server does not estimate costs)" in lines
+    assert "spent            unknown (this server does not report spending)" in lines
+    assert "progress         step 2 of 4 (50%), 0 of 1 epochs done" in lines
+
+
+def test_jobs_get_json_passes_the_cost_fields_through(dn: DnRunner, fake_api: FakeAPI) -> None:
+    stopped = _costing(status="cancelled", cancel_reason="budget", max_cost_usd=1.0)
+    fake_api.script("GET", JOB, Reply(200, stopped))
+    result = dn("train", "jobs", "get", "job-1", "--json", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    assert {key: shown[key] for key in COST_FIELDS} == {key: stopped[key] for key in COST_FIELDS}
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -536,9 +640,10 @@ def test_sft_watch_follows_the_new_job_to_its_end(dn: DnRunner, fake_api: FakeAP
         *COMPLETED,
         f"completed in 8s; sampler path: {FINAL}",
     ]
-    assert result.stderr == (
-        "created sft job job-1 on Qwen/Qwen3-8B; watching it (Ctrl-C stops watching, not the job)\n"
-    )
+    assert result.stderr.splitlines() == [
+        "created sft job job-1 on Qwen/Qwen3-8B; watching it (Ctrl-C stops watching, not the job)",
+        f"estimated cost: unknown ({NOT_HELD})",
+    ]
 
 
 def test_rl_watch_of_a_failing_job_exits_1(dn: DnRunner, fake_api: FakeAPI) -> None:

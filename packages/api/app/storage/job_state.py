@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import serialized_writes
 from app.models import Job, JobCheckpoint, JobEvent, utcnow
-from app.schemas import TERMINAL_STATUSES, JobStatus
+from app.schemas import TERMINAL_STATUSES, CancelReason, JobStatus
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -149,14 +149,19 @@ def cancel(session: Session, *, owner: str, job_id: str) -> tuple[Job, CancelOut
         queued = session.execute(
             update(Job)
             .where(Job.id == job_id, Job.owner == owner, Job.status == JobStatus.QUEUED.value)
-            .values(status=JobStatus.CANCELLED.value, updated_at=now, finished_at=now)
+            .values(
+                status=JobStatus.CANCELLED.value,
+                cancel_reason=CancelReason.USER.value,
+                updated_at=now,
+                finished_at=now,
+            )
             .returning(Job.seq)
         ).scalar_one_or_none()
         if queued is not None:
             message = f"Cancelled by {owner} before it started"
-            _add_event(
-                session, queued, _event(EventType.JOB_CANCELLED, JobStatus.CANCELLED, message, now)
-            )
+            data = {"reason": CancelReason.USER.value}
+            event = _event(EventType.JOB_CANCELLED, JobStatus.CANCELLED, message, now, data)
+            _add_event(session, queued, event)
             session.commit()
             return _reread(session, owner, job_id), CancelOutcome.CANCELLED
         running = session.execute(
@@ -315,10 +320,12 @@ def record_step(
     step: int,
     loss: float,
     tokens: int,
+    processed_tokens: int,
     learning_rate: float,
 ) -> Ownership:
     """One optimizer step done: the job's counters and a ``training_step`` event, in one commit.
-    ``step`` is 1-based (the number of steps done); ``tokens`` those this step trained on."""
+    ``step`` is 1-based (the number of steps done); ``tokens`` those this step trained on,
+    ``processed_tokens`` those it sent to Tinker (what Tinker bills)."""
     now = utcnow()
     with serialized_writes(session):
         seq, owned = _ownership(
@@ -328,10 +335,17 @@ def record_step(
             step=step,
             loss=loss,
             trained_tokens=Job.trained_tokens + tokens,
+            processed_tokens=Job.processed_tokens + processed_tokens,
             updated_at=now,
         )
         if owned is not Ownership.LOST:
-            data = {"step": step, "loss": loss, "tokens": tokens, "learning_rate": learning_rate}
+            data = {
+                "step": step,
+                "loss": loss,
+                "tokens": tokens,
+                "processed_tokens": processed_tokens,
+                "learning_rate": learning_rate,
+            }
             _add_event(
                 session, seq, _event(EventType.TRAINING_STEP, JobStatus.RUNNING, None, now, data)
             )
@@ -403,6 +417,7 @@ def _finish(
     *,
     error: tuple[str, str] | None = None,
     message: str | None = None,
+    cancel_reason: CancelReason | None = None,
 ) -> None:
     job.status = status.value
     job.finished_at = now
@@ -415,7 +430,12 @@ def _finish(
         JobStatus.CANCELLED: EventType.JOB_CANCELLED,
     }
     text = job.error_message if error is not None else message
-    data = {"error_type": job.error_type} if error is not None else None
+    data: dict[str, Any] | None = None
+    if error is not None:
+        data = {"error_type": job.error_type}
+    elif cancel_reason is not None:
+        job.cancel_reason = cancel_reason.value
+        data = {"reason": cancel_reason.value}
     _add_event(session, job.seq, _event(kinds[status], status, text, now, data))
 
 
@@ -428,6 +448,7 @@ def _finish_owned(
     error: tuple[str, str] | None = None,
     message: str | None = None,
     sampler_path: str | None = None,
+    cancel_reason: CancelReason | None = None,
 ) -> bool:
     now = utcnow()
     with serialized_writes(session):
@@ -439,7 +460,9 @@ def _finish_owned(
             return False
         if sampler_path is not None:
             job.sampler_path = sampler_path
-        _finish(session, job, status, now, error=error, message=message)
+        _finish(
+            session, job, status, now, error=error, message=message, cancel_reason=cancel_reason
+        )
         session.commit()
     return True
 
@@ -462,14 +485,31 @@ def fail(session: Session, *, job_id: str, worker_id: str, error_type: str, mess
     return _finish_owned(session, job_id, worker_id, JobStatus.FAILED, error=(error_type, message))
 
 
-def finish_cancelled(session: Session, *, job_id: str, worker_id: str, step: int) -> bool:
-    """The worker stopped a job whose owner cancelled it; its checkpoints stay."""
+def finish_cancelled(
+    session: Session,
+    *,
+    job_id: str,
+    worker_id: str,
+    step: int,
+    reason: CancelReason = CancelReason.USER,
+    why: str | None = None,
+    sampler_path: str | None = None,
+) -> bool:
+    """The worker stopped a job, because its owner cancelled it or (``reason`` budget, ``why``
+    saying how) because its next step would take its spend over its cap; its checkpoints
+    stay, and ``sampler_path`` is the weights it trained, when the worker saved them."""
+    stopped = f"Cancelled at step {step}" if why is None else f"Stopped at step {step}: {why}"
+    kept = "the checkpoints saved so far are kept"
+    if sampler_path is not None:
+        kept = f"its weights at step {step} are saved to sample from ({sampler_path})"
     return _finish_owned(
         session,
         job_id,
         worker_id,
         JobStatus.CANCELLED,
-        message=f"Cancelled at step {step}; the checkpoints saved so far are kept",
+        message=f"{stopped}; {kept}",
+        cancel_reason=reason,
+        sampler_path=sampler_path,
     )
 
 

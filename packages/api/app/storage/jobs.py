@@ -33,6 +33,7 @@ from app.schemas import JobCreate, JobStatus, MetricPoint
 from app.storage import job_state
 from app.storage.job_state import ACTIVE_STATUSES, CancelOutcome, JobAlreadyFinishedError
 from app.training.catalog import TrainingAlgorithm
+from app.training.estimates import CostEstimate
 from app.training.validation import DatasetFacts
 
 __all__ = [
@@ -97,6 +98,15 @@ class DatasetGoneError(Exception):
     """The job's dataset was deleted between the job's checks and its insertion."""
 
 
+def _estimate_columns(estimate: CostEstimate) -> dict[str, Any]:
+    """The estimate as the job's columns (its basis as JSON, the time as ISO 8601 text)."""
+    public = estimate.public()
+    basis = public["cost_estimate"]
+    if basis["price_as_of"] is not None:
+        basis = {**basis, "price_as_of": basis["price_as_of"].isoformat()}
+    return {**public, "cost_estimate": basis}
+
+
 def create_job(
     session: Session,
     *,
@@ -110,6 +120,7 @@ def create_job(
     idempotency: IdempotentRequest | None = None,
     dataset: DatasetFacts | None = None,
     training_tokens_bound: int | None = None,
+    estimate: CostEstimate | None = None,
 ) -> dict[str, Any]:
     """Insert a queued job, its ``created`` event and its idempotency key (with the answer,
     ``render(job)``) in one commit; return that answer. ``DuplicateIdempotencyKeyError`` when
@@ -117,7 +128,8 @@ def create_job(
     uploaded dataset the job trains on) no longer exists.
 
     ``hyperparameters`` are the effective values (``defaulted`` names those filled in), so the
-    stored job says exactly what it trains with.
+    stored job says exactly what it trains with; ``estimate`` is what it will send to Tinker
+    and cost, whose train rate the worker holds the job's ``max_cost_usd`` to.
 
     Prebuilt Core INSERTs rather than the unit of work: creation is the hot write path, and the
     ORM's flush bookkeeping would cost more than the statements themselves.
@@ -138,6 +150,8 @@ def create_job(
         "dataset_id": None if dataset is None else dataset.id,
         "dataset_rows": None if dataset is None else dataset.rows,
         "training_tokens_bound": training_tokens_bound,
+        **_estimate_columns(estimate or CostEstimate()),
+        "max_cost_usd": job.max_cost_usd,
         "status": JobStatus.QUEUED.value,
         "created_at": now,
         "updated_at": now,
@@ -145,6 +159,7 @@ def create_job(
         "step": 0,
         "epochs_completed": 0,
         "trained_tokens": 0,
+        "processed_tokens": 0,
         "attempts": 0,
     }
     event = job_state.created_event(now)

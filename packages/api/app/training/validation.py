@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from app.errors import ErrorItem, error_item, pydantic_error_items
-from app.schemas import JobCreate, JobMethod
+from app.schemas import JobCreate, JobMethod, TokenCountStatus
 from app.training.catalog import (
     DEFAULT_LORA_RANK,
     TrainingAlgorithm,
@@ -41,6 +41,8 @@ from app.training.catalog import (
     training_model_status,
 )
 from app.training.datasets import FORMAT_METHODS, DatasetFormat
+from app.training.estimates import CostEstimate, dollars, estimate_job
+from app.training.prices import PriceList
 
 __all__ = [
     "DATASET_ID_PREFIX",
@@ -62,19 +64,21 @@ UPLOAD_HINT = "upload the file with `dn train datasets upload FILE`"
 
 @dataclass(frozen=True)
 class RenderedFacts:
-    """A dataset's exact figures under one renderer (a worker counted them): its longest
-    rendered sequence and line, or why a row cannot be rendered with it."""
+    """A dataset's exact figures under one renderer (a worker counted them): the tokens one
+    pass sends, its longest rendered sequence and line, or why a row cannot be rendered."""
 
     renderer: str
     longest_row_tokens: int | None
     longest_row_line: int | None
     error: str | None = None
+    tokens_processed: int | None = None
 
 
 @dataclass(frozen=True)
 class DatasetFacts:
     """What job creation needs to know of an uploaded dataset; ``rendered`` maps each catalog
-    id to its renderer's exact figures once a worker has counted them (None until then)."""
+    id to its renderer's exact figures once a worker has counted them (None until then), and
+    ``token_counts_status`` says where the count stands (with its error when it failed)."""
 
     id: str
     format: DatasetFormat
@@ -83,6 +87,8 @@ class DatasetFacts:
     longest_row_bytes: int
     longest_row_line: int
     rendered: Mapping[str, RenderedFacts] | None = None
+    token_counts_status: TokenCountStatus = TokenCountStatus.PENDING
+    token_counts_error: str | None = None
 
 
 #: The owner's dataset with this id, or None.
@@ -105,7 +111,8 @@ class JobCheck:
     so that every answer about that model can say where it stands (``model_retiring``).
     ``dataset`` is the uploaded dataset the job trains on (None for a URI), and
     ``training_tokens_bound`` its bytes times the job's epochs: no more tokens than that can
-    be trained on, whatever the tokenizer.
+    be trained on, whatever the tokenizer. ``estimate`` is its exact tokens and their price
+    (each figure, or why it is unknown), for a job valid but for its budget too.
     """
 
     job: JobCreate | None
@@ -118,6 +125,7 @@ class JobCheck:
     adapter_parameters: int | None = None
     dataset: DatasetFacts | None = None
     training_tokens_bound: int | None = None
+    estimate: CostEstimate | None = None
 
 
 def effective_hyperparameters(
@@ -132,9 +140,17 @@ def effective_hyperparameters(
     return effective, defaulted
 
 
-def check_job(raw: Any, day: date, *, datasets: DatasetLookup) -> JobCheck:
+def check_job(
+    raw: Any,
+    day: date,
+    *,
+    datasets: DatasetLookup,
+    prices: PriceList | None = None,
+    prices_configured: bool = False,
+) -> JobCheck:
     """Validate a decoded job request body completely, with the catalog as it stands on ``day``
-    and the owner's ``datasets``.
+    and the owner's ``datasets``, and estimate its cost from Tinker's ``prices`` (None: not
+    fetched yet, or, without ``prices_configured``, not read by this server).
 
     The model validates the decoded object (see ``JobCreate`` for how it stays as strict as
     validating JSON), and the cross-field checks read the same object.
@@ -216,19 +232,83 @@ def check_job(raw: Any, day: date, *, datasets: DatasetLookup) -> JobCheck:
         return JobCheck(
             job=None, algorithm=None, base_model=accepted_id, errors=errors, warnings=warnings
         )
+    return _accepted(
+        job, algorithm, model, dataset, warnings, prices=prices, prices_configured=prices_configured
+    )
+
+
+def _accepted(
+    job: JobCreate,
+    algorithm: TrainingAlgorithm | None,
+    model: TrainingModel,
+    dataset: DatasetFacts | None,
+    warnings: list[ErrorItem],
+    *,
+    prices: PriceList | None,
+    prices_configured: bool,
+) -> JobCheck:
+    """A job that passed every other check: what it trains with, what it will cost, and
+    whether that fits its budget (the one check that needs the rest to be known)."""
     effective, defaulted = effective_hyperparameters(job.hyperparameters.model_dump(), model)
     epochs = job.hyperparameters.epochs or 1
+    estimate = estimate_job(
+        model_id=model.tinker_id,
+        method=job.method,
+        dataset=dataset,
+        reference=job.dataset,
+        hyperparameters=effective,
+        prices=prices,
+        prices_configured=prices_configured,
+    )
+    budget_errors = _budget_errors(job.max_cost_usd, estimate)
+    if budget_errors:
+        return JobCheck(
+            job=None,
+            algorithm=None,
+            base_model=model.tinker_id,
+            errors=budget_errors,
+            warnings=warnings,
+            estimate=estimate,
+        )
     return JobCheck(
         job=job,
         algorithm=algorithm,
-        base_model=accepted_id,
+        base_model=model.tinker_id,
         warnings=warnings,
         hyperparameters=effective,
         defaulted=defaulted,
         adapter_parameters=model.adapter_parameters(effective["lora_rank"]),
         dataset=dataset,
         training_tokens_bound=None if dataset is None else dataset.bytes * epochs,
+        estimate=estimate,
     )
+
+
+_BUDGET_LOC = ("body", "max_cost_usd")
+
+
+def _budget_errors(cap: float | None, estimate: CostEstimate) -> list[ErrorItem]:
+    """A cap the estimate already exceeds, or one nobody could hold the job to: the worker
+    tracks spend at the train price known now, so without one the cap would be a promise it
+    cannot keep. A cap on a job whose tokens are not known yet (counts pending, RL) is held
+    to as the job runs."""
+    if cap is None:
+        return []
+    rate = estimate.train_usd_per_million
+    if rate is None:
+        message = (
+            f"max_cost_usd {dollars(cap)} cannot be held to: {estimate.price_reason}, and the "
+            "worker tracks a job's spend at its train price"
+        )
+        return [error_item(_BUDGET_LOC, message, "budget_unenforceable")]
+    if estimate.usd is None or estimate.usd <= cap:
+        return []
+    as_of = "" if estimate.price_as_of is None else f" of {estimate.price_as_of:%Y-%m-%d}"
+    message = (
+        f"The estimated cost, {dollars(estimate.usd)} ({estimate.total_tokens or 0:,} tokens at "
+        f"${rate:g} per million, Tinker's price list{as_of}), is over max_cost_usd {dollars(cap)}"
+    )
+    return [error_item(_BUDGET_LOC, message, "over_budget")]
 
 
 _DATASET_LOC = ("body", "dataset")

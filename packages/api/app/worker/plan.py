@@ -18,12 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "Step", "TrainingPlan", "make_plan"]
+from app.training.estimates import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS
 
-#: Rows per step when the job names none: the Tinker cookbook's supervised default.
-DEFAULT_BATCH_SIZE = 128
-#: Passes over the dataset when the job names none.
-DEFAULT_EPOCHS = 1
+__all__ = ["DEFAULT_BATCH_SIZE", "DEFAULT_EPOCHS", "Step", "TrainingPlan", "make_plan"]
 
 
 @dataclass(frozen=True)

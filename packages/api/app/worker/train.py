@@ -11,6 +11,11 @@ Durability comes from checkpoints: every ``checkpoint_every_steps`` steps a trai
 (weights and optimizer state) is saved on Tinker and recorded here. A later attempt, on this
 worker or another, rebuilds the same plan and resumes from the latest training checkpoint, so a
 crash costs at most the steps since it.
+
+A job with a ``max_cost_usd`` is held to it here: before each step the worker prices the tokens
+that step would send at the train rate known at creation, and stops the job (``cancelled``,
+reason ``budget``) rather than take its spend over the cap. Spend counts every token sent,
+steps trained again after a crash included (Tinker bills them again).
 """
 
 from __future__ import annotations
@@ -22,9 +27,11 @@ from typing import Any
 from app.core.config import Settings
 from app.core.db import Database, is_unavailable
 from app.models import Job
+from app.schemas import CancelReason
 from app.storage import job_state
 from app.storage.job_state import Ownership
 from app.training.catalog import get_training_model
+from app.training.estimates import dollars, usd
 from app.worker.dataset import DatasetUnusableError, read_rows
 from app.worker.plan import TrainingPlan, make_plan
 from app.worker.tinker_calls import (
@@ -94,12 +101,14 @@ def _fail(ctx: WorkerContext, job_id: str, error_type: str, message: str) -> Non
 @dataclass
 class _Prepared:
     """The run's plan, and per dataset row: its datums (a row may render to several
-    sequences), their shifted loss weights, and how many tokens it trains on."""
+    sequences), their shifted loss weights, how many tokens it trains on and how many it sends
+    (every token of its sequences: what Tinker bills)."""
 
     plan: TrainingPlan
     datums: list[list[Any]] = field(default_factory=list)
     weights: list[list[list[float]]] = field(default_factory=list)
     tokens: list[int] = field(default_factory=list)
+    sent: list[int] = field(default_factory=list)
 
 
 def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
@@ -141,6 +150,7 @@ def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
         prepared.datums.append(row_datums)
         prepared.weights.append(row_weights)
         prepared.tokens.append(sum(w > 0 for weights in row_weights for w in weights))
+        prepared.sent.append(sum(len(rendered.tokens) for rendered in sequences))
     return prepared
 
 
@@ -182,16 +192,50 @@ def _connect(ctx: WorkerContext) -> TinkerSession:
     return TinkerSession.connect(base_url=ctx.tinker_base_url, api_key=ctx.tinker_api_key)
 
 
+@dataclass
+class _Budget:
+    """A job's cap and its spend so far, at the train rate known at its creation."""
+
+    cap: float | None
+    usd_per_million: float | None
+    sent: int
+
+    @classmethod
+    def of(cls, job: Job) -> _Budget:
+        rate = (job.cost_estimate or {}).get("train_usd_per_million")
+        return cls(cap=job.max_cost_usd, usd_per_million=rate, sent=job.processed_tokens or 0)
+
+    def refuses(self, tokens: int) -> str | None:
+        """Why sending ``tokens`` more would break the cap, or None."""
+        if self.cap is None or self.usd_per_million is None:
+            return None
+        spent = usd(self.sent, self.usd_per_million)
+        after = usd(self.sent + tokens, self.usd_per_million)
+        if after <= self.cap:
+            return None
+        return (
+            f"its next step sends {tokens:,} tokens, which would take its spend from "
+            f"{dollars(spent)} to {dollars(after)}, over its max_cost_usd {dollars(self.cap)}"
+        )
+
+
 def _train(
     job: Job, ctx: WorkerContext, tinker: TinkerSession, prepared: _Prepared, start: int
 ) -> None:
     plan = prepared.plan
     every = ctx.settings.checkpoint_every_steps
+    budget = _Budget.of(job)
     for index in range(start, plan.total_steps):
         step = plan.steps[index]
+        sent = sum(prepared.sent[row] for row in step.rows)
+        over = budget.refuses(sent)
+        if over is not None:
+            _stop_for_budget(ctx, job, tinker, index, start=start, why=over)
+            return
         rate = plan.learning_rate_at(index)
         datums = [datum for row in step.rows for datum in prepared.datums[row]]
         output = tinker.train_step(datums, learning_rate=rate)
+        budget.sent += sent
         loss = mean_loss(
             output, [weights for row in step.rows for weights in prepared.weights[row]]
         )
@@ -204,6 +248,7 @@ def _train(
                 step=done,
                 loss=loss,
                 tokens=sum(prepared.tokens[row] for row in step.rows),
+                processed_tokens=sent,
                 learning_rate=rate,
             )
             if owned is Ownership.OWNED and step.ends_epoch:
@@ -219,6 +264,29 @@ def _train(
     with ctx.db.session() as session:
         job_state.complete(
             session, job_id=job.id, worker_id=ctx.worker_id, sampler_path=sampler_path
+        )
+
+
+def _stop_for_budget(
+    ctx: WorkerContext, job: Job, tinker: TinkerSession, step: int, *, start: int, why: str
+) -> None:
+    """End the job ``cancelled`` (reason budget) before ``step`` + 1, keeping what was paid for:
+    the steps done are checkpointed (unless a checkpoint at ``step`` exists already: this
+    attempt resumed there, or saved one on the way) and their weights saved to sample from."""
+    sampler_path = None
+    if step > 0:
+        if step != start and step % ctx.settings.checkpoint_every_steps != 0:
+            _checkpoint(ctx, job, tinker, step, "training")
+        sampler_path = _checkpoint(ctx, job, tinker, step, "sampler")
+    with ctx.db.session() as session:
+        job_state.finish_cancelled(
+            session,
+            job_id=job.id,
+            worker_id=ctx.worker_id,
+            step=step,
+            reason=CancelReason.BUDGET,
+            why=why,
+            sampler_path=sampler_path,
         )
 
 
@@ -248,6 +316,15 @@ def _stop(ctx: WorkerContext, job_id: str, owned: Ownership, step: int) -> bool:
     return owned is Ownership.LOST
 
 
-def _cancelled(ctx: WorkerContext, job_id: str, step: int) -> None:
+def _cancelled(
+    ctx: WorkerContext,
+    job_id: str,
+    step: int,
+    *,
+    reason: CancelReason = CancelReason.USER,
+    why: str | None = None,
+) -> None:
     with ctx.db.session() as session:
-        job_state.finish_cancelled(session, job_id=job_id, worker_id=ctx.worker_id, step=step)
+        job_state.finish_cancelled(
+            session, job_id=job_id, worker_id=ctx.worker_id, step=step, reason=reason, why=why
+        )

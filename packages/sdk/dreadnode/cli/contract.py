@@ -1,10 +1,11 @@
-"""What ``dn`` may send the API, written once: job statuses, methods and their algorithms, the
-hyperparameters with their flags, and the dataset formats.
+"""What ``dn`` and the API must agree on, written once: job statuses, methods and their
+algorithms, the hyperparameters with their flags, the dataset formats, and why a job may be
+cancelled.
 
 argparse (choices, flags, help) and the request builder both read these tables, so a status, an
 algorithm or a knob is added in one place and every command follows. Algorithms come from the
 catalog's ``TrainingAlgorithm``. The dataset formats restate the validator's ``DatasetFormat``
-(imported only when a file is checked: it costs start-up time); the statuses and
+(imported only when a file is checked: it costs start-up time); the statuses, cancel reasons and
 hyperparameters restate the wire contract (``dreadnode.client.types``, which imports httpx and so
 cannot be read while ``dn`` starts); the SDK's tests hold each equal to its source.
 """
@@ -19,6 +20,7 @@ from dreadnode.cli.parsing import finite_float, positive_whole_number, whole_num
 from dreadnode.training.models import DEFAULT_LORA_RANK, MAX_KNOWN_LORA_RANK, TrainingAlgorithm
 
 __all__ = [
+    "CANCEL_REASONS",
     "DATASET_FORMATS",
     "HYPERPARAMETERS",
     "JOB_STATUSES",
@@ -37,6 +39,10 @@ JOB_STATUSES: Final = ("queued", "running", "completed", "failed", "cancelled")
 
 #: Where a dataset's exact token counts stand (``dn train datasets get`` words each).
 TOKEN_COUNT_STATUSES: Final = ("pending", "ready", "failed", "unavailable")
+
+#: Why a cancelled job was cancelled: its owner asked, or its next step would have taken its
+#: spend over its ``max_cost_usd`` (``dn train jobs get`` words each).
+CANCEL_REASONS: Final = ("user", "budget")
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Tables for people, ``--json`` for scripts (the API's answer as it came). ``get`` shows how far a
 job has come (and, on a terminal, its loss curve as a sparkline), its checkpoints, the trained
-adapter and why it failed. ``events --follow`` and ``watch`` follow a job to its end
+adapter and why it failed; and its money: the estimate, what it has spent against its cap, and
+whether its budget stopped it. ``events --follow`` and ``watch`` follow a job to its end
 (``dreadnode.cli.watch``). ``cancel`` asks before it acts on a terminal, and refuses without
 ``--yes`` when nobody is there to ask (exit 2), so a script never cancels a job by accident.
 Answering no is not a failure: the user got what they chose (exit 0, "not cancelled"). A
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dreadnode.cli.api import add_server_arguments, api_client
 from dreadnode.cli.contract import JOB_STATUSES
+from dreadnode.cli.costs import cost_fields
 from dreadnode.cli.errors import UsageError
 from dreadnode.cli.output import (
     MAX_LIMIT,
@@ -26,6 +28,7 @@ from dreadnode.cli.output import (
     format_adapter,
     format_duration,
     format_size,
+    format_usd,
     format_value,
     format_when,
     page_footer,
@@ -164,6 +167,7 @@ def run_get(args: argparse.Namespace) -> int:
     rank = job.hyperparameters.get("lora_rank")  # an older server's job may name none
     if rank is not None:
         fields.append(("adapter", format_adapter(job.adapter_parameters, rank)))
+    fields += cost_fields(job)
     fields += [("created", format_when(job.created_at)), ("updated", format_when(job.updated_at))]
     fields += _run_fields(job, curve)
     width = max(len(label) for label, _ in fields)
@@ -175,12 +179,26 @@ def run_get(args: argparse.Namespace) -> int:
 
 
 def _status(job: Job) -> str:
-    """``queued (waiting for a worker; 2 jobs ahead)``, ``running (training: step 12 of 40)``."""
-    notes = [job.status_message] if job.status_message else []
+    """``queued (waiting for a worker; 2 jobs ahead)``, ``running (training: step 12 of 40)``,
+    ``cancelled by budget (its next step would have taken its spend over the $1.00 cap)``."""
+    status, notes = job.status, []
+    if job.status == "cancelled" and job.cancel_reason:
+        status += f" by {job.cancel_reason}"
+        if job.cancel_reason == "budget":
+            notes.append(_budget_stop(job))
+    if job.status_message:
+        notes.append(job.status_message)
     if job.queue_position is not None:
         ahead = job.queue_position
         notes.append("next in line" if ahead == 0 else f"{ahead:,} job{'s' * (ahead != 1)} ahead")
-    return job.status + (f" ({'; '.join(notes)})" if notes else "")
+    return status + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _budget_stop(job: Job) -> str:
+    """Why a budget stops a job: the worker cancels it before a step would overspend, so its
+    spend stays under the cap (rather than reaching it)."""
+    cap = "its cap" if job.max_cost_usd is None else f"the {format_usd(job.max_cost_usd)} cap"
+    return f"its next step would have taken its spend over {cap}"
 
 
 def _run_fields(job: Job, curve: Sequence[MetricPoint]) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ exits 0 quietly, rather than reaching rich's own handler, which exits 1.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from collections.abc import Collection, Iterable, Sequence
@@ -22,6 +23,7 @@ __all__ = [
     "format_adapter",
     "format_duration",
     "format_size",
+    "format_usd",
     "format_value",
     "format_when",
     "page_footer",
@@ -108,6 +110,22 @@ def format_adapter(parameters: int | None, lora_rank: object) -> str:
     parameters per rank the catalog does not know."""
     size = "unknown size" if parameters is None else f"{parameters:,} parameters"
     return f"{size} (rank {format_value(lora_rank)})"
+
+
+def format_usd(amount: float, *, significant: int = 2) -> str:
+    """``$1.50``, ``$1,234.50``, ``$0.0016``: cents at least, and for an amount under a cent
+    enough decimals for ``significant`` digits, so that a run costing a fraction of a cent does
+    not read as free ($0.00). Zeros past the cents are dropped (``$0.05``, not ``$0.050``)."""
+    if not math.isfinite(amount):
+        return f"${amount}"  # never sent by the API; shown as it came rather than a crash
+    decimals = 2
+    if amount:
+        decimals = max(2, significant - 1 - math.floor(math.log10(abs(amount))))
+    text = f"{amount:,.{decimals}f}"
+    whole, _, fraction = text.partition(".")
+    fraction = fraction.rstrip("0").ljust(2, "0")
+    sign, whole = ("-", whole[1:]) if whole.startswith("-") else ("", whole)
+    return f"{sign}${whole}.{fraction}"
 
 
 def format_when(moment: datetime) -> str:

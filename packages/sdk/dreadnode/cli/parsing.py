@@ -23,6 +23,7 @@ __all__ = [
     "bounded_int",
     "finite_float",
     "non_negative_float",
+    "positive_float",
     "positive_whole_number",
     "whole_number",
 ]
@@ -184,6 +185,15 @@ def non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(f"must be a number >= 0, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse ``type`` for an amount that only means something above zero (a spending cap:
+    a cap of 0 would refuse every job); its upper bound is the API's to check."""
+    value = finite_float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}")
     return value
 
 

@@ -14,6 +14,11 @@ rules (a bad line fails in milliseconds, exit 2, and nothing is sent), its forma
 method, and it is uploaded before the job is created with the new dataset's id. A dry run checks
 the file but does not upload it: the API validates the rest of the job.
 
+``--max-cost USD`` caps what the job may spend: the API refuses a job whose estimate is over it
+and stops one before a step would take its spend over it. A dry run and a new job both show the
+exact tokens the job sends to Tinker and what they are estimated to cost, or why that is not
+known yet (a local file's tokens are counted once it is uploaded).
+
 ``--watch`` follows the new job to its end, as ``dn train jobs watch`` does (and exits as it
 does: 0 when the job completed, 1 when it failed or was cancelled).
 """
@@ -22,18 +27,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TextIO
 from urllib.parse import unquote, urlsplit
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
 from dreadnode.cli.contract import HYPERPARAMETERS, METHODS
+from dreadnode.cli.costs import estimate_fields
 from dreadnode.cli.datasets import check_local_dataset, describe_dataset, upload_checked_dataset
 from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.output import format_adapter, format_value, printable
+from dreadnode.cli.parsing import positive_float
 from dreadnode.cli.watch import add_interval_argument, follow
 from dreadnode.training.models import (
     TrainingAlgorithm,
@@ -45,7 +53,7 @@ from dreadnode.training.models import (
 )
 
 if TYPE_CHECKING:
-    from dreadnode.client import ErrorItem, JobSpec, JobValidation
+    from dreadnode.client import ErrorItem, Job, JobSpec, JobValidation
     from dreadnode.training.datasets import DatasetCheck
 
 __all__ = [
@@ -64,6 +72,9 @@ DATASET_ID_PREFIX: Final = "ds-"
 #: The warning the API gives for a URI it did not check; a dry run's stand-in for a local file
 #: (checked here) gets it too, and it is not the user's to read.
 DATASET_NOT_CHECKED: Final = "dataset_not_checked"
+#: Where a dry run says a local file is (a URI the API does not hold); the file's sha256 and
+#: ``.jsonl`` follow.
+DRY_RUN_STAND_IN: Final = "s3://dn-dry-run/"
 
 
 def add_submit_parsers(commands: Any) -> None:
@@ -101,6 +112,13 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     knobs = parser.add_argument_group("hyperparameters (bounds are checked by the API)")
     for knob in HYPERPARAMETERS:
         knobs.add_argument(knob.flag, dest=knob.name, type=knob.parser, help=knob.bounds)
+    parser.add_argument(
+        "--max-cost",
+        type=positive_float,
+        metavar="USD",
+        help="the most the job may spend, in US dollars: the API refuses the job when its "
+        "estimate is higher, and stops it before a step would take its spend over it",
+    )
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -229,16 +247,18 @@ def run_submit(args: argparse.Namespace) -> int:
         if local is not None:
             # Not uploaded: a dry run creates nothing. A URI stands in for the file (checked
             # above), so the API judges the rest of the job and says what it would train with.
-            job["dataset"] = f"s3://dn-dry-run/{local[1].sha256}.jsonl"
+            job["dataset"] = f"{DRY_RUN_STAND_IN}{local[1].sha256}.jsonl"
             sys.stderr.write(f"{_describe_check(*local)} (dry run: not uploaded)\n")
         with api_client(args) as client:
             validation = client.validate_job(**job)
         warnings = validation.warnings
+        unknown_because = None
         if local is not None:
             warnings = [w for w in warnings if w.type != DATASET_NOT_CHECKED]
             _warn_row_length(*local, model, args.max_sequence_length)
+            unknown_because = _unknown_cost_of_local_file(validation, local[0])
         _warn(warnings, retiring)
-        return _report_validation(validation, as_json=args.json)
+        return _report_validation(validation, as_json=args.json, unknown_because=unknown_because)
     uploaded: str | None = None
     try:
         with api_client(args) as client:
@@ -269,6 +289,7 @@ def run_submit(args: argparse.Namespace) -> int:
                 f"{printable(created.base_model)}; watching it (Ctrl-C stops watching, not "
                 "the job)\n"
             )
+            _write_estimate(created, sys.stderr)
             sys.stderr.flush()
         return follow(args, created.id)
     if args.json:
@@ -279,7 +300,32 @@ def run_submit(args: argparse.Namespace) -> int:
             f"created {created.method} job {created.id} on {created.base_model} "
             f"({created.status}); follow it with: dn train jobs watch {created.id}\n"
         )
+        _write_estimate(created, sys.stderr)
     return 0
+
+
+def _write_estimate(
+    answer: Job | JobValidation, stream: TextIO, *, unknown_because: str | None = None
+) -> None:
+    """``tokens: 1,234 per epoch, ...`` and ``estimated cost: $0.0016 (...)``, one a line."""
+    for label, text in estimate_fields(answer, unknown_because=unknown_because):
+        stream.write(f"{label}: {printable(text)}\n")
+
+
+def _unknown_cost_of_local_file(validation: JobValidation, path: Path) -> str | None:
+    """Why a dry run with a local file has no estimate, when the API's reason is that it does
+    not hold the stand-in URI: that URI is this CLI's, not the user's, and the tokens are
+    counted once the file is uploaded. None leaves any other reason (an RL job's, a missing
+    price) as the API gave it."""
+    reason = validation.cost_estimate.reason
+    if validation.estimated_cost_usd is not None or reason is None:
+        return None
+    if DRY_RUN_STAND_IN not in reason:
+        return None
+    return (
+        "the exact tokens are counted once the file is uploaded: "
+        f"dn train datasets upload {shlex.quote(str(path))}"
+    )
 
 
 def _warn_row_length(
@@ -323,16 +369,21 @@ def job_spec(args: argparse.Namespace) -> JobSpec:
             for knob in HYPERPARAMETERS
             if getattr(args, knob.name) is not None
         },
+        "max_cost_usd": args.max_cost,
     }
 
 
-def _report_validation(validation: JobValidation, *, as_json: bool) -> int:
-    """0 when the API would accept the job; otherwise every violation, one per line, exit 1."""
+def _report_validation(
+    validation: JobValidation, *, as_json: bool, unknown_because: str | None = None
+) -> int:
+    """0 when the API would accept the job (with what it would train with and cost);
+    otherwise every violation, one per line, exit 1."""
     if as_json:
         sys.stdout.write(validation.model_dump_json(indent=2) + "\n")
     elif validation.valid:
         sys.stdout.write("valid: the API would accept this job (dry run, nothing created)\n")
         _write_effective(validation)
+        _write_estimate(validation, sys.stdout, unknown_because=unknown_because)
     if validation.valid:
         return 0
     count = len(validation.errors)

@@ -56,6 +56,7 @@ from dreadnode.client._retry import RetryPolicy
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
+    CostEstimate,
     Dataset,
     DatasetPage,
     ErrorItem,
@@ -99,6 +100,7 @@ __all__ = [
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
+    "CostEstimate",
     "Dataset",
     "DatasetPage",
     "DreadnodeError",

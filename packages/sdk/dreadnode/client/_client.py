@@ -291,7 +291,8 @@ class Client:
         self, *, idempotency_key: str | _Auto | None = AUTO, **job: Unpack[JobSpec]
     ) -> Job:
         """Create the job described by ``job`` (``base_model``, ``method``, ``dataset``, and
-        optionally ``algorithm``, ``name``, ``tags``, ``hyperparameters``; see ``JobSpec``).
+        optionally ``algorithm``, ``name``, ``tags``, ``hyperparameters`` and the spending cap
+        ``max_cost_usd``; see ``JobSpec``).
 
         A fresh idempotency key is sent by default, which makes the request safe to retry: a
         retry after a lost answer returns the same job instead of a second one. Pass

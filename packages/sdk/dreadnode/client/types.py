@@ -27,6 +27,7 @@ from dreadnode.training.models import (
 __all__ = [
     "CatalogModel",
     "CatalogPage",
+    "CostEstimate",
     "Dataset",
     "DatasetPage",
     "ErrorItem",
@@ -177,6 +178,9 @@ class JobCreate(BaseModel):
     name: str | None = None
     tags: list[str] = Field(default_factory=list)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    #: The most the job may spend, USD (the server takes 0 < x <= 1,000,000): it refuses a job
+    #: whose estimate is over it, and stops one before a step would take its spend over it.
+    max_cost_usd: float | None = None
 
 
 class JobSpec(TypedDict, total=False):
@@ -194,6 +198,7 @@ class JobSpec(TypedDict, total=False):
     name: str | None
     tags: list[str] | None
     hyperparameters: Hyperparameters | Mapping[str, Any] | None
+    max_cost_usd: float | None
 
 
 class ErrorItem(BaseModel):
@@ -241,6 +246,24 @@ class JobError(BaseModel):
     message: str
 
 
+class CostEstimate(BaseModel):
+    """What a job's ``estimated_cost_usd`` rests on: Tinker's train rate for the exact id (USD
+    per million tokens), when the server fetched the price list (``price_as_of``) and from where
+    (``price_source``); or, when there is no estimate, ``reason`` says why in words ("token
+    counts pending: ...", "no price known for 'X' in Tinker's price list", ...).
+
+    Every field may be None: an answer from an older server has no estimate at all, and then
+    this reads as unknown with no reason (``dreadnode.cli.costs`` words that case itself).
+    """
+
+    model_config = _LENIENT
+
+    train_usd_per_million: float | None = None
+    price_as_of: datetime | None = None
+    price_source: str | None = None
+    reason: str | None = None
+
+
 class Job(BaseModel):
     """A training job; ``status`` is queued, running, completed, failed or cancelled.
 
@@ -257,6 +280,15 @@ class Job(BaseModel):
     ``trained_tokens`` and ``loss`` (the latest step's) follow the run; ``checkpoints`` are
     those it saved, ``sampler_path`` the trained adapter once it completed, ``error`` why it
     failed. An older server sends none of these: they then read as not started.
+
+    What it costs: ``tokens_per_epoch`` (the exact tokens one pass over the dataset sends to
+    Tinker, what Tinker bills at its train rate) and ``total_tokens`` (the whole run's), priced
+    as ``estimated_cost_usd`` on the basis ``cost_estimate`` gives (or why unknown). A job may
+    carry a cap, ``max_cost_usd``; ``processed_tokens`` counts what has been sent so far (steps
+    run again after a crash count again: they were sent again), and ``spent_usd`` prices them at
+    the rate known at creation (None when none was). ``cancel_reason`` says why a cancelled job
+    was (``user``, or ``budget``: its next step would have taken its spend over the cap). An
+    older server sends none of these: the figures then read as unknown, nothing spent.
     """
 
     model_config = _LENIENT
@@ -288,6 +320,14 @@ class Job(BaseModel):
     sampler_path: str | None = None
     error: JobError | None = None
     warnings: list[ErrorItem] = Field(default_factory=list)
+    tokens_per_epoch: int | None = None
+    total_tokens: int | None = None
+    estimated_cost_usd: float | None = None
+    cost_estimate: CostEstimate = Field(default_factory=CostEstimate)
+    max_cost_usd: float | None = None
+    processed_tokens: int = 0
+    spent_usd: float | None = None
+    cancel_reason: str | None = None
 
 
 class JobPage(BaseModel):
@@ -309,8 +349,10 @@ class JobEvent(BaseModel):
     ``job_start``, ``job_restart``, ``training_step``, ``checkpoint_save``, ``epoch_complete``,
     ``cancel_requested``, ``job_complete``, ``job_error`` or ``job_cancelled`` (a newer server
     may add more); ``data`` holds its figures: a ``training_step``'s ``step``, ``loss``,
-    ``tokens`` and ``learning_rate``, a ``checkpoint_save``'s ``step``, ``checkpoint_type`` and
-    ``tinker_path``, an ``epoch_complete``'s ``epoch``, a ``job_error``'s ``error_type``.
+    ``tokens``, ``learning_rate`` and ``processed_tokens`` (what the step sent to Tinker), a
+    ``checkpoint_save``'s ``step``, ``checkpoint_type`` and ``tinker_path``, an
+    ``epoch_complete``'s ``epoch``, a ``job_error``'s ``error_type``, a ``job_cancelled``'s
+    ``reason`` (``user`` or ``budget``, with a ``message`` for a budget).
     """
 
     model_config = _LENIENT
@@ -354,7 +396,9 @@ class JobMetrics(BaseModel):
 
 class JobValidation(BaseModel):
     """``POST /training/jobs/validate``: whether the job would be accepted, every reason not,
-    every warning, and for a valid job what it would train with."""
+    every warning, and for a valid job what it would train with and what that would cost (the
+    figures of ``Job``: ``tokens_per_epoch``, ``total_tokens``, ``estimated_cost_usd`` and its
+    basis ``cost_estimate``; all unknown for an invalid job, or from an older server)."""
 
     model_config = _LENIENT
 
@@ -364,6 +408,10 @@ class JobValidation(BaseModel):
     hyperparameters: dict[str, Any] | None = None
     defaulted_hyperparameters: list[str] = Field(default_factory=list)
     adapter_parameters: int | None = None
+    tokens_per_epoch: int | None = None
+    total_tokens: int | None = None
+    estimated_cost_usd: float | None = None
+    cost_estimate: CostEstimate = Field(default_factory=CostEstimate)
 
 
 class TokenCount(BaseModel):

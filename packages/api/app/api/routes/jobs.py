@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 from starlette.convertors import StringConvertor, register_url_convertor
 
 from app.api.body import JobBody, PydanticJsonRoute
-from app.api.deps import CatalogDay, CurrentUser, Principal, SessionDep, SettingsDep, WriterUser
+from app.api.deps import (
+    CatalogDay,
+    CurrentUser,
+    Prices,
+    Principal,
+    SessionDep,
+    SettingsDep,
+    WriterUser,
+)
 from app.api.responses import LIFECYCLE_HEADERS, error_responses
 from app.core.config import Settings
 from app.errors import (
@@ -29,6 +37,7 @@ from app.errors import (
 from app.models import Dataset, Job, JobCheckpoint
 from app.schemas import (
     MAX_OFFSET,
+    NOT_ESTIMATED,
     CheckpointPublic,
     ErrorEntry,
     JobCreate,
@@ -128,6 +137,8 @@ def _facts(row: Dataset) -> DatasetFacts:
         longest_row_bytes=row.longest_row_bytes,
         longest_row_line=row.longest_row_line,
         rendered=_rendered(row),
+        token_counts_status=TokenCountStatus(row.token_counts_status),
+        token_counts_error=row.token_counts_error,
     )
 
 
@@ -141,6 +152,7 @@ def _rendered(row: Dataset) -> dict[str, RenderedFacts] | None:
             longest_row_tokens=count.get("longest_row_tokens"),
             longest_row_line=count.get("longest_row_line"),
             error=count.get("error"),
+            tokens_processed=count.get("tokens_processed"),
         )
         for count in row.token_counts
         for model in count.get("models", [])
@@ -177,6 +189,35 @@ def _request_hash(job: JobCreate, algorithm: TrainingAlgorithm) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+#: What a stored answer from before a field existed says of it: what a job created then says.
+_NOT_RECORDED: dict[str, Any] = {
+    "dataset_rows": None,
+    "training_tokens_bound": None,
+    "tokens_per_epoch": None,
+    "total_tokens": None,
+    "estimated_cost_usd": None,
+    "cost_estimate": NOT_ESTIMATED.model_dump(mode="json"),
+    "max_cost_usd": None,
+    "processed_tokens": 0,
+    "spent_usd": None,
+    "cancel_reason": None,
+}
+
+
+def _check(
+    body: Any, day: date, *, session: Session, user: Principal, prices: Prices, settings: Settings
+) -> JobCheck:
+    """``check_job`` on a request body, with the caller's datasets and this process's copy of
+    Tinker's price list."""
+    return check_job(
+        body,
+        day,
+        datasets=_datasets_of(session, user),
+        prices=prices,
+        prices_configured=bool(settings.price_list_url),
+    )
+
+
 def _replay(
     stored: store.StoredAnswer, request_hash: str, key: str, check: JobCheck, day: date
 ) -> JSONResponse:
@@ -186,8 +227,8 @@ def _replay(
         raise ConflictError(f"Idempotency-Key {key!r} was already used with a different body")
     status = stored.status or CREATED
     body = stored.body if stored.body is not None else _created_body(stored.job, check)
-    # Answers stored before jobs recorded datasets (v0006) had no such fields: theirs are null.
-    body = {"dataset_rows": None, "training_tokens_bound": None, **body}
+    # Answers stored before jobs recorded datasets (v0006) or costs (v0009) had no such fields.
+    body = {**_NOT_RECORDED, **body}
     headers = {**_lifecycle_headers(check, day), "Idempotent-Replayed": "true"}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -222,6 +263,7 @@ def create_job(
     session: SessionDep,
     day: CatalogDay,
     settings: SettingsDep,
+    prices: Prices,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -234,7 +276,7 @@ def create_job(
 ) -> Response:
     """Create a training job after every check has passed; a rejected request writes nothing."""
     key = _idempotency_key(idempotency_key)
-    check = check_job(body, day, datasets=_datasets_of(session, user))
+    check = _check(body, day, session=session, user=user, prices=prices, settings=settings)
     if check.job is None or check.algorithm is None or check.hyperparameters is None:
         raise ValidationFailedError(check.errors, headers=_lifecycle_headers(check, day))
     idempotency = None
@@ -260,6 +302,7 @@ def create_job(
             idempotency=idempotency,
             dataset=check.dataset,
             training_tokens_bound=check.training_tokens_bound,
+            estimate=check.estimate,
         )
     except store.DatasetGoneError:
         # Deleted since the checks above: the answer they would now give.
@@ -289,11 +332,20 @@ def create_job(
     },
 )
 def validate_job(
-    *, user: CurrentUser, body: JobBody, day: CatalogDay, session: SessionDep
+    *,
+    user: CurrentUser,
+    body: JobBody,
+    day: CatalogDay,
+    session: SessionDep,
+    settings: SettingsDep,
+    prices: Prices,
 ) -> Response:
-    """Run every creation check without writing anything (sync: parsing a body is CPU work)."""
-    check = check_job(body, day, datasets=_datasets_of(session, user))
+    """Run every creation check without writing anything (sync: parsing a body is CPU work),
+    and estimate what the job would send to Tinker and cost."""
+    check = _check(body, day, session=session, user=user, prices=prices, settings=settings)
+    estimate = {} if check.estimate is None else check.estimate.public()
     verdict = JobValidation(
+        **estimate,
         valid=not check.errors,
         errors=[ErrorEntry.model_validate(item) for item in check.errors],
         warnings=[ErrorEntry.model_validate(item) for item in check.warnings],
