@@ -7,12 +7,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, update
 
+from app.models import Dataset
 from app.worker.rendering import get_row_renderer
 from app.worker.token_counts import renderer_groups
 from dreadnode.client import UnprocessableEntityError
 from tests.worker.conftest import CHAT_ROWS, Deployment, wait_for
 
+QWEN = "Qwen/Qwen3-8B"
 #: One chat of two assistant turns: the trainer sends one sequence per turn, and so is counted.
 TWO_TURNS = {
     "messages": [
@@ -92,3 +95,49 @@ def test_a_worker_counts_an_uploaded_datasets_exact_tokens_per_renderer(
     with jobs.client() as client:
         body["hyperparameters"] = {"max_sequence_length": qwen.longest_row_tokens}
         assert client.validate_job(**body).errors == []
+
+
+def test_counts_made_for_another_catalog_are_made_again_while_the_old_ones_serve(
+    no_tinker: Deployment, tmp_path: Path
+) -> None:
+    """A release that adds a model counts again what an older one counted without it: here,
+    counts that lack Qwen3-8B, made for another catalog, as a dataset uploaded before Qwen3-8B
+    joined would have them."""
+    jobs = no_tinker
+    dataset_id = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS[:4])
+    counter = jobs.start_worker("first-release")
+    complete = _counted(jobs, dataset_id)
+    counter.stop()
+    without_qwen = [
+        count.model_dump() for count in complete.token_counts if QWEN not in count.models
+    ]
+    engine = create_engine(jobs.env["DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(Dataset)
+                .where(Dataset.id == dataset_id)
+                .values(token_counts=without_qwen, token_counts_catalog="an-older-catalog")
+            )
+    finally:
+        engine.dispose()
+    body = {"base_model": QWEN, "method": "sft", "dataset": dataset_id}
+    with jobs.client() as client:
+        assert client.validate_job(**body).cost_estimate.reason == (
+            f"the dataset's tokens were not counted for {QWEN!r}"
+        )
+
+    jobs.start_worker("next-release")
+
+    def recounted() -> Any:
+        with jobs.client() as client:
+            dataset = client.get_dataset(dataset_id)
+            # The old figures serve meanwhile: the dataset never goes back to pending.
+            assert dataset.token_counts_status == "ready"
+            return client.validate_job(**body).tokens_per_epoch
+
+    tokens = wait_for("the dataset to be counted again", recounted, timeout=180)
+    qwen = next(count for count in complete.token_counts if QWEN in count.models)
+    assert tokens == qwen.tokens_processed
+    with jobs.client() as client:
+        assert client.get_dataset(dataset_id).token_counts == complete.token_counts

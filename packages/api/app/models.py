@@ -109,6 +109,9 @@ class Dataset(Base):
     #: token_counts``); None until counted.
     token_counts: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     token_counts_error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    #: The ``catalog_key`` the counts were made for (migration v0010); a worker of a release
+    #: with another catalog counts the dataset again.
+    token_counts_catalog: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class Job(Base):

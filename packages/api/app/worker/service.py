@@ -173,27 +173,27 @@ class WorkerService:
             DBOS.destroy(workflow_completion_timeout_sec=0)
 
     def _dispatch(self, *feeds: tuple[Any, Any, Any, str]) -> None:
-        """Enqueue what each feed's query finds (queue, workflow, query, id prefix), each under
-        the workflow id ``<prefix>-<id>``: several workers enqueueing one item make one
-        workflow."""
+        """Enqueue what each feed's query finds (queue, workflow, query, id prefix): the query
+        gives (key, argument) pairs, each enqueued under the workflow id ``<prefix>-<key>``:
+        several workers enqueueing one item make one workflow."""
         from dbos import SetWorkflowID
 
         enqueued: set[str] = set()
         while not self.stopping.is_set():
             for queue, workflow, waiting, prefix in feeds:
                 try:
-                    for item_id in waiting():
-                        workflow_id = f"{prefix}-{item_id}"
+                    for key, argument in waiting():
+                        workflow_id = f"{prefix}-{key}"
                         if workflow_id in enqueued:
                             continue
                         with SetWorkflowID(workflow_id):
-                            queue.enqueue(workflow, item_id)
+                            queue.enqueue(workflow, argument)
                         enqueued.add(workflow_id)
                 except Exception:
                     logger.exception("could not read or enqueue %s work; trying again", prefix)
             self.stopping.wait(POLL_SECONDS)
 
-    def _queued_jobs(self) -> list[str]:
+    def _queued_jobs(self) -> list[tuple[str, str]]:
         query = (
             select(Job.id)
             .where(Job.status == JobStatus.QUEUED.value, Job.method == JobMethod.SFT.value)
@@ -201,9 +201,9 @@ class WorkerService:
             .limit(POLL_BATCH)
         )
         with self.ctx.db.session() as session:
-            return list(session.scalars(query))
+            return [(job_id, job_id) for job_id in session.scalars(query)]
 
-    def _pending_datasets(self) -> list[str]:
+    def _pending_datasets(self) -> list[tuple[str, str]]:
         from app.worker.token_counts import pending_datasets
 
         return pending_datasets(self.ctx, POLL_BATCH)

@@ -11,20 +11,28 @@ assistant turns is one sequence per turn, as the trainer sends it), ``tokens_tra
 tokens with a loss weight, the targets a datum trains on), and the longest sequence with its
 line. A row that renderer cannot render leaves that renderer's figures null and says which line
 and why (a job on those models would fail on it); the other renderers still count.
+
+Counts are kept with the key of the catalog they were made for (``catalog_key``: every catalog
+id's renderer group). A release that adds a model, or changes which renderer a model uses, has
+another key: its workers count every dataset counted under an older key again, while the old
+figures keep serving (the dataset stays ``ready``) until the new ones replace them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Iterable
 from datetime import date
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 
 from app.models import Dataset
 from app.schemas import TokenCountStatus
-from app.training.catalog import filter_training_models
+from app.training.catalog import TINKER_MODELS, TrainingModel, filter_training_models
 from app.worker.dataset import DatasetRow, DatasetUnusableError, stored_rows
 from app.worker.rendering import (
     RowRenderer,
@@ -36,6 +44,7 @@ from app.worker.rendering import (
 from app.worker.train import WorkerContext
 
 __all__ = [
+    "catalog_key",
     "count_dataset",
     "count_rows",
     "pending_datasets",
@@ -48,12 +57,14 @@ logger = logging.getLogger("app.worker")
 PENDING = TokenCountStatus.PENDING
 
 
-def renderer_groups(on: date | None = None) -> dict[tuple[str, str], list[str]]:
-    """The catalog's trainable ids on that day (``:peft:`` ids too), grouped by what decides
-    their rendering; ids whose renderer is not rendered here are left out (jobs on them are
-    refused at creation)."""
+def renderer_groups(
+    on: date | None = None, *, models: Iterable[TrainingModel] | None = None
+) -> dict[tuple[str, str], list[str]]:
+    """The catalog's trainable ids on that day (``:peft:`` ids too), or ``models``, grouped by
+    what decides their rendering; ids whose renderer is not rendered here are left out (jobs
+    on them are refused at creation)."""
     groups: dict[tuple[str, str], list[str]] = {}
-    for model in filter_training_models(on=on):
+    for model in filter_training_models(on=on) if models is None else models:
         if model.renderer is None:
             continue
         try:
@@ -63,6 +74,25 @@ def renderer_groups(on: date | None = None) -> dict[tuple[str, str], list[str]]:
         extended = model.extended_context_id
         groups.setdefault(key, []).extend([model.tinker_id, *([extended] if extended else [])])
     return groups
+
+
+@cache
+def catalog_key() -> str:
+    """The key of what decides a dataset's counts: every id in the catalog's code (retiring and
+    retired ones too, so that a retirement day counts nothing again) with its renderer group."""
+    groups = renderer_groups(models=TINKER_MODELS)
+    canonical = sorted([*key, sorted(ids)] for key, ids in groups.items())
+    return hashlib.sha256(json.dumps(canonical).encode()).hexdigest()[:16]
+
+
+def _to_count() -> ColumnElement[bool]:
+    """Datasets to count: pending ones, and ready ones counted for another catalog."""
+    catalog = Dataset.token_counts_catalog
+    stale = or_(catalog.is_(None), catalog != catalog_key())
+    return or_(
+        Dataset.token_counts_status == PENDING,
+        and_(Dataset.token_counts_status == TokenCountStatus.READY, stale),
+    )
 
 
 def count_rows(renderer: RowRenderer, rows: Iterable[DatasetRow]) -> dict[str, Any]:
@@ -97,11 +127,14 @@ def count_rows(renderer: RowRenderer, rows: Iterable[DatasetRow]) -> dict[str, A
 
 
 def count_dataset(dataset_id: str, ctx: WorkerContext) -> None:
-    """Count one pending dataset and record the result (``ready``, or ``failed`` with why);
-    a dataset deleted meanwhile, or already counted, is left alone."""
+    """Count one dataset that is pending, or counted for another catalog, and record the result
+    (``ready``, or ``failed`` with why); a dataset deleted meanwhile, or counted for this
+    catalog already, is left alone."""
     with ctx.db.session() as session:
-        dataset = session.scalars(select(Dataset).where(Dataset.id == dataset_id)).one_or_none()
-        if dataset is None or dataset.token_counts_status != PENDING:
+        dataset = session.scalars(
+            select(Dataset).where(Dataset.id == dataset_id, _to_count())
+        ).one_or_none()
+        if dataset is None:
             return
         session.expunge(dataset)
     try:
@@ -133,19 +166,30 @@ def _record(
     with ctx.db.session() as session:
         session.execute(
             update(Dataset)
-            .where(Dataset.id == dataset_id, Dataset.token_counts_status == PENDING)
-            .values(token_counts_status=status, token_counts=counts, token_counts_error=error)
+            .where(Dataset.id == dataset_id, _to_count())
+            .values(
+                token_counts_status=status,
+                token_counts=counts,
+                token_counts_error=error,
+                token_counts_catalog=catalog_key(),
+            )
         )
         session.commit()
 
 
-def pending_datasets(ctx: WorkerContext, limit: int) -> list[str]:
-    """Datasets waiting for their counts, oldest first."""
+def pending_datasets(ctx: WorkerContext, limit: int) -> list[tuple[str, str]]:
+    """Datasets waiting for their counts (or for new ones: counted for another catalog),
+    oldest first, each with the key of its count: the dataset, the catalog it is counted for
+    and the one its counts were made for (none yet), so that counting a dataset again for a
+    new catalog is a new workflow, and each count happens once however many workers see it."""
     query = (
-        select(Dataset.id)
-        .where(Dataset.token_counts_status == PENDING)
+        select(Dataset.id, Dataset.token_counts_catalog)
+        .where(_to_count())
         .order_by(Dataset.seq)
         .limit(limit)
     )
     with ctx.db.session() as session:
-        return list(session.scalars(query))
+        rows = session.execute(query).all()
+    return [
+        (f"{dataset_id}-{catalog_key()}-{made or 'new'}", dataset_id) for dataset_id, made in rows
+    ]
