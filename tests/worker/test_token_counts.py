@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, select, update
 
 from app.models import Dataset
 from app.worker.rendering import get_row_renderer
@@ -141,3 +141,45 @@ def test_counts_made_for_another_catalog_are_made_again_while_the_old_ones_serve
     assert tokens == qwen.tokens_processed
     with jobs.client() as client:
         assert client.get_dataset(dataset_id).token_counts == complete.token_counts
+
+
+def test_a_count_made_again_that_fails_keeps_the_counts_that_serve(
+    no_tinker: Deployment, tmp_path: Path
+) -> None:
+    """Counting again for a new catalog is an improvement, never a loss: when it fails (here the
+    stored file is gone), the dataset keeps its counts, and is not tried again and again."""
+    jobs = no_tinker
+    dataset_id = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS[4:])
+    counter = jobs.start_worker("first-release")
+    complete = _counted(jobs, dataset_id)
+    counter.stop()
+    for stored in jobs.workdir.rglob(f"*{complete.sha256}*"):
+        stored.unlink()
+    engine = create_engine(jobs.env["DATABASE_URL"])
+
+    def counted_for() -> Any:
+        with engine.connect() as connection:
+            return connection.scalar(
+                select(Dataset.token_counts_catalog).where(Dataset.id == dataset_id)
+            )
+
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(Dataset)
+                .where(Dataset.id == dataset_id)
+                .values(token_counts_catalog="an-older-catalog")
+            )
+        jobs.start_worker("next-release")
+        wait_for(
+            "the count to be given up",
+            lambda: counted_for() not in (None, "an-older-catalog"),
+            timeout=120,
+        )
+    finally:
+        engine.dispose()
+    with jobs.client() as client:
+        kept = client.get_dataset(dataset_id)
+    assert (kept.token_counts_status, kept.token_counts_error) == ("ready", None)
+    assert kept.token_counts == complete.token_counts
+    assert any("not counted again" in worker.log_text() for worker in jobs.workers)

@@ -63,7 +63,7 @@ __all__ = [
 
 PREFIX = "/api/v1"
 ENVELOPE_KEYS = {"code", "detail", "type", "errors"}
-#: A job answer's cost fields when nothing could be estimated (an invalid job).
+#: A validation's cost fields when the job is invalid: nothing estimated, and why.
 NO_ESTIMATE: dict[str, Any] = {
     "tokens_per_epoch": None,
     "total_tokens": None,
@@ -72,7 +72,7 @@ NO_ESTIMATE: dict[str, Any] = {
         "train_usd_per_million": None,
         "price_as_of": None,
         "price_source": None,
-        "reason": None,
+        "reason": "the job is not valid (see `errors`), so it was not estimated",
     },
 }
 

@@ -25,8 +25,15 @@ GPT_OSS = "openai/gpt-oss-20b"
 
 
 def counted(api: Api, rows: int = 7, tokens: int = TOKENS_PER_EPOCH) -> str:
-    """An uploaded chat dataset whose tokens a worker has counted (written as it writes them)."""
+    """An uploaded chat dataset whose tokens a worker has counted."""
     dataset_id: str = uploaded(api, chat_file(rows=rows))["id"]
+    count_as_a_worker_would(api, dataset_id, tokens)
+    return dataset_id
+
+
+def count_as_a_worker_would(api: Api, dataset_id: str, tokens: int = TOKENS_PER_EPOCH) -> None:
+    """Write a dataset's counts as a worker writes them (the workers' own counting is tested
+    with real workers in tests/worker)."""
     counts = [
         {"renderer": renderer, "models": [model], "tokens_processed": tokens,
          "tokens_trained": tokens // 3, "longest_row_tokens": 40, "longest_row_line": 1,
@@ -39,7 +46,6 @@ def counted(api: Api, rows: int = 7, tokens: int = TOKENS_PER_EPOCH) -> str:
             .where(Dataset.id == dataset_id)
             .values(token_counts_status="ready", token_counts=counts)
         )
-    return dataset_id
 
 
 def priced_api(api: Api) -> Api:
@@ -84,10 +90,12 @@ def test_a_counted_dataset_is_priced_exactly_with_the_lists_date_and_source(
 
 def test_a_run_cut_short_by_steps_is_priced_at_the_share_it_covers(priced: Api) -> None:
     api = priced_api(priced)
-    dataset = counted(api, rows=7)  # 4 steps an epoch at batch size 2; 8 over 2 epochs
-    hyperparameters = {"epochs": 2, "batch_size": 2, "steps": 3}
+    # 7 rows at batch size 2: steps of 2, 2, 2 and 1 rows an epoch, 8 steps over 2 epochs.
+    dataset = counted(api, rows=7)
+    hyperparameters = {"epochs": 2, "batch_size": 2, "steps": 5}
     verdict = validate(api, {**SFT, "dataset": dataset, "hyperparameters": hyperparameters})
-    assert verdict["total_tokens"] == math.ceil(2 * 12_345 * 3 / 8)
+    # 5 steps: the first epoch's 7 rows, then 2: 9 rows at the mean tokens per row.
+    assert verdict["total_tokens"] == math.ceil(12_345 * 9 / 7)
     full = validate(api, {**SFT, "dataset": dataset, "hyperparameters": {"steps": 100}})
     assert full["total_tokens"] == 12_345  # a cap beyond the run's end changes nothing
 
@@ -196,3 +204,38 @@ def test_a_server_reading_no_price_list_says_so(api: Api) -> None:
     verdict = validate(api, {**SFT, "dataset": dataset})
     assert verdict["tokens_per_epoch"] == 10
     assert verdict["cost_estimate"]["reason"] == "this server reads no price list"
+
+
+def test_a_retry_of_a_created_job_is_its_answer_even_once_its_estimate_is_over_the_cap(
+    priced: Api,
+) -> None:
+    """The estimate moves with live data: a job created while its tokens were being counted is
+    over its cap once they are in, and the retry of its creation must still get its answer."""
+    api = priced_api(priced)
+    dataset = uploaded(api, chat_file(rows=7))["id"]
+    body = {**SFT, "dataset": dataset, "max_cost_usd": 0.004}
+    key = {"Idempotency-Key": "retry-after-the-count"}
+    with api.client() as client:
+        first = client.post("/training/jobs", json=body, headers=key)
+    assert first.status_code == 201, first.text
+    count_as_a_worker_would(api, dataset)
+    with api.client() as client:
+        retried = client.post("/training/jobs", json=body, headers=key)
+        fresh = client.post("/training/jobs", json=body)
+    assert (retried.status_code, retried.headers["Idempotent-Replayed"]) == (201, "true")
+    assert retried.json() == first.json()
+    (error,) = envelope(fresh, 422, "validation_error")["errors"]
+    assert error["type"] == "over_budget"
+
+
+def test_the_worker_prices_each_step_against_the_cap() -> None:
+    from app.worker.train import _Budget
+
+    spent = _Budget(cap=0.05, usd_per_million=100.0, sent=400)  # $0.04 so far
+    assert spent.refuses(100) is None  # to $0.05: at the cap, not over it
+    assert spent.refuses(101) == (
+        "its next step sends 101 tokens, which would take its spend from $0.04 to $0.0501, "
+        "over its max_cost_usd $0.05"
+    )
+    assert _Budget(cap=None, usd_per_million=100.0, sent=0).refuses(10**9) is None
+    assert _Budget(cap=0.01, usd_per_million=None, sent=0).refuses(10**9) is None

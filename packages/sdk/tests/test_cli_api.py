@@ -554,13 +554,13 @@ PRICED = "train $0.44 per million tokens, Tinker's price list of 2026-12-04 16:0
 @pytest.mark.parametrize(
     ("changes", "tokens", "cost"),
     [
-        ({}, "1,234 per epoch, 3,702 in all (3 epochs)", "$0.0016"),
+        ({}, "1,234 per epoch, 3,702 in all (3 epochs)", "$0.00163"),
         # ``steps`` ends the run before its epochs do: the total is the share they cover.
         (
             {"hyperparameters": {"epochs": 1, "steps": 1, "lora_rank": 32}, "total_tokens": 412,
              "estimated_cost_usd": 0.000181},
             "1,234 per epoch, 412 in all (1 epoch, at most 1 step)",
-            "$0.00018",
+            "$0.000181",
         ),
     ],
 )  # fmt: skip
@@ -610,7 +610,7 @@ def test_sft_prints_the_new_jobs_estimate_beside_its_id(dn: DnRunner, fake_api: 
     assert result.stdout == "job-9\n"  # stdout stays the id alone, for scripts
     assert result.stderr.splitlines()[1:] == [
         "tokens: 1,234 per epoch, 3,702 in all (3 epochs)",
-        f"estimated cost: $0.0016 ({PRICED})",
+        f"estimated cost: $0.00163 ({PRICED})",
     ]
 
 
@@ -657,7 +657,7 @@ def test_bad_max_cost_is_one_line_and_sends_nothing(
     ("amount", "shown"),
     [
         (0, "$0.00"),
-        (0.00162888, "$0.0016"),  # a fraction of a cent is not $0.00
+        (0.00162888, "$0.00163"),  # a fraction of a cent is not $0.00
         (0.05, "$0.05"),
         (1, "$1.00"),
         (1234.5, "$1,234.50"),

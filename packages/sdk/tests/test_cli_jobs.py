@@ -259,8 +259,8 @@ def _costing(**changes: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("cap", "spent"),
     [
-        (1.0, "$0.0012 of $1.00 cap (2,795 tokens sent)"),
-        (None, "$0.0012, no cap (2,795 tokens sent)"),
+        (1.0, "$0.00123 of $1.00 cap (2,795 tokens sent)"),
+        (None, "$0.00123, no cap (2,795 tokens sent)"),
     ],
 )
 def test_jobs_get_shows_the_estimate_and_the_spend_against_the_cap(
@@ -272,7 +272,7 @@ def test_jobs_get_shows_the_estimate_and_the_spend_against_the_cap(
     lines = result.stdout.splitlines()
     start = lines.index("tokens           1,234 per epoch, 3,702 in all (3 epochs)")
     assert lines[start + 1 : start + 3] == [
-        "estimated cost   $0.0016 (train $0.44 per million tokens, Tinker's price list of "
+        "estimated cost   $0.00163 (train $0.44 per million tokens, Tinker's price list of "
         "2026-12-04 16:00 UTC)",
         f"spent            {spent}",
     ]
@@ -288,10 +288,10 @@ def test_jobs_get_says_a_cancelled_job_was_stopped_by_its_budget(
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[2] == (
-        "status           cancelled by budget (its next step would have taken its spend over "
+        "status           cancelled by budget (going on would have taken its spend over "
         "the $0.0013 cap)"
     )
-    assert "spent            $0.0012 of $0.0013 cap (2,795 tokens sent)" in lines
+    assert "spent            $0.00123 of $0.0013 cap (2,795 tokens sent)" in lines
     cancelled_by_owner = _costing(status="cancelled", status_message=None, cancel_reason="user")
     fake_api.script("GET", JOB, Reply(200, cancelled_by_owner))
     shown = dn("train", "jobs", "get", "job-1", env=_env(fake_api)).stdout.splitlines()

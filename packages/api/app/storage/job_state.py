@@ -500,7 +500,9 @@ def finish_cancelled(
     stay, and ``sampler_path`` is the weights it trained, when the worker saved them."""
     stopped = f"Cancelled at step {step}" if why is None else f"Stopped at step {step}: {why}"
     kept = "the checkpoints saved so far are kept"
-    if sampler_path is not None:
+    if step == 0:
+        kept = "nothing was trained"
+    elif sampler_path is not None:
         kept = f"its weights at step {step} are saved to sample from ({sampler_path})"
     return _finish_owned(
         session,

@@ -143,17 +143,21 @@ def _tokens_per_epoch(
 
 
 def _total_tokens(tokens_per_epoch: int, rows: int, hyperparameters: dict[str, Any]) -> int:
-    """The run's tokens: one pass per epoch, or, when ``steps`` stops the run sooner, the share
-    of those passes its steps cover (rows are shuffled per run, so which rows those steps take,
-    and their exact tokens, are known only as it runs)."""
+    """The run's tokens: one pass per epoch, or, when ``steps`` stops the run sooner, the
+    tokens of the rows those steps take, as the worker's plan takes them (each epoch's steps
+    take ``batch_size`` rows, its last step the rest), at the dataset's mean tokens per row:
+    rows are shuffled per run, so which rows, and their exact tokens, are known only as it
+    runs."""
     epochs = hyperparameters.get("epochs") or DEFAULT_EPOCHS
     batch_size = hyperparameters.get("batch_size") or DEFAULT_BATCH_SIZE
-    full = tokens_per_epoch * epochs
+    full = int(tokens_per_epoch * epochs)
     steps = hyperparameters.get("steps")
-    all_steps = math.ceil(rows / batch_size) * epochs
-    if steps is None or all_steps == 0 or steps >= all_steps:
+    per_epoch = math.ceil(rows / batch_size)
+    if steps is None or rows == 0 or steps >= per_epoch * epochs:
         return full
-    return math.ceil(full * int(steps) / all_steps)
+    whole, rest = divmod(int(steps), per_epoch)
+    covered = whole * rows + min(rest * batch_size, rows)
+    return math.ceil(tokens_per_epoch * covered / rows)
 
 
 def _train_price(

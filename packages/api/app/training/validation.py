@@ -103,7 +103,8 @@ METHOD_ALGORITHMS: Mapping[JobMethod, tuple[TrainingAlgorithm, ...]] = {
 
 @dataclass(frozen=True)
 class JobCheck:
-    """The outcome: the parsed job with what it will train with, or every violation.
+    """The outcome: the parsed job with what it will train with, or every violation (a job
+    refused only for its budget keeps ``job`` and ``algorithm``, with no ``hyperparameters``).
 
     ``hyperparameters`` holds every effective value (the given ones and the model's defaults),
     ``defaulted`` names the ones filled in; ``warnings`` are worth telling but refuse nothing.
@@ -262,9 +263,11 @@ def _accepted(
     )
     budget_errors = _budget_errors(job.max_cost_usd, estimate)
     if budget_errors:
+        # The job itself is valid (kept: an idempotent retry is matched by it); only the live
+        # estimate refuses it now.
         return JobCheck(
-            job=None,
-            algorithm=None,
+            job=job,
+            algorithm=algorithm,
             base_model=model.tinker_id,
             errors=budget_errors,
             warnings=warnings,

@@ -28,7 +28,7 @@ from datetime import date
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, or_, select, update
 
 from app.models import Dataset
 from app.schemas import TokenCountStatus
@@ -140,7 +140,7 @@ def count_dataset(dataset_id: str, ctx: WorkerContext) -> None:
     try:
         rows = stored_rows(dataset, ctx.settings)
     except DatasetUnusableError as err:
-        _record(ctx, dataset_id, status=TokenCountStatus.FAILED, counts=None, error=err.message)
+        record_failure(ctx, dataset_id, err.message)
         return
     counts = []
     for (name, _variant), models in sorted(renderer_groups().items()):
@@ -151,8 +151,20 @@ def count_dataset(dataset_id: str, ctx: WorkerContext) -> None:
 
 
 def record_failure(ctx: WorkerContext, dataset_id: str, error: str) -> None:
-    """Mark a pending dataset's counts ``failed``, saying why."""
+    """A count that could not be made: a pending dataset's counts are ``failed``, saying why;
+    a dataset counted before (for another catalog) keeps its counts, which still serve, and is
+    marked counted for this catalog so that it is not tried again and again."""
     _record(ctx, dataset_id, status=TokenCountStatus.FAILED, counts=None, error=error[:2000])
+    with ctx.db.session() as session:
+        kept = session.execute(
+            update(Dataset)
+            .where(Dataset.id == dataset_id, _to_count())
+            .values(token_counts_catalog=catalog_key())
+            .returning(Dataset.id)
+        ).all()
+        session.commit()
+    if kept:
+        logger.warning("dataset %s: not counted again (%s); its counts stand", dataset_id, error)
 
 
 def _record(
@@ -163,10 +175,13 @@ def _record(
     counts: list[dict[str, Any]] | None,
     error: str | None,
 ) -> None:
+    """Record a count's outcome on a dataset still to count: counts on any, a failure on a
+    pending one only (a dataset counted before keeps its counts: ``record_failure``)."""
+    waiting = Dataset.token_counts_status == PENDING if counts is None else _to_count()
     with ctx.db.session() as session:
         session.execute(
             update(Dataset)
-            .where(Dataset.id == dataset_id, _to_count())
+            .where(Dataset.id == dataset_id, waiting)
             .values(
                 token_counts_status=status,
                 token_counts=counts,
@@ -178,14 +193,16 @@ def _record(
 
 
 def pending_datasets(ctx: WorkerContext, limit: int) -> list[tuple[str, str]]:
-    """Datasets waiting for their counts (or for new ones: counted for another catalog),
-    oldest first, each with the key of its count: the dataset, the catalog it is counted for
-    and the one its counts were made for (none yet), so that counting a dataset again for a
-    new catalog is a new workflow, and each count happens once however many workers see it."""
+    """Datasets waiting for their counts, oldest first, then those counted for another catalog
+    (whose old counts serve meanwhile: a new upload does not wait behind them). Each comes with
+    the key of its count: the dataset, the catalog it is counted for and the one its counts
+    were made for (none yet), so that counting a dataset again for a new catalog is a new
+    workflow, and each count happens once however many workers see it."""
+    never_counted = case((Dataset.token_counts_status == PENDING, 0), else_=1)
     query = (
         select(Dataset.id, Dataset.token_counts_catalog)
         .where(_to_count())
-        .order_by(Dataset.seq)
+        .order_by(never_counted, Dataset.seq)
         .limit(limit)
     )
     with ctx.db.session() as session:

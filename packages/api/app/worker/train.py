@@ -12,10 +12,14 @@ Durability comes from checkpoints: every ``checkpoint_every_steps`` steps a trai
 worker or another, rebuilds the same plan and resumes from the latest training checkpoint, so a
 crash costs at most the steps since it.
 
-A job with a ``max_cost_usd`` is held to it here: before each step the worker prices the tokens
-that step would send at the train rate known at creation, and stops the job (``cancelled``,
-reason ``budget``) rather than take its spend over the cap. Spend counts every token sent,
-steps trained again after a crash included (Tinker bills them again).
+A job with a ``max_cost_usd`` is held to it here, at the train rate known at its creation. Once
+the rows are rendered the whole run's tokens are known: a run that would cost more than the cap
+ends ``cancelled`` (reason ``budget``) before its first Tinker call, as creation refuses one whose
+estimate is over it (a job created while its dataset's tokens were still being counted had no
+estimate then). During the run, each step is priced before it is sent, and the job stops rather
+than take its spend over the cap, keeping what it trained. Spend counts every token sent, steps
+trained again after a crash included (Tinker bills them again), which is how a resumed run can
+reach its cap.
 """
 
 from __future__ import annotations
@@ -175,6 +179,12 @@ def _run(job: Job, ctx: WorkerContext) -> None:
         )
     if _stop(ctx, job.id, owned, start):
         return
+    remaining = sum(prepared.sent[row] for step in plan.steps[start:] for row in step.rows)
+    what = "the run" if start == 0 else f"the rest of the run, from step {start},"
+    over = _Budget.of(job).refuses(remaining, what)
+    if over is not None:
+        _cancelled(ctx, job.id, start, reason=CancelReason.BUDGET, why=over)
+        return
     tinker = _connect(ctx)
     try:
         if resume is None:
@@ -205,8 +215,8 @@ class _Budget:
         rate = (job.cost_estimate or {}).get("train_usd_per_million")
         return cls(cap=job.max_cost_usd, usd_per_million=rate, sent=job.processed_tokens or 0)
 
-    def refuses(self, tokens: int) -> str | None:
-        """Why sending ``tokens`` more would break the cap, or None."""
+    def refuses(self, tokens: int, what: str = "its next step") -> str | None:
+        """Why sending ``tokens`` more (``what`` sends them) would break the cap, or None."""
         if self.cap is None or self.usd_per_million is None:
             return None
         spent = usd(self.sent, self.usd_per_million)
@@ -214,7 +224,7 @@ class _Budget:
         if after <= self.cap:
             return None
         return (
-            f"its next step sends {tokens:,} tokens, which would take its spend from "
+            f"{what} sends {tokens:,} tokens, which would take its spend from "
             f"{dollars(spent)} to {dollars(after)}, over its max_cost_usd {dollars(self.cap)}"
         )
 
@@ -278,16 +288,7 @@ def _stop_for_budget(
         if step != start and step % ctx.settings.checkpoint_every_steps != 0:
             _checkpoint(ctx, job, tinker, step, "training")
         sampler_path = _checkpoint(ctx, job, tinker, step, "sampler")
-    with ctx.db.session() as session:
-        job_state.finish_cancelled(
-            session,
-            job_id=job.id,
-            worker_id=ctx.worker_id,
-            step=step,
-            reason=CancelReason.BUDGET,
-            why=why,
-            sampler_path=sampler_path,
-        )
+    _cancelled(ctx, job.id, step, reason=CancelReason.BUDGET, why=why, sampler_path=sampler_path)
 
 
 def _checkpoint(ctx: WorkerContext, job: Job, tinker: TinkerSession, step: int, kind: str) -> str:
@@ -323,8 +324,15 @@ def _cancelled(
     *,
     reason: CancelReason = CancelReason.USER,
     why: str | None = None,
+    sampler_path: str | None = None,
 ) -> None:
     with ctx.db.session() as session:
         job_state.finish_cancelled(
-            session, job_id=job_id, worker_id=ctx.worker_id, step=step, reason=reason, why=why
+            session,
+            job_id=job_id,
+            worker_id=ctx.worker_id,
+            step=step,
+            reason=reason,
+            why=why,
+            sampler_path=sampler_path,
         )

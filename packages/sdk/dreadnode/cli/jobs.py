@@ -195,10 +195,11 @@ def _status(job: Job) -> str:
 
 
 def _budget_stop(job: Job) -> str:
-    """Why a budget stops a job: the worker cancels it before a step would overspend, so its
-    spend stays under the cap (rather than reaching it)."""
+    """Why a budget stops a job: the worker cancels it before sending what would take its spend
+    over the cap (the whole run, before it starts, or the next step); the job's events say
+    which, with the figures."""
     cap = "its cap" if job.max_cost_usd is None else f"the {format_usd(job.max_cost_usd)} cap"
-    return f"its next step would have taken its spend over {cap}"
+    return f"going on would have taken its spend over {cap}"
 
 
 def _run_fields(job: Job, curve: Sequence[MetricPoint]) -> list[tuple[str, str]]:

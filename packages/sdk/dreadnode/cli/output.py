@@ -112,7 +112,7 @@ def format_adapter(parameters: int | None, lora_rank: object) -> str:
     return f"{size} (rank {format_value(lora_rank)})"
 
 
-def format_usd(amount: float, *, significant: int = 2) -> str:
+def format_usd(amount: float, *, significant: int = 3) -> str:
     """``$1.50``, ``$1,234.50``, ``$0.0016``: cents at least, and for an amount under a cent
     enough decimals for ``significant`` digits, so that a run costing a fraction of a cent does
     not read as free ($0.00). Zeros past the cents are dropped (``$0.05``, not ``$0.050``)."""

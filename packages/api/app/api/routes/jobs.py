@@ -60,6 +60,7 @@ from app.storage import jobs as store
 from app.storage.datasets import get_dataset
 from app.training.catalog import TrainingAlgorithm
 from app.training.datasets import DatasetFormat
+from app.training.estimates import CostEstimate
 from app.training.lifecycle import retirement_headers
 from app.training.validation import (
     DatasetFacts,
@@ -204,6 +205,10 @@ _NOT_RECORDED: dict[str, Any] = {
 }
 
 
+#: The estimate of a job refused for something else than its budget: none.
+NOT_VALID = CostEstimate(reason="the job is not valid (see `errors`), so it was not estimated")
+
+
 def _check(
     body: Any, day: date, *, session: Session, user: Principal, prices: Prices, settings: Settings
 ) -> JobCheck:
@@ -277,10 +282,12 @@ def create_job(
     """Create a training job after every check has passed; a rejected request writes nothing."""
     key = _idempotency_key(idempotency_key)
     check = _check(body, day, session=session, user=user, prices=prices, settings=settings)
-    if check.job is None or check.algorithm is None or check.hyperparameters is None:
+    if check.job is None or check.algorithm is None:
         raise ValidationFailedError(check.errors, headers=_lifecycle_headers(check, day))
     idempotency = None
     if key is not None:
+        # Looked up before a budget refusal: the estimate moves with live data (counts that
+        # arrived, a new price list), and a retry of a job created before must get its answer.
         ttl = timedelta(hours=settings.idempotency_ttl_hours)
         request_hash = _request_hash(check.job, check.algorithm)
         stored = store.find_idempotent_answer(session, owner=user.owner, key=key, ttl=ttl)
@@ -289,6 +296,8 @@ def create_job(
         idempotency = store.IdempotentRequest(
             key=key, request_hash=request_hash, ttl=ttl, status=CREATED
         )
+    if check.errors or check.hyperparameters is None:
+        raise ValidationFailedError(check.errors, headers=_lifecycle_headers(check, day))
     try:
         answer = store.create_job(
             session,
@@ -343,7 +352,7 @@ def validate_job(
     """Run every creation check without writing anything (sync: parsing a body is CPU work),
     and estimate what the job would send to Tinker and cost."""
     check = _check(body, day, session=session, user=user, prices=prices, settings=settings)
-    estimate = {} if check.estimate is None else check.estimate.public()
+    estimate = (check.estimate or NOT_VALID).public()
     verdict = JobValidation(
         **estimate,
         valid=not check.errors,
