@@ -97,89 +97,60 @@ def test_a_worker_counts_an_uploaded_datasets_exact_tokens_per_renderer(
         assert client.validate_job(**body).errors == []
 
 
-def test_counts_made_for_another_catalog_are_made_again_while_the_old_ones_serve(
+def test_counts_made_for_another_catalog_are_made_again_and_a_failure_keeps_the_old(
     no_tinker: Deployment, tmp_path: Path
 ) -> None:
-    """A release that adds a model counts again what an older one counted without it: here,
-    counts that lack Qwen3-8B, made for another catalog, as a dataset uploaded before Qwen3-8B
-    joined would have them."""
+    """A release that adds a model counts again what an older one counted without it (here:
+    counts that lack Qwen3-8B, made for another catalog), while the old figures serve; and
+    counting again is an improvement, never a loss: when it fails (here the stored file is
+    gone), the dataset keeps its counts, and is not tried again and again."""
     jobs = no_tinker
-    dataset_id = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS[:4])
+    again = jobs.upload(tmp_path / "again.jsonl", CHAT_ROWS[:4])
+    lost = jobs.upload(tmp_path / "lost.jsonl", CHAT_ROWS[4:])
     counter = jobs.start_worker("first-release")
-    complete = _counted(jobs, dataset_id)
+    complete = {dataset_id: _counted(jobs, dataset_id) for dataset_id in (again, lost)}
     counter.stop()
-    without_qwen = [
-        count.model_dump() for count in complete.token_counts if QWEN not in count.models
-    ]
-    engine = create_engine(jobs.env["DATABASE_URL"])
-    try:
-        with engine.begin() as connection:
-            connection.execute(
-                update(Dataset)
-                .where(Dataset.id == dataset_id)
-                .values(token_counts=without_qwen, token_counts_catalog="an-older-catalog")
-            )
-    finally:
-        engine.dispose()
-    body = {"base_model": QWEN, "method": "sft", "dataset": dataset_id}
-    with jobs.client() as client:
-        assert client.validate_job(**body).cost_estimate.reason == (
-            f"the dataset's tokens were not counted for {QWEN!r}"
-        )
-
-    jobs.start_worker("next-release")
-
-    def recounted() -> Any:
-        with jobs.client() as client:
-            dataset = client.get_dataset(dataset_id)
-            # The old figures serve meanwhile: the dataset never goes back to pending.
-            assert dataset.token_counts_status == "ready"
-            return client.validate_job(**body).tokens_per_epoch
-
-    tokens = wait_for("the dataset to be counted again", recounted, timeout=180)
-    qwen = next(count for count in complete.token_counts if QWEN in count.models)
-    assert tokens == qwen.tokens_processed
-    with jobs.client() as client:
-        assert client.get_dataset(dataset_id).token_counts == complete.token_counts
-
-
-def test_a_count_made_again_that_fails_keeps_the_counts_that_serve(
-    no_tinker: Deployment, tmp_path: Path
-) -> None:
-    """Counting again for a new catalog is an improvement, never a loss: when it fails (here the
-    stored file is gone), the dataset keeps its counts, and is not tried again and again."""
-    jobs = no_tinker
-    dataset_id = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS[4:])
-    counter = jobs.start_worker("first-release")
-    complete = _counted(jobs, dataset_id)
-    counter.stop()
-    for stored in jobs.workdir.rglob(f"*{complete.sha256}*"):
+    for stored in jobs.workdir.rglob(f"*{complete[lost].sha256}*"):
         stored.unlink()
+    without_qwen = [c.model_dump() for c in complete[again].token_counts if QWEN not in c.models]
     engine = create_engine(jobs.env["DATABASE_URL"])
 
-    def counted_for() -> Any:
+    def counted_for(dataset_id: str) -> Any:
         with engine.connect() as connection:
-            return connection.scalar(
-                select(Dataset.token_counts_catalog).where(Dataset.id == dataset_id)
-            )
+            query = select(Dataset.token_counts_catalog).where(Dataset.id == dataset_id)
+            return connection.scalar(query)
 
+    body = {"base_model": QWEN, "method": "sft", "dataset": again}
     try:
         with engine.begin() as connection:
-            connection.execute(
-                update(Dataset)
-                .where(Dataset.id == dataset_id)
-                .values(token_counts_catalog="an-older-catalog")
+            older = update(Dataset).values(token_counts_catalog="an-older-catalog")
+            connection.execute(older.where(Dataset.id == lost))
+            connection.execute(older.where(Dataset.id == again).values(token_counts=without_qwen))
+        with jobs.client() as client:
+            assert client.validate_job(**body).cost_estimate.reason == (
+                f"the dataset's tokens were not counted for {QWEN!r}"
             )
         jobs.start_worker("next-release")
+
+        def recounted() -> Any:
+            with jobs.client() as client:
+                # The old figures serve meanwhile: the dataset never goes back to pending.
+                assert client.get_dataset(again).token_counts_status == "ready"
+                return client.validate_job(**body).tokens_per_epoch
+
+        tokens = wait_for("the dataset to be counted again", recounted, timeout=180)
         wait_for(
-            "the count to be given up",
-            lambda: counted_for() not in (None, "an-older-catalog"),
+            "the lost dataset's count to be given up",
+            lambda: counted_for(lost) == counted_for(again),
             timeout=120,
         )
     finally:
         engine.dispose()
+    qwen = next(count for count in complete[again].token_counts if QWEN in count.models)
+    assert tokens == qwen.tokens_processed
     with jobs.client() as client:
-        kept = client.get_dataset(dataset_id)
+        assert client.get_dataset(again).token_counts == complete[again].token_counts
+        kept = client.get_dataset(lost)
     assert (kept.token_counts_status, kept.token_counts_error) == ("ready", None)
-    assert kept.token_counts == complete.token_counts
+    assert kept.token_counts == complete[lost].token_counts
     assert any("not counted again" in worker.log_text() for worker in jobs.workers)

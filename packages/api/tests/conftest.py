@@ -427,8 +427,9 @@ class PriceServer:
         self.body, self.status, self.hang = json.dumps(payload).encode(), status, False
 
 
-@pytest.fixture
-def price_server() -> Iterator[PriceServer]:
+@contextmanager
+def serving_prices() -> Iterator[PriceServer]:
+    """A ``PriceServer`` on loopback until the block ends."""
     state = PriceServer()
 
     class Handler(BaseHTTPRequestHandler):
@@ -460,13 +461,42 @@ def price_server() -> Iterator[PriceServer]:
         server.server_close()
 
 
-@pytest.fixture
-def priced(price_server: PriceServer, tmp_path: Path) -> Iterator[Api]:
-    """An API fetching from ``price_server``: kept one second, two seconds to fetch."""
+@contextmanager
+def api_reading(prices: PriceServer, directory: Path) -> Iterator[Api]:
+    """An API (SQLite) fetching from ``prices``: kept one second, two seconds to fetch."""
     settings = {
-        "DREADNODE_API_PRICE_LIST_URL": price_server.url,
+        "DREADNODE_API_PRICE_LIST_URL": prices.url,
         "DREADNODE_API_PRICE_LIST_TTL_SECONDS": "1",
         "DREADNODE_API_PRICE_LIST_TIMEOUT_SECONDS": "2",
     }
-    with running_api("sqlite", tmp_path, **settings) as api:
+    with running_api("sqlite", directory, **settings) as api:
+        yield api
+
+
+@pytest.fixture
+def price_server() -> Iterator[PriceServer]:
+    """A price list a test may change (a new list, a 500, a hang)."""
+    with serving_prices() as state:
+        yield state
+
+
+@pytest.fixture
+def priced(price_server: PriceServer, tmp_path: Path) -> Iterator[Api]:
+    """An API reading ``price_server``, for one test."""
+    with api_reading(price_server, tmp_path) as api:
+        yield api
+
+
+@pytest.fixture(scope="module")
+def shared_prices() -> Iterator[PriceServer]:
+    """A price list no test changes (GOOD), shared by a module's tests."""
+    with serving_prices() as state:
+        yield state
+
+
+@pytest.fixture(scope="module")
+def pricing(shared_prices: PriceServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """An API reading ``shared_prices``, shared by a module's tests (each test makes its own
+    datasets and jobs, so they do not see each other's)."""
+    with api_reading(shared_prices, tmp_path_factory.mktemp("priced")) as api:
         yield api

@@ -68,9 +68,9 @@ def validate(api: Api, body: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_a_counted_dataset_is_priced_exactly_with_the_lists_date_and_source(
-    priced: Api, price_server: PriceServer
+    pricing: Api, shared_prices: PriceServer
 ) -> None:
-    api = priced_api(priced)
+    api = priced_api(pricing)
     body = {**SFT, "dataset": counted(api), "hyperparameters": {"epochs": 2}}
     verdict = validate(api, body)
     with api.client() as client:
@@ -82,14 +82,14 @@ def test_a_counted_dataset_is_priced_exactly_with_the_lists_date_and_source(
         assert answer["estimated_cost_usd"] == pytest.approx(24_690 * TRAIN / 1e6)
         basis = answer["cost_estimate"]
         assert (basis["train_usd_per_million"], basis["reason"]) == (TRAIN, None)
-        assert basis["price_source"] == price_server.url
+        assert basis["price_source"] == shared_prices.url
         assert basis["price_as_of"].endswith("Z")
     # Nothing sent yet: nothing spent, at the rate the job was priced at.
     assert (read["processed_tokens"], read["spent_usd"], read["max_cost_usd"]) == (0, 0.0, None)
 
 
-def test_a_run_cut_short_by_steps_is_priced_at_the_share_it_covers(priced: Api) -> None:
-    api = priced_api(priced)
+def test_a_run_cut_short_by_steps_is_priced_at_the_share_it_covers(pricing: Api) -> None:
+    api = priced_api(pricing)
     # 7 rows at batch size 2: steps of 2, 2, 2 and 1 rows an epoch, 8 steps over 2 epochs.
     dataset = counted(api, rows=7)
     hyperparameters = {"epochs": 2, "batch_size": 2, "steps": 5}
@@ -101,9 +101,9 @@ def test_a_run_cut_short_by_steps_is_priced_at_the_share_it_covers(priced: Api) 
 
 
 def test_a_job_over_its_budget_is_refused_with_the_estimate_and_nothing_stored(
-    priced: Api,
+    pricing: Api,
 ) -> None:
-    api = priced_api(priced)
+    api = priced_api(pricing)
     body = {**SFT, "dataset": counted(api), "max_cost_usd": 0.004}
     before = api.count("jobs")
     with api.client() as client:
@@ -149,8 +149,8 @@ def test_a_job_over_its_budget_is_refused_with_the_estimate_and_nothing_stored(
     ],
     ids=["uri", "rl", "unpriced-model", "pending"],
 )
-def test_an_unknown_cost_says_why(priced: Api, body: dict[str, Any], reason: str) -> None:
-    api = priced_api(priced)
+def test_an_unknown_cost_says_why(pricing: Api, body: dict[str, Any], reason: str) -> None:
+    api = priced_api(pricing)
     if body["dataset"] == "COUNTED":
         body = {**body, "dataset": counted(api)}
     elif body["dataset"] == "PENDING":
@@ -160,8 +160,10 @@ def test_an_unknown_cost_says_why(priced: Api, body: dict[str, Any], reason: str
     assert (verdict["estimated_cost_usd"], verdict["cost_estimate"]["reason"]) == (None, reason)
 
 
-def test_a_cap_is_held_to_when_a_price_is_known_and_refused_when_none_is(priced: Api) -> None:
-    api = priced_api(priced)
+def test_a_cap_is_held_to_when_a_price_is_known_and_refused_when_none_is(
+    pricing: Api,
+) -> None:
+    api = priced_api(pricing)
     pending = uploaded(api, chat_file())["id"]
     with api.client() as client:
         # Tokens not counted yet, but a price known: accepted, the worker holds the job to it.
@@ -207,11 +209,11 @@ def test_a_server_reading_no_price_list_says_so(api: Api) -> None:
 
 
 def test_a_retry_of_a_created_job_is_its_answer_even_once_its_estimate_is_over_the_cap(
-    priced: Api,
+    pricing: Api,
 ) -> None:
     """The estimate moves with live data: a job created while its tokens were being counted is
     over its cap once they are in, and the retry of its creation must still get its answer."""
-    api = priced_api(priced)
+    api = priced_api(pricing)
     dataset = uploaded(api, chat_file(rows=7))["id"]
     body = {**SFT, "dataset": dataset, "max_cost_usd": 0.004}
     key = {"Idempotency-Key": "retry-after-the-count"}
