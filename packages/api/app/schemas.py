@@ -30,6 +30,7 @@ from app.training.catalog import (
     TrainingModelStatus,
 )
 from app.training.datasets import DatasetFormat
+from app.training.money import usd
 
 __all__ = [
     "MAX_OFFSET",
@@ -428,7 +429,7 @@ class JobPublic(BaseModel):
     def _spent(self) -> JobPublic:
         rate = self.cost_estimate.train_usd_per_million
         if self.spent_usd is None and rate is not None:
-            self.spent_usd = round(self.processed_tokens * rate / 1_000_000, 6)
+            self.spent_usd = usd(self.processed_tokens, rate)
         return self
 
     @field_serializer("created_at", "updated_at")

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.schemas import JobMethod, TokenCountStatus
+from app.training.money import usd
 
 if TYPE_CHECKING:  # validation imports this module: only the types are needed here
     from app.training.prices import PriceList
@@ -30,7 +31,6 @@ __all__ = [
     "CostEstimate",
     "dollars",
     "estimate_job",
-    "usd",
 ]
 
 #: Rows per step when a job names none: the Tinker cookbook's supervised default (the worker's
@@ -38,8 +38,6 @@ __all__ = [
 DEFAULT_BATCH_SIZE = 128
 #: Passes over the dataset when a job names none.
 DEFAULT_EPOCHS = 1
-#: Tinker's rates are per million tokens.
-PER = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -70,11 +68,6 @@ class CostEstimate:
                 "reason": self.reason,
             },
         }
-
-
-def usd(tokens: int, usd_per_million: float) -> float:
-    """What ``tokens`` cost at a rate per million, to the millionth of a dollar."""
-    return round(tokens * usd_per_million / PER, 6)
 
 
 def dollars(value: float) -> str:

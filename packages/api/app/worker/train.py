@@ -35,7 +35,8 @@ from app.schemas import CancelReason
 from app.storage import job_state
 from app.storage.job_state import Ownership
 from app.training.catalog import get_training_model
-from app.training.estimates import dollars, usd
+from app.training.estimates import dollars
+from app.training.money import usd
 from app.worker.dataset import DatasetUnusableError, read_rows
 from app.worker.plan import TrainingPlan, make_plan
 from app.worker.tinker_calls import (
