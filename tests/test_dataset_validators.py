@@ -4,8 +4,10 @@
 packages may not import each other, so each has its own copy (``dreadnode.training.datasets``,
 ``app.training.datasets``). This test runs both over every file in ``tests/dataset_corpus/``
 and a few generated ones, each fed in many chunkings, and requires the same format, figures and
-``(line, loc, msg, type)`` errors, and the same ``describe_dataset_problems`` sentence. It also
-pins what each file's verdict is, so a bug that both copies share still fails here.
+``(line, loc, msg, type)`` errors, the same ``describe_dataset_problems`` sentence and, for a
+good ``prompt`` file, the same reference fields (what an RL grader may read, and the first line
+lacking each). It also pins what each file's verdict is, so a bug that both copies share still
+fails here.
 
 Some cases are made here rather than committed: the hygiene hooks would rewrite their bytes (a
 missing final newline, trailing blank or whitespace-only lines), or they are too big to commit
@@ -57,12 +59,14 @@ ERROR_TYPES = {
 @dataclass(frozen=True)
 class Expected:
     """What a file's check must say: its format, valid rows, and each error's line and type
-    (``errors=None`` when only ``error_count`` is pinned)."""
+    (``errors=None`` when only ``error_count`` is pinned), and its reference fields as
+    ``ReferenceFields.to_json`` gives them (None for every file but a good ``prompt`` one)."""
 
     format: str | None
     rows: int
     errors: list[tuple[int, str]] | None = None
     error_count: int | None = None
+    reference_fields: dict[str, Any] | None = None
 
 
 def _chat(user: str = "hi", answer: str = "hello") -> bytes:
@@ -86,11 +90,61 @@ def _values_row(values: int) -> bytes:
     )
 
 
+def _references(
+    first_row_line: int, paths: dict[str, int | None], truncated: bool = False
+) -> dict[str, Any]:
+    """Reference fields as a check stores them."""
+    return {"first_row_line": first_row_line, "paths": paths, "truncated": truncated}
+
+
+#: A prompt row with more distinct fields a grader could read than a check tracks.
+WIDE = json.dumps({"prompt": "p", "metadata": {f"k{i}": i for i in range(100)}}).encode()
+#: A prompt row nesting objects below the deepest path a check tracks.
+DEEP = b'{"prompt": "p", "answer": 1, "metadata": {"a": {"b": {"c": {"d": 4}, "e": 3}}}}'
+
+
 EXPECTED: dict[str, Expected] = {
     "good-chat.jsonl": Expected("chat", 5, []),
     "good-prompt-completion.jsonl": Expected("prompt_completion", 3, []),
     "good-text.jsonl": Expected("text", 3, []),
-    "good-prompt-rl.jsonl": Expected("prompt", 4, []),
+    "good-prompt-rl.jsonl": Expected(
+        "prompt",
+        4,
+        [],
+        reference_fields=_references(1, {"prompt": 3, "metadata.answer": 1, "metadata.source": 1}),
+    ),
+    "good-prompt-answers.jsonl": Expected(
+        "prompt",
+        5,
+        [],
+        # Line 2 is the first row; "a b" is no key a grader can name, arrays are not walked.
+        reference_fields=_references(
+            2,
+            {
+                "prompt": 5,
+                "answer": None,
+                "metadata.source": None,
+                "metadata.difficulty": 6,
+                "metadata.solution.value": None,
+                "metadata.solution.unit": 3,
+                "metadata.checked_by": 2,
+                "metadata.notes.levels.top": 2,
+            },
+        ),
+    ),
+    "bad-prompt-answers.jsonl": Expected(
+        "prompt",
+        2,
+        [
+            (2, "invalid_type"),
+            (3, "invalid_type"),
+            (4, "empty_string"),
+            (5, "invalid_type"),
+            (6, "invalid_type"),
+            (7, "missing_field"),
+            (8, "extra_field"),
+        ],
+    ),
     "good-crlf.jsonl": Expected("chat", 2, []),
     "good-blank-lines.jsonl": Expected("text", 3, []),
     "bad-bom.jsonl": Expected("chat", 1, [(1, "invalid_encoding")]),
@@ -234,6 +288,29 @@ GENERATED: dict[str, tuple[bytes, Expected]] = {
         TEXT + b"\n" + b"y" * (LIMIT + 1),
         Expected("text", 1, [(2, "row_too_long")]),
     ),
+    # Reference fields: at most 64 paths, 4 keys deep; beyond, the summary says it is truncated.
+    "reference-fields-over-the-cap": (
+        WIDE + b"\n" + WIDE + b"\n",
+        Expected(
+            "prompt",
+            2,
+            [],
+            reference_fields=_references(
+                1, {"prompt": None, **{f"metadata.k{i}": None for i in range(63)}}, truncated=True
+            ),
+        ),
+    ),
+    "reference-fields-too-deep": (
+        b'{"prompt": "p"}\n' + DEEP + b"\r\n",
+        Expected(
+            "prompt",
+            2,
+            [],
+            reference_fields=_references(
+                1, {"prompt": None, "answer": 1, "metadata.a.b.e": 1}, truncated=True
+            ),
+        ),
+    ),
     # A row of exactly the limit with a CRLF ending is accepted: the ending does not count.
     "row-at-limit-crlf": (
         b'{"text": "' + b"z" * (LIMIT - 12) + b'"}\r\n' + TEXT + b"\n",
@@ -278,6 +355,7 @@ def _verdict(check: Any, module: Any) -> tuple[Any, ...]:
         check.error_count,
         [(e.line, e.loc, e.msg, e.type) for e in check.errors],
         module.describe_dataset_problems(check),
+        None if check.reference_fields is None else check.reference_fields.to_json(),
     )
 
 
@@ -321,6 +399,12 @@ def test_validators_agree_on_every_chunking(data: bytes, expected: Expected) -> 
         assert check.error_count == expected.error_count
         assert len(check.errors) == min(check.error_count, sdk.DEFAULT_MAX_ERRORS)
     assert check.ok == (check.error_count == 0)
+    fields = check.reference_fields
+    assert (None if fields is None else fields.to_json()) == expected.reference_fields
+    if fields is not None:
+        # What the SDK's check gives, stored as JSON, reads back in the API's copy.
+        stored = json.loads(json.dumps(fields.to_json()))
+        assert api.ReferenceFields.from_json(stored).to_json() == stored
     for error in check.errors:
         # Never a raw control or bidi character in a message a terminal will print.
         assert error.msg.isprintable(), error.msg
@@ -349,6 +433,9 @@ def test_check_dataset_file_matches_feeding(tmp_path: Path) -> None:
         ("bad-mismatch.jsonl", "text"),
         ("bad-empty.jsonl", "chat"),
         ("good-prompt-rl.jsonl", "prompt"),
+        ("good-prompt-answers.jsonl", "prompt"),
+        ("good-prompt-answers.jsonl", "prompt_completion"),
+        ("bad-prompt-answers.jsonl", "text"),
     ],
 )
 def test_validators_agree_with_a_format_given(name: str, given: str) -> None:
@@ -380,5 +467,10 @@ def test_public_names_and_constants_match() -> None:
         api.DEFAULT_MAX_ERRORS,
         api.DEFAULT_MAX_ROW_BYTES,
         api.DEFAULT_MAX_ROW_VALUES,
+    )
+    assert (sdk.MAX_REFERENCE_PATHS, sdk.MAX_REFERENCE_DEPTH, sdk.MAX_REFERENCE_PATH_CHARS) == (
+        api.MAX_REFERENCE_PATHS,
+        api.MAX_REFERENCE_DEPTH,
+        api.MAX_REFERENCE_PATH_CHARS,
     )
     assert set(api.__all__) == set(sdk.__all__) - {"check_dataset_file"}

@@ -78,6 +78,7 @@ def test_sync_rewrites_a_drifted_datasets_mirror_then_check_passes(
         "catalog_sync: rewrote packages/api/app/training/datasets.py below its docstring from "
         "packages/sdk/dreadnode/training/datasets.py, leaving out check_dataset_file, "
         "READ_CHUNK_BYTES, PathLike",
+        "catalog_sync: packages/api/app/training/graders.py is already in sync",
     ]
     assert mirror.read_text(encoding="utf-8") == synced
     code, out = _run(capsys, "check", "--root", str(root))
@@ -87,6 +88,8 @@ def test_sync_rewrites_a_drifted_datasets_mirror_then_check_passes(
         "packages/api/app/training/catalog.py)",
         "catalog_sync: no differences (packages/sdk/dreadnode/training/datasets.py vs "
         "packages/api/app/training/datasets.py)",
+        "catalog_sync: no differences (packages/sdk/dreadnode/training/graders.py vs "
+        "packages/api/app/training/graders.py)",
     ]
     assert _run(capsys, "sync", "--root", str(root))[1][-1].endswith("is already in sync")
 
@@ -184,10 +187,11 @@ def test_sync_check_prints_the_diff_for_each_drifted_mirror(
     assert code == 1
     assert out[0] == "catalog_sync: packages/api/app/training/catalog.py is in sync"
     assert "+import hashlib" in out
-    assert out[-1] == (
+    assert (
         f"catalog_sync: packages/api/app/training/datasets.py is out of sync; run `{SYNC} "
         f"--root {root}`"
-    )
+    ) in out
+    assert out[-1] == "catalog_sync: packages/api/app/training/graders.py is in sync"
     assert mirror.read_text(encoding="utf-8") == drifted  # --check writes nothing
 
 

@@ -58,4 +58,6 @@ MIRRORS: tuple[Mirror, ...] = (
         "packages/api/app/training/datasets.py",
         omit=("check_dataset_file", "READ_CHUNK_BYTES", "PathLike"),
     ),
+    # RL graders: `dn train rl --grader` checks a declaration as the API will, word for word.
+    Mirror("packages/sdk/dreadnode/training/graders.py", "packages/api/app/training/graders.py"),
 )

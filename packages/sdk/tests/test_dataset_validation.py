@@ -64,6 +64,11 @@ def only_error(data: bytes, **options: Any) -> LineError:
         (row({"prompt": "2 + 2 =", "completion": " 4"}), DatasetFormat.PROMPT_COMPLETION),
         (row({"text": "plain text"}), DatasetFormat.TEXT),
         (row({"prompt": "solve 2 + 2", "metadata": {"answer": 4}}), DatasetFormat.PROMPT),
+        (row({"prompt": "solve 2 + 2", "answer": "4"}), DatasetFormat.PROMPT),
+        (
+            row({"prompt": "halve 5", "answer": 2.5, "metadata": {"unit": "cm"}}),
+            DatasetFormat.PROMPT,
+        ),
         (row({"prompt": [{"role": "user", "content": "solve"}]}), DatasetFormat.PROMPT),
     ],
 )
@@ -204,9 +209,36 @@ def test_check_quotes_user_strings_with_escapes_never_raw() -> None:
         (
             {"prompt": "p", "complettion": "c"},
             ("complettion",),
-            "Unexpected field 'complettion'; prompt rows have 'prompt' and optionally 'metadata'",
+            "Unexpected field 'complettion'; prompt rows have 'prompt' and optionally 'answer' "
+            "and 'metadata'",
             "extra_field",
         ),
+        (
+            {"prompt": "p", "answers": "42"},
+            ("answers",),
+            "Unexpected field 'answers' (did you mean 'answer'?); prompt rows have 'prompt' and "
+            "optionally 'answer' and 'metadata'",
+            "extra_field",
+        ),
+        (
+            {"prompt": "p", "answer": True},
+            ("answer",),
+            "Expected a string or a number, got a boolean",
+            "invalid_type",
+        ),
+        (
+            {"prompt": "p", "answer": None},
+            ("answer",),
+            "Expected a string or a number, got null",
+            "invalid_type",
+        ),
+        (
+            {"prompt": "p", "answer": {"value": 42}},
+            ("answer",),
+            "Expected a string or a number, got an object",
+            "invalid_type",
+        ),
+        ({"prompt": "p", "answer": ""}, ("answer",), "Must not be an empty string", "empty_string"),
         ({"text": 3}, ("text",), "Expected a string, got a number", "invalid_type"),
         (
             {"prompt": True},

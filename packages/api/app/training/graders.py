@@ -1,18 +1,17 @@
 """Graders: how an RL job scores a sampled completion, declared with the job as data.
 
-A reinforcement-learning job needs a reward for each completion the model samples. As in OpenAI's
-reinforcement fine-tuning, the user declares it instead of uploading code: a string check, a
-number within a tolerance, a text similarity, or a weighted sum of those. Each reads one field of
-the prompt's row (``field``: a key, or a dotted path into nested objects such as
-``metadata.answer``) and compares it with what it extracts from the completion: the whole text,
-its last non-empty line, a regular expression's first group (or whole match), or the text after
-a marker.
+This is the API's mirror of the SDK's ``dreadnode/training/graders.py`` (the packages may not
+import each other): the code below this docstring is the SDK's, word for word. Never edit it by
+hand: edit the SDK's and run ``python -m tools.catalog_sync sync``, which rewrites everything
+below this docstring from it; ``python -m tools.catalog_sync check`` (CI, pre-commit) names the
+first line that differs. Its one import of this package, ``from .datasets import ...``, is
+relative so that the same text reads ``app.training.datasets`` here.
 
-Declarations are validated before a job is stored (pydantic, with one message per problem), and
-``fields()`` names every field a grader reads, so job creation can check the dataset's rows carry
-them. ``score`` never raises on a completion: a completion a grader cannot read (nothing to
-extract, no number) scores 0, which is what the model should learn from it; a row missing its
-field is a ``GradingError``, since that is the dataset's fault, not the model's.
+The API parses a job's ``grader`` with ``parse_grader`` (through ``app.schemas``), refuses one
+whose fields the dataset's recorded ``reference_fields`` say some row lacks
+(``grader_field_problems``), and the worker ``score``s every sampled completion with it; ``dn``
+checks the same declaration with the same words before sending it. The SDK's copy documents the
+graders.
 """
 
 from __future__ import annotations
@@ -34,6 +33,8 @@ from pydantic import (
 )
 from rapidfuzz import fuzz
 
+from .datasets import MAX_REFERENCE_DEPTH, MAX_REFERENCE_PATHS, ReferenceFields
+
 __all__ = [
     "MAX_GRADERS",
     "Extract",
@@ -43,7 +44,9 @@ __all__ = [
     "NumericGrader",
     "StringCheckGrader",
     "TextSimilarityGrader",
+    "grader_field_problems",
     "parse_grader",
+    "unchecked_grader_fields",
 ]
 
 #: The most graders a ``multi`` grader combines: more is a declaration gone wrong.
@@ -236,6 +239,42 @@ def parse_grader(declaration: Any) -> Grader:
     """The grader a decoded declaration describes; pydantic's ValidationError when it is not
     one (each problem with its location)."""
     return _GRADER.validate_python(declaration)
+
+
+def grader_field_problems(grader: Grader, fields: ReferenceFields) -> list[tuple[str, str]]:
+    """Why a checked dataset's rows cannot feed ``grader``: ``(field, message)`` for each field
+    it reads that some row lacks as a string or a number, in the grader's order, naming the
+    first line without it. A field the summary did not track (``fields.truncated``) is no
+    problem here, since every row may have it: ``unchecked_grader_fields`` names those."""
+    problems = []
+    for path in grader.fields():
+        if path in fields.paths:
+            line = fields.paths[path]
+            if line is None:
+                continue
+            where = f"line {line} has no"
+        elif fields.truncated:
+            continue
+        else:
+            where = "no row has"
+        problems.append((path, f"{where} {path!r} (a string or a number), which the grader reads"))
+    return problems
+
+
+def unchecked_grader_fields(grader: Grader, fields: ReferenceFields) -> list[tuple[str, str]]:
+    """The fields ``grader`` reads that a truncated summary did not track, so no one knows yet
+    whether every row has them: ``(field, message)`` each, for a warning, not a refusal."""
+    if not fields.truncated:
+        return []
+    return [
+        (
+            path,
+            f"{path!r} was not checked: the rows carry more than {MAX_REFERENCE_PATHS} fields a "
+            f"grader may read, or nest them deeper than {MAX_REFERENCE_DEPTH} keys",
+        )
+        for path in grader.fields()
+        if path not in fields.paths
+    ]
 
 
 def _number(text: str) -> float | None:

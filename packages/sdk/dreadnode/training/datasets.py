@@ -25,12 +25,15 @@ The rules:
                             ``assistant`` message
   ``prompt_completion``     ``{"prompt": str, "completion": str}`` (SFT)
   ``text`` (SFT)            ``{"text": str}``
-  ``prompt`` (RL)           ``{"prompt": str or messages, "metadata": object}``, metadata
-                            optional, messages as in chat with no assistant turn needed
+  ``prompt`` (RL)           ``{"prompt": str or messages, "answer": str or number,
+                            "metadata": object}``, answer and metadata optional, messages as
+                            in chat with no assistant turn needed
   ========================  ================================================================
 
   Every string must be non-empty and no other field is allowed (``extra_field``): an unknown
-  field is almost always a typo of a known one, which a trainer would silently ignore.
+  field is almost always a typo of a known one, which a trainer would silently ignore. A
+  ``prompt`` row's ``answer`` is what an RL grader compares completions with: a number, or a
+  non-empty string (never a boolean or ``null``, which no grader can compare).
 - A file holds one format: the one given, else the one of its first valid row. A valid row of
   another format is an error (``dataset_format_mismatch``) naming both formats.
 - A row longer than ``max_row_bytes`` (4 MiB by default, its line ending not counted) is
@@ -44,8 +47,22 @@ The rules:
 - Each bad line gets one error (its first problem); the first ``max_errors`` (100) are kept and
   all are counted.
 
+What a grader may read: a good ``prompt`` file's check also says which fields its rows carry
+for an RL grader to compare with (``DatasetCheck.reference_fields``, a ``ReferenceFields``):
+every path to a string or a number (not a boolean) among ``prompt``, ``answer`` and
+``metadata``'s objects (``metadata.source``, ``metadata.solution.value``), each with the first
+line lacking it, so a job whose grader reads a field some row lacks is refused at once, naming
+that line, without the file being read again. Only keys a grader can name (letters, digits and
+underscores, at most ``MAX_REFERENCE_PATH_CHARS`` (200) characters in all, as a grader's field
+is). The summary stays small whatever the file holds: at most ``MAX_REFERENCE_PATHS`` (64)
+paths of at most ``MAX_REFERENCE_DEPTH`` (4) keys; rows with more, or deeper, leave it marked
+``truncated``, and it then says nothing about the paths it did not track.
+
 Speed: each line is parsed with the standard library's C JSON decoder and then checked by hand
-on the decoded dicts (no model per row), so checking costs little more than parsing.
+on the decoded dicts (no model per row), so checking costs little more than parsing. A
+``prompt`` row's reference fields cost little more than comparing its keys and their values'
+types with the row before's, when they are the same (rows of one file mostly are); otherwise a
+walk over its ``metadata`` objects (not its arrays) and two set differences.
 """
 
 from __future__ import annotations
@@ -67,11 +84,15 @@ __all__ = [
     "DEFAULT_MAX_ROW_BYTES",
     "DEFAULT_MAX_ROW_VALUES",
     "FORMAT_METHODS",
+    "MAX_REFERENCE_DEPTH",
+    "MAX_REFERENCE_PATHS",
+    "MAX_REFERENCE_PATH_CHARS",
     "MESSAGE_ROLES",
     "DatasetCheck",
     "DatasetFormat",
     "DatasetValidator",
     "LineError",
+    "ReferenceFields",
     "check_dataset_file",
     "describe_dataset_problems",
 ]
@@ -89,6 +110,13 @@ DEFAULT_MAX_ROW_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_ROW_VALUES = 262_144
 #: What ``check_dataset_file`` reads at a time.
 READ_CHUNK_BYTES = 1024 * 1024
+#: The most reference field paths a check tracks: far more than a grader reads (one, or one per
+#: part of a ``multi`` grader), few enough that the summary fits in a small JSON column.
+MAX_REFERENCE_PATHS = 64
+#: The most keys in a tracked path (``answer`` is 1, ``metadata.a.b.c`` is 4).
+MAX_REFERENCE_DEPTH = 4
+#: The longest tracked path, in characters: the longest field a grader may name.
+MAX_REFERENCE_PATH_CHARS = 200
 
 
 class DatasetFormat(StrEnum):
@@ -130,6 +158,62 @@ class LineError:
 
 
 @dataclass(frozen=True)
+class ReferenceFields:
+    """The fields a ``prompt`` file's rows carry for a grader to read, as the check saw them.
+
+    ``paths`` maps each path to a string or a number (not a boolean) seen in any valid row
+    (``answer``, ``metadata.source``, ``metadata.solution.value``) to the 1-based line of the
+    first valid row lacking it as such a value, or to None when every valid row has it.
+    ``first_row_line`` is the line of the first valid row: a path first seen further down maps
+    to it. ``truncated`` says the rows carried paths that were not tracked (more than
+    ``MAX_REFERENCE_PATHS``, or deeper than ``MAX_REFERENCE_DEPTH`` keys): then a path missing
+    from ``paths`` may still be in every row.
+    """
+
+    first_row_line: int
+    paths: Mapping[str, int | None]
+    truncated: bool
+
+    def first_line_without(self, path: str) -> int | None:
+        """The line of the first valid row without ``path`` as a string or a number; None when
+        every row has it, and when the summary is truncated and does not track ``path`` (not
+        known: see ``paths``)."""
+        if path in self.paths:
+            return self.paths[path]
+        return None if self.truncated else self.first_row_line
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary as plain JSON values (to store beside the dataset):
+        ``{"first_row_line": 1, "paths": {"answer": null, "metadata.source": 7},
+        "truncated": false}``."""
+        return {
+            "first_row_line": self.first_row_line,
+            "paths": dict(self.paths),
+            "truncated": self.truncated,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ReferenceFields:
+        """The summary ``to_json`` gave; ``ValueError`` for anything else (a stored value that
+        was damaged or written by something else)."""
+        first = data.get("first_row_line")
+        paths = data.get("paths")
+        truncated = data.get("truncated")
+        if type(first) is not int or first < 1:
+            raise ValueError("reference fields: 'first_row_line' is not a line number")
+        if type(truncated) is not bool:
+            raise ValueError("reference fields: 'truncated' is not true or false")
+        if type(paths) is not dict:
+            raise ValueError("reference fields: 'paths' is not an object")
+        for path, line in paths.items():
+            if type(path) is not str or not (line is None or (type(line) is int and line >= 1)):
+                raise ValueError(
+                    f"reference fields: path {_show(str(path))} maps to neither a line nor null"
+                )
+        return cls(first, MappingProxyType(dict(paths)), truncated)
+
+
+@dataclass(frozen=True)
 class DatasetCheck:
     """The verdict on a whole file, and the figures the API records for a good one.
 
@@ -137,7 +221,9 @@ class DatasetCheck:
     none). ``rows`` counts valid rows; ``bytes`` and ``sha256`` cover every byte fed, blank
     lines included; ``longest_row_bytes`` is the longest valid row without its line ending, at
     line ``longest_row_line`` (the first such; both 0 with no row). ``errors`` holds the first
-    ``max_errors`` line errors, ``error_count`` counts them all.
+    ``max_errors`` line errors, ``error_count`` counts them all. ``reference_fields`` says
+    which fields the rows carry for an RL grader, for a good ``prompt`` file only (None for
+    any other format and for a file with errors).
     """
 
     format: DatasetFormat | None
@@ -148,6 +234,7 @@ class DatasetCheck:
     longest_row_line: int
     errors: list[LineError]
     error_count: int
+    reference_fields: ReferenceFields | None = None
 
     @property
     def ok(self) -> bool:
@@ -279,8 +366,8 @@ _LAYOUTS: Mapping[DatasetFormat, _Layout] = {
     DatasetFormat.TEXT: _Layout(("text",), frozenset({"text"}), "text rows have 'text'"),
     DatasetFormat.PROMPT: _Layout(
         ("prompt",),
-        frozenset({"prompt", "metadata"}),
-        "prompt rows have 'prompt' and optionally 'metadata'",
+        frozenset({"prompt", "answer", "metadata"}),
+        "prompt rows have 'prompt' and optionally 'answer' and 'metadata'",
     ),
 }
 _UNKNOWN_FORMAT = (
@@ -424,6 +511,16 @@ def _check_text(row: dict[str, Any]) -> Problem | None:
     return _string(row["text"], ("text",))
 
 
+def _reference(value: object, loc: Loc) -> Problem | None:
+    """A value a grader compares completions with: a number, or a non-empty string."""
+    kind = type(value)
+    if kind is int or kind is float:
+        return None
+    if kind is not str:
+        return loc, f"Expected a string or a number, got {_kind(value)}", "invalid_type"
+    return None if value else (loc, "Must not be an empty string", "empty_string")
+
+
 def _check_prompt(row: dict[str, Any]) -> Problem | None:
     if len(row) != 1 or "prompt" not in row:
         problem = _fields(row, (), _LAYOUTS[DatasetFormat.PROMPT])
@@ -432,6 +529,9 @@ def _check_prompt(row: dict[str, Any]) -> Problem | None:
         metadata = row.get("metadata", {})
         if type(metadata) is not dict:
             return ("metadata",), f"Expected an object, got {_kind(metadata)}", "invalid_type"
+        problem = _reference(row["answer"], ("answer",)) if "answer" in row else None
+        if problem is not None:
+            return problem
     prompt = row["prompt"]
     if type(prompt) is list:
         return _messages(prompt, ("prompt",), need_assistant=False)
@@ -511,6 +611,122 @@ def _surrogate(value: object) -> Problem | None:
     return None
 
 
+def _nameable(key: str, prefix: str) -> bool:
+    """Whether a grader's field could name ``prefix + key``: ASCII letters, digits and
+    underscores, not starting with a digit, short enough (the grader's field pattern)."""
+    return (
+        key.isascii() and key.isidentifier() and len(prefix) + len(key) <= MAX_REFERENCE_PATH_CHARS
+    )
+
+
+def _reference_paths(row: dict[str, Any]) -> tuple[list[str], bool]:
+    """The paths to a string or a number (not a boolean) in a valid prompt row that a grader
+    could name, and whether objects nest below ``MAX_REFERENCE_DEPTH`` keys (not followed).
+    Only objects are walked, never arrays: a grader's path has no index."""
+    found = ["prompt"] if type(row["prompt"]) is str else []
+    if "answer" in row:  # a string or a number: the row is valid
+        found.append("answer")
+    metadata = row.get("metadata")
+    if not metadata:
+        return found, False
+    deeper = False
+    stack: list[tuple[str, dict[str, Any], int]] = [("metadata.", metadata, 2)]
+    while stack:
+        prefix, mapping, depth = stack.pop()
+        for key, value in mapping.items():
+            kind = type(value)
+            if kind is str or kind is int or kind is float:
+                if _nameable(key, prefix):
+                    found.append(prefix + key)
+            elif kind is dict and value and _nameable(key, prefix):
+                if depth < MAX_REFERENCE_DEPTH:
+                    stack.append((f"{prefix}{key}.", value, depth + 1))
+                else:
+                    deeper = True
+    return found, deeper
+
+
+def _keys_and_types(mapping: dict[str, Any], depth: int) -> tuple[Any, ...]:
+    """An object's keys and the types of their values, nested objects' shapes included down to
+    ``MAX_REFERENCE_DEPTH`` (below it only whether each is empty): what ``_reference_paths``
+    finds in a row depends on nothing else. Built by C loops (``tuple``, ``map``) but for
+    nested objects, so comparing one row's shape with the row before's costs far less than
+    walking it."""
+    values = mapping.values()
+    types = tuple(map(type, values))
+    if dict not in types:
+        return tuple(mapping), types
+    inner: tuple[Any, ...]
+    if depth < MAX_REFERENCE_DEPTH:
+        inner = tuple(
+            [_keys_and_types(value, depth + 1) for value in values if type(value) is dict]
+        )
+    else:
+        inner = tuple([not value for value in values if type(value) is dict])
+    return tuple(mapping), types, inner
+
+
+class _ReferenceTracker:
+    """Builds a file's ``ReferenceFields`` one valid prompt row at a time. A row shaped as the
+    one before it (the same keys, values of the same types) changes nothing, which its shape
+    says for a few C loops; another costs a walk over its objects and two set differences."""
+
+    def __init__(self) -> None:
+        self.first_line = 0
+        self.paths: dict[str, int | None] = {}
+        # The tracked paths every row so far has: the only ones a further row can change.
+        self.everywhere: set[str] = set()
+        self.truncated = False
+        # The shape of the row before (one row's keys at most, so memory stays bounded).
+        self.last_shape: tuple[Any, ...] | None = None
+
+    def add(self, row: dict[str, Any], line: int) -> None:
+        metadata = row.get("metadata")
+        shape = (
+            type(row["prompt"]) is str,
+            "answer" in row,
+            _keys_and_types(metadata, 2) if metadata else None,
+        )
+        if shape == self.last_shape:
+            return
+        self.last_shape = shape
+        found, deeper = _reference_paths(row)
+        if deeper:
+            self.truncated = True
+        paths = self.paths
+        if not self.first_line:
+            self.first_line = line
+        if self.everywhere:
+            lost = self.everywhere.difference(found)
+            if lost:
+                for path in lost:
+                    paths[path] = line
+                self.everywhere -= lost
+        for path in found:
+            if path not in paths:
+                self._first_seen(found, line)
+                return
+
+    def _first_seen(self, found: list[str], line: int) -> None:
+        """Track the paths of ``found`` not seen before (the rows above lack them), up to
+        ``MAX_REFERENCE_PATHS``."""
+        paths = self.paths
+        for path in found:
+            if path in paths:
+                continue
+            if len(paths) >= MAX_REFERENCE_PATHS:
+                self.truncated = True
+                return
+            if line == self.first_line:
+                paths[path] = None
+                self.everywhere.add(path)
+            else:
+                paths[path] = self.first_line
+
+    def result(self) -> ReferenceFields:
+        return ReferenceFields(self.first_line, MappingProxyType(dict(self.paths)), self.truncated)
+
+
 class DatasetValidator:
     """Checks a JSONL file fed in chunks of any size, as it streams past.
 
@@ -548,6 +764,7 @@ class DatasetValidator:
         self._skipping = False
         self._skipped = 0
         self._skipped_cr = False
+        self._references = _ReferenceTracker()
         self._result: DatasetCheck | None = None
 
     def feed(self, chunk: bytes) -> None:
@@ -603,6 +820,11 @@ class DatasetValidator:
             longest_row_line=self._longest_line,
             errors=self._errors,
             error_count=self._error_count,
+            reference_fields=(
+                self._references.result()
+                if self._format is DatasetFormat.PROMPT and not self._error_count
+                else None
+            ),
         )
         return self._result
 
@@ -664,6 +886,10 @@ class DatasetValidator:
             self._error(line, loc, msg, type_)
             return
         self._rows += 1
+        # What a grader may read, while the file can still be good (a bad one gets no summary).
+        if self._format is DatasetFormat.PROMPT and not self._error_count:
+            assert type(row) is dict
+            self._references.add(row, line)
         if size > self._longest:
             size -= raw.endswith(b"\r")
             if size > self._longest:

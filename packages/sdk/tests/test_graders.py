@@ -1,15 +1,28 @@
-"""Graders on their own: each declared kind scores hand-written completions as a user would
-expect, a bad declaration is refused with a message naming what is wrong, and a completion a
-grader cannot read scores 0 rather than failing."""
+"""Graders as a user meets them: each declared kind scores hand-written completions as a user
+would expect, a bad declaration is refused with a message naming what is wrong, a completion a
+grader cannot read scores 0 rather than failing, and a checked dataset whose rows lack a field
+the grader reads is named with its first line.
+
+Written once, here, against the source of truth; the API's copy (``app.training.graders``) is
+held to it line for line by ``python -m tools.catalog_sync check``, so what is pinned here holds
+for the server's words too."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from app.training.graders import GradingError, parse_grader
+from dreadnode.training.datasets import ReferenceFields, check_dataset_file
+from dreadnode.training.graders import (
+    GradingError,
+    grader_field_problems,
+    parse_grader,
+    unchecked_grader_fields,
+)
 
 ROW = {"prompt": "What is 6 times 7?", "answer": "42", "metadata": {"city": "Paris", "n": 3.5}}
 
@@ -126,3 +139,102 @@ def test_a_bad_declaration_is_refused_saying_what_is_wrong(
     with pytest.raises(ValidationError) as refused:
         parse_grader(declaration)
     assert message in str(refused.value)
+
+
+def test_a_declaration_as_read_from_a_json_file_parses() -> None:
+    text = '{"type": "numeric", "field": "answer", "extract": "after", "marker": "####"}'
+    grader = parse_grader(json.loads(text))
+    assert grader.score("6 x 7 ... #### 42", ROW) == 1.0
+    assert grader.fields() == ["answer"]
+
+
+def checked(tmp_path: Path, *rows: dict[str, Any] | str) -> ReferenceFields:
+    """The reference fields of a file with these lines, checked as ``dn`` checks it."""
+    path = tmp_path / "prompts.jsonl"
+    lines = (row if isinstance(row, str) else json.dumps(row) for row in rows)
+    path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    check = check_dataset_file(path)
+    assert check.ok, check.errors
+    assert check.reference_fields is not None
+    return check.reference_fields
+
+
+def multi(*fields: str) -> Any:
+    return parse_grader(
+        {
+            "type": "multi",
+            "graders": [
+                {"weight": 1, "grader": {"type": "string_check", "field": field}}
+                for field in fields
+            ],
+        }
+    )
+
+
+def test_field_problems_name_the_first_line_without_each_field(tmp_path: Path) -> None:
+    fields = checked(
+        tmp_path,
+        "",
+        {"prompt": "6 x 7?", "answer": "42", "metadata": {"city": "Paris", "n": 1}},
+        {"prompt": "5 - 1?", "answer": 4, "metadata": {"city": "Oslo"}},
+        {"prompt": "Capital?", "metadata": {"city": "Rome", "n": True}},
+    )
+    grader = multi("metadata.city", "answer", "metadata.n", "metadata.country")
+    assert grader_field_problems(grader, fields) == [
+        ("answer", "line 4 has no 'answer' (a string or a number), which the grader reads"),
+        ("metadata.n", "line 3 has no 'metadata.n' (a string or a number), which the grader reads"),
+        (
+            "metadata.country",
+            "no row has 'metadata.country' (a string or a number), which the grader reads",
+        ),
+    ]
+    assert grader_field_problems(multi("metadata.city", "prompt"), fields) == []
+    assert unchecked_grader_fields(grader, fields) == []
+
+
+def test_a_field_first_seen_further_down_is_missing_from_the_first_row(tmp_path: Path) -> None:
+    fields = checked(tmp_path, {"prompt": "p"}, {"prompt": "q", "answer": "a"})
+    problems = grader_field_problems(parse_grader({"type": "numeric", "field": "answer"}), fields)
+    assert problems == [
+        ("answer", "line 1 has no 'answer' (a string or a number), which the grader reads")
+    ]
+
+
+def test_a_field_a_truncated_summary_did_not_track_is_not_refused(tmp_path: Path) -> None:
+    deep = {"prompt": "p", "answer": 1, "metadata": {"a": {"b": {"c": {"d": "deep"}}}}}
+    fields = checked(tmp_path, deep, deep)
+    assert fields.truncated
+    grader = multi("metadata.a.b.c.d", "answer", "metadata.missing")
+    assert grader_field_problems(grader, fields) == []
+    assert unchecked_grader_fields(grader, fields) == [
+        (
+            "metadata.a.b.c.d",
+            "'metadata.a.b.c.d' was not checked: the rows carry more than 64 fields a grader "
+            "may read, or nest them deeper than 4 keys",
+        ),
+        (
+            "metadata.missing",
+            "'metadata.missing' was not checked: the rows carry more than 64 fields a grader "
+            "may read, or nest them deeper than 4 keys",
+        ),
+    ]
+
+
+def test_field_problems_agree_with_grading_each_row(tmp_path: Path) -> None:
+    rows: list[dict[str, Any]] = [
+        {"prompt": "a", "answer": "1", "metadata": {"k": {"j": 2}}},
+        {"prompt": "b", "answer": 2, "metadata": {"k": {"j": "x"}}},
+        {"prompt": "c", "answer": 3.5, "metadata": {"k": {}}},
+    ]
+    fields = checked(tmp_path, *rows)
+    for field in ("answer", "metadata.k.j", "metadata.k", "prompt"):
+        grader = parse_grader({"type": "string_check", "field": field})
+        failing = []
+        for line, row in enumerate(rows, start=1):
+            try:
+                grader.score("x", row)
+            except GradingError:
+                failing.append(line)
+        expected = [] if not failing else [field]
+        assert [path for path, _ in grader_field_problems(grader, fields)] == expected, field
+        assert fields.first_line_without(field) == (failing[0] if failing else None), field
