@@ -112,6 +112,10 @@ class Dataset(Base):
     #: The ``catalog_key`` the counts were made for (migration v0010); a worker of a release
     #: with another catalog counts the dataset again.
     token_counts_catalog: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: A ``prompt`` dataset's reference fields: each row field a grader may read, with the
+    #: first line lacking it (``ReferenceFields.to_json``; migration v0011); None for other
+    #: formats and for datasets uploaded before it.
+    reference_fields: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class Job(Base):
@@ -173,6 +177,8 @@ class Job(Base):
     max_cost_usd: Mapped[float | None] = mapped_column(Float)
     processed_tokens: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     cancel_reason: Mapped[str | None] = mapped_column(String(16))
+    #: An RL job's grader as declared (migration v0011); None for SFT.
+    grader: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class JobEvent(Base):

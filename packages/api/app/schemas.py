@@ -30,11 +30,13 @@ from app.training.catalog import (
     TrainingModelStatus,
 )
 from app.training.datasets import DatasetFormat
+from app.training.graders import Grader
 from app.training.money import usd
 
 __all__ = [
     "MAX_OFFSET",
     "NOT_ESTIMATED",
+    "RL_STEP_FIGURES",
     "CancelReason",
     "CatalogEntryPublic",
     "CheckpointPublic",
@@ -112,16 +114,36 @@ class TokenCountStatus(StrEnum):
 
 class Hyperparameters(BaseModel):
     """Every field optional; bounds from docs/api.md. The LoRA rank's further rules (a power of
-    two, within the model's bound) need the model, so ``app.training.validation`` checks them."""
+    two, within the model's bound) need the model, and which knobs go with which method and
+    algorithm needs the rest of the job, so ``app.training.validation`` checks them."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
     learning_rate: Annotated[float, Field(gt=0, le=1)] | None = None
-    batch_size: Annotated[int, Field(ge=1, le=4096)] | None = None
+    batch_size: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        default=None, description="Rows per step; for RL, prompts per step"
+    )
     epochs: Annotated[int, Field(ge=1, le=100)] | None = None
     steps: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
     max_sequence_length: Annotated[int, Field(ge=1)] | None = None
     lora_rank: Annotated[int, Field(ge=1)] | None = None
+    group_size: Annotated[int, Field(ge=2, le=64)] | None = Field(
+        default=None,
+        description="RL: completions sampled per prompt; each is rewarded against its group's "
+        "mean, so a group needs two at least",
+    )
+    max_tokens: Annotated[int, Field(ge=1, le=32_768)] | None = Field(
+        default=None, description="RL: the most tokens one sampled completion may have"
+    )
+    temperature: Annotated[float, Field(gt=0, le=2)] | None = Field(
+        default=None, description="RL: the sampling temperature"
+    )
+    clip_low_threshold: Annotated[float, Field(ge=0, lt=1)] | None = Field(
+        default=None, description="RL with `ppo`: the lowest probability ratio not clipped"
+    )
+    clip_high_threshold: Annotated[float, Field(gt=1, le=10)] | None = Field(
+        default=None, description="RL with `ppo`: the highest probability ratio not clipped"
+    )
 
 
 #: What no stored string may hold, whichever database stores it, each kind with the error type
@@ -235,6 +257,11 @@ class JobCreate(BaseModel):
         default_factory=list, max_length=20
     )
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    grader: Grader | None = Field(
+        default=None,
+        description="RL (required there, refused on SFT): how each sampled completion is "
+        "scored against its prompt's row",
+    )
     max_cost_usd: Annotated[float, Field(gt=0, le=1_000_000)] | None = Field(
         default=None,
         description="The most the job may spend, USD: refused at creation (`over_budget`) when "
@@ -356,6 +383,9 @@ class JobPublic(BaseModel):
     hyperparameters: dict[str, Any]
     #: The names in ``hyperparameters`` that the service filled in, sorted.
     defaulted_hyperparameters: list[str]
+    grader: dict[str, Any] | None = Field(
+        default=None, description="An RL job's grader, as declared; null for SFT"
+    )
     #: Parameters of the LoRA adapter at the job's rank; None where the model's count is unknown.
     adapter_parameters: int | None
     dataset_rows: int | None = Field(
@@ -530,7 +560,9 @@ class JobEventPublic(BaseModel):
     data: dict[str, Any] | None = Field(
         default=None,
         description="The event's figures: a `training_step`'s `step`, `loss`, `tokens`, "
-        "`learning_rate`; a `checkpoint_save`'s `step`, `checkpoint_type`, `tinker_path`",
+        "`processed_tokens`, `learning_rate` (and for RL `reward_mean`, `reward_std`, "
+        "`no_signal_fraction`, `sampled_tokens`, `grading_errors`); a `checkpoint_save`'s "
+        "`step`, `checkpoint_type`, `tinker_path`",
     )
 
     @field_serializer("created_at")
@@ -545,17 +577,44 @@ class JobEventsPublic(BaseModel):
 
 
 class MetricPoint(BaseModel):
-    """One logged training step."""
+    """One logged training step; the reward figures are an RL step's (null for SFT)."""
 
     step: int
     loss: float
     tokens: int
     learning_rate: float
     time: Timestamp
+    reward_mean: float | None = Field(
+        default=None, description="RL: the mean reward of the step's completions"
+    )
+    reward_std: float | None = Field(
+        default=None, description="RL: their standard deviation (population)"
+    )
+    no_signal_fraction: float | None = Field(
+        default=None,
+        description="RL: the share of prompts whose completions all scored alike, so that "
+        "they taught nothing",
+    )
+    sampled_tokens: int | None = Field(
+        default=None, description="RL: the tokens sampled for the step's completions"
+    )
+    grading_errors: int | None = Field(
+        default=None, description="RL: completions the grader could not score (scored 0)"
+    )
 
     @field_serializer("time")
     def _utc(self, value: datetime) -> str:
         return _isoformat(value)
+
+
+#: The figures an RL step adds to its ``training_step`` event and metric point.
+RL_STEP_FIGURES = (
+    "reward_mean",
+    "reward_std",
+    "no_signal_fraction",
+    "sampled_tokens",
+    "grading_errors",
+)
 
 
 class JobMetricsPublic(BaseModel):

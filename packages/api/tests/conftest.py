@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 PREFIX = "/api/v1"
+#: A grader every RL job in these tests may declare: the completion equals the row's answer.
+GRADER: dict[str, Any] = {"type": "string_check", "field": "answer"}
 ENVELOPE_KEYS = {"code", "detail", "type", "errors"}
 #: A validation's cost fields when the job is invalid: nothing estimated, and why.
 NO_ESTIMATE: dict[str, Any] = {

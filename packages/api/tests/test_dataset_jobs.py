@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import column, select, table
 
-from .conftest import Api, envelope
+from .conftest import GRADER, Api, envelope
 from .test_datasets import chat_file, chat_row, jsonl, uploaded
 
 SFT = {"base_model": "Qwen/Qwen3-8B", "method": "sft"}
-RL = {"base_model": "Qwen/Qwen3-8B", "method": "rl"}
+RL = {"base_model": "Qwen/Qwen3-8B", "method": "rl", "grader": GRADER}
 
 
 def refused(api: Api, body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -69,7 +69,8 @@ def test_job_without_epochs_bounds_tokens_by_one_pass(api: Api) -> None:
 
 
 def test_rl_job_on_a_prompt_dataset_is_accepted(api: Api) -> None:
-    dataset = uploaded(api, jsonl([{"prompt": f"Solve {secrets.token_hex(4)}."}]))
+    rows = [{"prompt": f"Solve {secrets.token_hex(4)}.", "answer": "4"}]
+    dataset = uploaded(api, jsonl(rows))
     with api.client() as client:
         created = client.post("/training/jobs", json={**RL, "dataset": dataset["id"]})
     assert created.status_code == 201, created.text
@@ -131,7 +132,8 @@ def test_job_on_a_dataset_of_the_wrong_format_is_refused(
     api: Api, method: str, content: Callable[[], bytes], message: str
 ) -> None:
     dataset = uploaded(api, content())
-    errors = refused(api, {**SFT, "method": method, "dataset": dataset["id"]})
+    grader = {"grader": GRADER} if method == "rl" else {}
+    errors = refused(api, {**SFT, "method": method, "dataset": dataset["id"], **grader})
     assert errors == [
         {
             "loc": ["body", "dataset"],

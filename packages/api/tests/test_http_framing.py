@@ -17,7 +17,7 @@ import json
 
 import pytest
 
-from .conftest import PREFIX, Api, raw_answers
+from .conftest import GRADER, PREFIX, Api, raw_answers
 
 pytestmark = pytest.mark.parametrize("api", ["sqlite"], indirect=True)
 
@@ -25,7 +25,12 @@ pytestmark = pytest.mark.parametrize("api", ["sqlite"], indirect=True)
 MAX_HEAD_BYTES = 16 * 1024
 MAX_FIELDS = 100
 #: A job the server would accept: created if a smuggled request ever ran.
-JOB = {"base_model": "Qwen/Qwen3-8B", "method": "rl", "dataset": "s3://bucket/prompts.jsonl"}
+JOB = {
+    "base_model": "Qwen/Qwen3-8B",
+    "method": "rl",
+    "dataset": "s3://bucket/prompts.jsonl",
+    "grader": GRADER,
+}
 
 
 def _smuggled_job(api: Api) -> bytes:

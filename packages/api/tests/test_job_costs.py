@@ -13,7 +13,7 @@ from sqlalchemy import update
 
 from app.models import Dataset
 
-from .conftest import QWEN, Api, PriceServer, envelope
+from .conftest import GRADER, QWEN, Api, PriceServer, envelope
 from .test_datasets import chat_file, uploaded, wait_for
 
 #: The counted figures of the datasets here under Qwen3-8B's renderer (GOOD's train: $0.40/M).
@@ -134,7 +134,12 @@ def test_a_job_over_its_budget_is_refused_with_the_estimate_and_nothing_stored(
             "not known (upload it with `dn train datasets upload FILE` to have them counted)",
         ),
         (
-            {"base_model": QWEN, "method": "rl", "dataset": "s3://bucket/prompts.jsonl"},
+            {
+                "base_model": QWEN,
+                "method": "rl",
+                "dataset": "s3://bucket/prompts.jsonl",
+                "grader": GRADER,
+            },
             "an RL job's tokens depend on what the model samples, so they are known only as it "
             "runs",
         ),

@@ -23,8 +23,8 @@ def _no_renderer(model_id: str) -> dict[str, Any]:
     renderer nearest it in size."""
     return {
         "loc": ["body", "base_model"],
-        "msg": f"Training base model {model_id!r} has no renderer for supervised fine-tuning "
-        "yet, so its rows cannot be turned into tokens and loss weights; choose a model with "
+        "msg": f"Training base model {model_id!r} has no renderer yet, so its rows cannot be "
+        "turned into tokens (nor an RL job's completions back into text); choose a model with "
         "one, such as deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train "
         "catalog --json` names its renderer).",
         "type": "no_renderer",
@@ -67,14 +67,14 @@ def test_no_renderer_is_reported_beside_the_jobs_other_errors(api: Api) -> None:
     assert api.count("jobs") == before
 
 
-def test_rl_on_a_model_without_a_renderer_is_accepted(api: Api) -> None:
+def test_rl_on_a_model_without_a_renderer_is_refused_too(api: Api) -> None:
+    """An RL job renders its prompts and decodes what the model writes: no renderer, no job."""
     before = api.count("jobs")
+    body = _body(method="rl", algorithm="ppo", grader={"type": "string_check", "field": "answer"})
     with api.client() as client:
-        created = _create(client, _body(method="rl", algorithm="ppo"))
-    assert created.status_code == 201, created.text
-    assert (created.json()["base_model"], created.json()["method"]) == (KIMI, "rl")
-    assert "no_renderer" not in {w["type"] for w in created.json()["warnings"]}
-    assert api.count("jobs") == before + 1
+        refused = _create(client, body)
+    assert envelope(refused, 422, "validation_error")["errors"] == [_no_renderer(KIMI)]
+    assert api.count("jobs") == before
 
 
 @pytest.mark.parametrize(

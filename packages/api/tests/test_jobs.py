@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from .conftest import (
+    GRADER,
     NO_ESTIMATE,
     RETIRING,
     WRONG_SUFFIXES,
@@ -54,7 +55,10 @@ URI_WARNINGS = [not_checked()]
 
 
 def job(**changes: Any) -> dict[str, Any]:
+    """A valid body with ``changes`` (``...`` drops a key); an RL job gets a grader."""
     body = {**VALID, **changes}
+    if body.get("method") == "rl" and "grader" not in changes:
+        body["grader"] = GRADER
     return {key: value for key, value in body.items() if value is not ...}
 
 
@@ -73,7 +77,7 @@ def test_create_job_returns_queued_job(api: Api) -> None:
     assert response.status_code == 201
     created = response.json()
     assert set(created) == {
-        "id", "name", "base_model", "method", "algorithm", "dataset", "tags",
+        "id", "name", "base_model", "method", "algorithm", "dataset", "grader", "tags",
         "hyperparameters", "defaulted_hyperparameters", "adapter_parameters", "dataset_rows",
         "training_tokens_bound", "status", "created_at", "updated_at", "warnings",
         "status_message", "queue_position", "cancel_requested", "started_at", "finished_at",
@@ -374,34 +378,42 @@ RETIRING_WARNING = {
     "Tinker recommends Qwen/Qwen3.5-9B-Base instead.",
     "type": "model_retiring",
 }
-#: A job on RETIRING that is accepted before its day: RL, since SFT on it is refused for want of
-#: a renderer (a retired entry knows no training facts, its renderer included).
+#: An RL job on RETIRING. Refused for want of a renderer, as an SFT job is (a retired entry knows
+#: no training facts, its renderer included): no job on it can be created any more.
 RETIRING_RL = {"base_model": RETIRING, "method": "rl", "algorithm": "importance_sampling"}
 
 
-def test_create_job_on_retiring_model_succeeds_with_warning_and_headers(
-    api_before_june: Api,
-) -> None:
-    before = api_before_june.count()
+def _stored_on_retiring_model(api: Api, client: httpx.Client) -> str:
+    """A job on RETIRING, as releases before RL jobs ran stored it (they accepted RL jobs on a
+    model without a renderer): created on another model, then moved to it in the database."""
+    from sqlalchemy import column, table, update
+
+    job_id = str(create(client, job()).json()["id"])
+    jobs = table("jobs", column("id"), column("base_model"))
+    with api.engine.begin() as connection:
+        connection.execute(update(jobs).where(jobs.c.id == job_id).values(base_model=RETIRING))
+    return job_id
+
+
+def test_jobs_on_a_retiring_model_are_warned_of_with_headers(api_before_june: Api) -> None:
     body = job(**RETIRING_RL, hyperparameters={})
     with api_before_june.client() as client:
         validated = client.post("/training/jobs/validate", json=body)
-        created = create(client, body, **{"Idempotency-Key": "retiring"})
-        replayed = create(client, body, **{"Idempotency-Key": "retiring"})
-        read = client.get(f"/training/jobs/{created.json()['id']}")
-        cancelled = client.post(f"/training/jobs/{created.json()['id']}/cancel")
+        refused = create(client, body)
+        stored = _stored_on_retiring_model(api_before_june, client)
+        before = api_before_june.count()
+        read = client.get(f"/training/jobs/{stored}")
+        cancelled = client.post(f"/training/jobs/{stored}/cancel")
         ordinary = create(client, job())
     warned = [RETIRING_WARNING, *URI_WARNINGS]
-    assert (validated.json()["valid"], validated.json()["warnings"]) == (True, warned)
-    assert created.status_code == 201
-    assert created.json()["warnings"] == warned
-    assert replayed.json()["warnings"] == warned
-    assert created.json()["adapter_parameters"] is None  # a retired record's figure is unknown
-    assert read.json()["defaulted_hyperparameters"] == ["learning_rate", "lora_rank"]
-    assert read.json()["hyperparameters"]["learning_rate"] == 1e-4  # Llama: not calibrated
-    for response in (validated, created, replayed, read, cancelled):
+    assert (validated.json()["valid"], validated.json()["warnings"]) == (False, warned)
+    assert [e["type"] for e in validated.json()["errors"]] == ["no_renderer"]
+    assert envelope(refused, 422, "validation_error")["errors"] == validated.json()["errors"]
+    assert read.json()["base_model"] == RETIRING
+    assert cancelled.json()["status"] == "cancelled"
+    for response in (validated, refused, read, cancelled):
         assert_retiring_headers(response)
-    assert api_before_june.count() == before + 2
+    assert api_before_june.count() == before + 1  # the ordinary job
     assert_no_retiring_headers(ordinary)
     assert ordinary.json()["warnings"] == URI_WARNINGS
 
@@ -431,20 +443,19 @@ def test_create_job_on_retirement_day_refuses_the_retiring_model(
         "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
     )
     with api_before_june.client() as before_june:
-        accepted = create(before_june, body)
-    assert accepted.status_code == 201, accepted.text
+        stored = _stored_on_retiring_model(api_before_june, before_june)
     before = api_on_retirement_day.count()
     with api_on_retirement_day.client() as on_the_day:
         refused = create(on_the_day, body)
         validated = on_the_day.post("/training/jobs/validate", json=body)
-        kept = on_the_day.get(f"/training/jobs/{accepted.json()['id']}")
+        kept = on_the_day.get(f"/training/jobs/{stored}")
     assert envelope(refused, 422, "validation_error")["errors"] == [
         {"loc": ["body", "base_model"], "msg": detail, "type": "retired_base_model"}
     ]
     assert (validated.json()["valid"], validated.json()["warnings"]) == (False, URI_WARNINGS)
     assert validated.json()["errors"] == refused.json()["errors"]
     assert api_on_retirement_day.count() == before
-    # A job accepted while the model was retiring stays readable, and no longer warns of a date
+    # A job stored while the model was retiring stays readable, and no longer warns of a date
     # that has passed.
     assert kept.status_code == 200
     assert kept.json()["base_model"] == RETIRING

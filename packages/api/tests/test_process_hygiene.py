@@ -30,6 +30,7 @@ from app.testing import STARTUP_SECONDS, STOP_SECONDS
 
 from .conftest import (
     BACKENDS,
+    GRADER,
     PREFIX,
     Api,
     LiveServer,
@@ -45,7 +46,12 @@ HEAD_SECONDS = 1
 KEEP_ALIVE_SECONDS = 1
 #: How long a log line may take to appear after the request that causes it.
 LOG_SECONDS = 5
-JOB = {"base_model": "Qwen/Qwen3-8B", "method": "rl", "dataset": "s3://bucket/prompts.jsonl"}
+JOB = {
+    "base_model": "Qwen/Qwen3-8B",
+    "method": "rl",
+    "dataset": "s3://bucket/prompts.jsonl",
+    "grader": GRADER,
+}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -34,6 +34,17 @@ def test_make_plan_caps_the_run_at_steps() -> None:
     assert plan.total_steps == 5
 
 
+def test_rl_steps_without_epochs_deal_the_prompts_again_until_the_run_is_that_long() -> None:
+    rl = {"learning_rate": 1e-3, "batch_size": 4, "steps": 7}
+    plan = make_plan("job-1", 10, rl, steps_set_length=True)
+    assert plan.total_steps == 7  # 3 steps a pass over 10 prompts: a third pass, cut short
+    assert [step.epoch for step in plan.steps] == [1, 1, 1, 2, 2, 2, 3]
+    assert sorted(row for step in plan.steps[3:6] for row in step.rows) == list(range(10))
+    # Epochs given still bound the run; an SFT job's steps only ever cap it.
+    assert make_plan("job-1", 10, {**rl, "epochs": 1}, steps_set_length=True).total_steps == 3
+    assert make_plan("job-1", 10, rl).total_steps == 3
+
+
 def test_make_plan_defaults_batch_size_and_one_epoch() -> None:
     plan = make_plan("job-1", DEFAULT_BATCH_SIZE * 2 + 1, {"learning_rate": 1e-4})
     assert plan.total_steps == 3

@@ -39,6 +39,7 @@ def test_check_job_rejects_algorithm_the_model_does_not_support() -> None:
         "method": "rl",
         "algorithm": "ppo",
         "dataset": "s3://b/d.jsonl",
+        "grader": {"type": "string_check", "field": "answer"},
     }
     check = validation.check_job(body, DAY, datasets={}.get)
     assert check.job is None
@@ -54,6 +55,7 @@ def test_check_job_reports_unsupported_algorithm_beside_field_errors() -> None:
         "base_model": SFT_ONLY.tinker_id,
         "method": "rl",
         "dataset": "s3://b/d.jsonl",
+        "grader": {"type": "string_check", "field": "answer"},
         "hyperparameters": {"lora_rank": 0, "max_sequence_length": 5000},
     }
     check = validation.check_job(body, DAY, datasets={}.get)

@@ -12,6 +12,7 @@ from sqlalchemy import create_engine
 
 from .conftest import (
     BACKENDS,
+    GRADER,
     PREFIX,
     Api,
     LiveServer,
@@ -25,7 +26,12 @@ WORKERS = 3
 #: Connections opened before a revocation, kept alive, so that each stays with one worker.
 PINNED = 12
 CONCURRENT = 40
-JOB = {"base_model": "Qwen/Qwen3-8B", "method": "rl", "dataset": "s3://bucket/prompts.jsonl"}
+JOB = {
+    "base_model": "Qwen/Qwen3-8B",
+    "method": "rl",
+    "dataset": "s3://bucket/prompts.jsonl",
+    "grader": GRADER,
+}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -165,6 +165,9 @@ def create_dataset(
         sha256=check.sha256,
         longest_row_bytes=check.longest_row_bytes,
         longest_row_line=check.longest_row_line,
+        reference_fields=(
+            None if check.reference_fields is None else check.reference_fields.to_json()
+        ),
         created_at=utcnow(),
         **_token_counts_to_come(check.format),
     )

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.core.db import serialized_writes
 from app.models import Dataset, IdempotencyKey, Job, JobCheckpoint, JobEvent, utcnow
-from app.schemas import JobCreate, JobStatus, MetricPoint
+from app.schemas import RL_STEP_FIGURES, JobCreate, JobStatus, MetricPoint
 from app.storage import job_state
 from app.storage.job_state import ACTIVE_STATUSES, CancelOutcome, JobAlreadyFinishedError
 from app.training.catalog import TrainingAlgorithm
@@ -146,6 +146,7 @@ def create_job(
         "tags": list(job.tags),
         "hyperparameters": hyperparameters,
         "defaulted_hyperparameters": defaulted,
+        "grader": None if job.grader is None else job.grader.model_dump(mode="json"),
         "adapter_parameters": adapter_parameters,
         "dataset_id": None if dataset is None else dataset.id,
         "dataset_rows": None if dataset is None else dataset.rows,
@@ -340,6 +341,7 @@ def loss_curve(session: Session, job: Job) -> list[MetricPoint]:
             tokens=data["tokens"],
             learning_rate=data["learning_rate"],
             time=created_at,
+            **{name: data.get(name) for name in RL_STEP_FIGURES},
         )
         points[point.step] = point
     return [points[step] for step in sorted(points)]

@@ -1040,14 +1040,15 @@ _RENDERER_ALTERNATIVES = 2
 
 
 def describe_unrenderable_training_model(tinker_id: str, *, on: date | None = None) -> str | None:
-    """Why a supervised fine-tuning job on this id is refused, or None when it is not for want of
-    a renderer (the model has one, or the catalog does not accept the id that day: that is
+    """Why a job on this id is refused, or None when it is not for want of a renderer (the model
+    has one, or the catalog does not accept the id that day: that is
     ``describe_unknown_training_model``'s to say).
 
-    Tinker trains on tokens, so an SFT row must be rendered with the model's own chat template;
-    where the model has no renderer the job is refused rather than rendered with a guess. The
-    message names the accepted models of the same kind with a renderer nearest in size (active
-    parameters). RL jobs are not refused by this rule. The CLI and the API both say this.
+    Tinker trains on tokens, so an SFT row, and an RL prompt, must be rendered with the model's
+    own chat template (and an RL job's completions decoded with it to be graded); where the
+    model has no renderer the job is refused rather than rendered with a guess. The message
+    names the accepted models of the same kind with a renderer nearest in size (active
+    parameters). The CLI and the API both say this.
     """
     day = training_day(on)
     model = get_training_model(tinker_id, on=day)
@@ -1059,8 +1060,8 @@ def describe_unrenderable_training_model(tinker_id: str, *, on: date | None = No
     # Stable sort: equally near models keep catalog order.
     rendered.sort(key=lambda m: max(m.size_b, model.size_b) / min(m.size_b, model.size_b))
     message = (
-        f"Training base model {tinker_id!r} has no renderer for supervised fine-tuning yet, so "
-        "its rows cannot be turned into tokens and loss weights; choose a model with one"
+        f"Training base model {tinker_id!r} has no renderer yet, so its rows cannot be turned "
+        "into tokens (nor an RL job's completions back into text); choose a model with one"
     )
     nearest = [m.tinker_id for m in rendered[:_RENDERER_ALTERNATIVES]]
     if nearest:

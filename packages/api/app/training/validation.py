@@ -42,7 +42,9 @@ from app.training.catalog import (
 )
 from app.training.datasets import FORMAT_METHODS, DatasetFormat
 from app.training.estimates import CostEstimate, dollars, estimate_job
+from app.training.graders import parse_grader
 from app.training.prices import PriceList
+from app.training.rl_settings import RL_KNOBS, grader_dataset_errors, rl_defaults, rl_errors
 
 __all__ = [
     "DATASET_ID_PREFIX",
@@ -89,6 +91,9 @@ class DatasetFacts:
     rendered: Mapping[str, RenderedFacts] | None = None
     token_counts_status: TokenCountStatus = TokenCountStatus.PENDING
     token_counts_error: str | None = None
+    #: A prompt dataset's reference fields as stored (``ReferenceFields.to_json``); None for
+    #: other formats and for datasets uploaded before they were recorded.
+    reference_fields: Mapping[str, Any] | None = None
 
 
 #: The owner's dataset with this id, or None.
@@ -130,12 +135,21 @@ class JobCheck:
 
 
 def effective_hyperparameters(
-    given: dict[str, Any], model: TrainingModel
+    given: dict[str, Any],
+    model: TrainingModel,
+    algorithm: TrainingAlgorithm | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """The values a job trains with, and the sorted names of those filled in from defaults:
-    the model's recommended learning rate (Tinker's own where none is calibrated) and rank 32."""
-    effective = dict(given)
+    the model's recommended learning rate (Tinker's own where none is calibrated) and rank 32,
+    and for an RL ``algorithm`` its sampling knobs (``app.training.rl_settings``)."""
+    effective = {
+        name: value
+        for name, value in given.items()
+        if value is not None or name not in RL_KNOBS  # an RL knob is shown where it applies
+    }
     defaults = {"learning_rate": model.default_learning_rate, "lora_rank": DEFAULT_LORA_RANK}
+    if algorithm is not None and algorithm is not TrainingAlgorithm.SFT:
+        defaults.update(rl_defaults(algorithm))
     defaulted = sorted(name for name in defaults if effective.get(name) is None)
     effective.update({name: defaults[name] for name in defaulted})
     return effective, defaulted
@@ -206,6 +220,9 @@ def check_job(
             )
         elif algorithm is not None and model is not None:
             errors.extend(_model_algorithm_errors(model, algorithm))
+    errors.extend(
+        rl_errors(method=method if isinstance(method, str) else None, algorithm=algorithm, raw=raw)
+    )
 
     _, length = clean("hyperparameters", "max_sequence_length")
     if model is not None:
@@ -227,6 +244,12 @@ def check_job(
             errors=errors,
             warnings=warnings,
         )
+
+    errors.extend(
+        _rl_fit_errors(
+            method, model, dataset, clean("grader"), clean("hyperparameters", "max_tokens")
+        )
+    )
 
     accepted_id = None if model is None else model.tinker_id
     if errors or job is None or model is None:
@@ -250,7 +273,9 @@ def _accepted(
 ) -> JobCheck:
     """A job that passed every other check: what it trains with, what it will cost, and
     whether that fits its budget (the one check that needs the rest to be known)."""
-    effective, defaulted = effective_hyperparameters(job.hyperparameters.model_dump(), model)
+    effective, defaulted = effective_hyperparameters(
+        job.hyperparameters.model_dump(), model, algorithm
+    )
     epochs = job.hyperparameters.epochs or 1
     estimate = estimate_job(
         model_id=model.tinker_id,
@@ -441,14 +466,48 @@ def _base_model_error(model_id: str, day: date) -> ErrorItem:
 
 
 def _renderer_errors(model: TrainingModel | None, method: Any, day: date) -> list[ErrorItem]:
-    """A supervised fine-tuning job on a model with no renderer: its rows cannot be turned into
-    tokens, so it is refused here rather than failing once it runs (RL jobs are not)."""
-    if model is None or method != JobMethod.SFT:
+    """A job on a model with no renderer: its rows (an RL job's prompts, and the completions it
+    grades) cannot be turned into tokens and back, so it is refused here rather than failing
+    once it runs."""
+    if model is None or method not in set(JobMethod):
         return []
     unrenderable = describe_unrenderable_training_model(model.tinker_id, on=day)
     if unrenderable is None:
         return []
     return [error_item(("body", "base_model"), unrenderable, "no_renderer")]
+
+
+def _rl_fit_errors(
+    method: Any,
+    model: TrainingModel | None,
+    dataset: DatasetFacts | None,
+    grader: tuple[bool, Any],
+    max_tokens: tuple[bool, Any],
+) -> list[ErrorItem]:
+    """What an RL job's well-formed grader and ``max_tokens`` (each: whether pydantic took it,
+    and its value) do not fit: fields the dataset's rows lack, a completion the context cannot
+    hold. Nothing for another method."""
+    errors: list[ErrorItem] = []
+    if method != JobMethod.RL:
+        return errors
+    grader_ok, declared = grader
+    if grader_ok and declared is not None and dataset is not None:
+        errors += grader_dataset_errors(
+            parse_grader(declared), dataset.id, dataset.reference_fields
+        )
+    _, length = max_tokens
+    if model is not None and isinstance(length, int) and length >= model.context_length:
+        errors.append(_max_tokens_error(model, length))
+    return errors
+
+
+def _max_tokens_error(model: TrainingModel, max_tokens: int) -> ErrorItem:
+    """An RL completion longer than the model's context: no prompt would leave room for it."""
+    message = (
+        f"max_tokens {max_tokens:,} leaves no room for a prompt in the context of "
+        f"{model.tinker_id!r} ({model.context_length:,} tokens)"
+    )
+    return error_item(("body", "hyperparameters", "max_tokens"), message, "max_tokens_too_large")
 
 
 def _model_algorithm_errors(model: TrainingModel, algorithm: TrainingAlgorithm) -> list[ErrorItem]:

@@ -45,7 +45,6 @@ from app.schemas import (
     JobError,
     JobEventPublic,
     JobEventsPublic,
-    JobMethod,
     JobMetricsPublic,
     JobProgress,
     JobPublic,
@@ -140,6 +139,7 @@ def _facts(row: Dataset) -> DatasetFacts:
         rendered=_rendered(row),
         token_counts_status=TokenCountStatus(row.token_counts_status),
         token_counts_error=row.token_counts_error,
+        reference_fields=row.reference_fields,
     )
 
 
@@ -375,8 +375,6 @@ def _status_message(job: Job, live_workers: int) -> str | None:
         return f"training: step {job.step} of {job.total_steps}"
     if job.status != JobStatus.QUEUED.value:
         return None
-    if job.method != JobMethod.SFT.value:
-        return "waiting for an RL-capable worker (workers run supervised jobs only for now)"
     return "waiting for a worker" if live_workers else "waiting for a worker: none is running"
 
 
