@@ -125,6 +125,8 @@ class Deployment:
     workers: list[WorkerProcess] = field(default_factory=list)
     #: ``TINKER_BASE_URL`` and ``TINKER_API_KEY`` of the engine the current test trains on.
     engine_env: dict[str, str] = field(default_factory=dict)
+    #: The base model a sampling client asks that engine for (it serves its stand-in by path).
+    engine_model: str = ""
 
     def start_worker(self, worker_id: str, *, concurrency: int = 1) -> WorkerProcess:
         log = self.workdir / f"worker-{worker_id}-{len(self.workers)}.log"
@@ -161,6 +163,20 @@ class Deployment:
                 dataset=dataset,
                 hyperparameters={"learning_rate": 1e-2, "lora_rank": LORA_RANK, **hyperparameters},
                 max_cost_usd=max_cost_usd,
+            )
+        return str(job.id)
+
+    def create_rl_job(
+        self, dataset: str, *, grader: dict[str, Any], algorithm: str, **hyperparameters: Any
+    ) -> str:
+        with self.client() as client:
+            job = client.create_job(
+                base_model="Qwen/Qwen3-8B",
+                method="rl",
+                algorithm=algorithm,
+                dataset=dataset,
+                grader=grader,
+                hyperparameters={"lora_rank": LORA_RANK, **hyperparameters},
             )
         return str(job.id)
 
@@ -301,3 +317,31 @@ def _workers_stopped(deployment: Deployment) -> Iterator[None]:
     finally:
         for worker in deployment.workers[started:]:
             worker.stop()
+
+
+#: ``lm_head``'s spread in the RL tests' stand-in: its next-token distribution is peaked, as a
+#: trained model's is, so a reward on what it writes can rise within a few steps (see
+#: ``build_standin_model``).
+RL_UNEMBEDDING_STD = 1.0
+
+
+@pytest.fixture
+def rl_jobs(
+    deployment: Deployment, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Deployment]:
+    """As ``jobs``, on an engine whose stand-in writes a few tokens far more often than the
+    rest (``RL_UNEMBEDDING_STD``), and whose URL the test reads in ``engine_env``."""
+    from app.localtinker import LocalTinker, build_standin_model, default_cache_dir
+
+    model = build_standin_model(
+        default_cache_dir() / "standin-qwen3-peaked", unembedding_std=RL_UNEMBEDDING_STD
+    )
+    engine = LocalTinker(
+        tmp_path / "tinker",
+        model_dir=model,
+        backend_config={"max_lora_adapters": MAX_LORA_ADAPTERS, "max_lora_rank": LORA_RANK},
+    )
+    with engine, _workers_stopped(deployment):
+        deployment.engine_env = engine.client_env()
+        deployment.engine_model = str(model)
+        yield deployment

@@ -109,6 +109,7 @@ def build_standin_model(
     tie_word_embeddings: bool = False,
     tokenizer: TokenizerKind = "qwen3",
     seed: int = 0,
+    unembedding_std: float = 0.02,
 ) -> Path:
     """Write a tiny random Qwen3 into ``directory`` (created if missing) and return its path.
 
@@ -116,6 +117,11 @@ def build_standin_model(
     by default: the ``tinker`` SDK trains the unembedding by default (``train_unembed=True``) and
     the engine refuses that on tied embeddings. A directory whose ``standin.json`` records the
     same arguments is returned untouched; anything else in it is overwritten file by file.
+
+    ``unembedding_std`` is the spread of ``lm_head``'s weights. At the default every next token
+    is about equally likely, as with any random model of 151,936 tokens, and a reward that
+    depends on what it samples is out of its reach; at 0.5 a handful of tokens take most of
+    the mass, as in a trained model, so an RL run can move its reward within a few steps.
     """
     if vocab_size < 256 + len(QWEN3_SPECIAL_TOKENS) and tokenizer == "bytes":
         raise ValueError("the 'bytes' tokenizer needs vocab_size >= 282")
@@ -138,6 +144,8 @@ def build_standin_model(
         "tokenizer": tokenizer,
         "seed": seed,
     }
+    if unembedding_std != 0.02:
+        spec["unembedding_std"] = unembedding_std
     if tokenizer == "qwen3":
         spec["tml_renderers"] = _tml_renderers_version()
     target = Path(directory)
@@ -228,7 +236,8 @@ def _safetensors_chunks(spec: Mapping[str, Any]) -> Iterator[bytes]:
         if len(shape) == 1:
             arrays.append((name, np.ones(shape, dtype=np.float32)))
         else:
-            arrays.append((name, (rng.standard_normal(shape, dtype=np.float32) * 0.02)))
+            std = spec.get("unembedding_std", 0.02) if name == "lm_head.weight" else 0.02
+            arrays.append((name, (rng.standard_normal(shape, dtype=np.float32) * std)))
     header: dict[str, Any] = {"__metadata__": {"format": "pt"}}
     offset = 0
     for name, array in arrays:

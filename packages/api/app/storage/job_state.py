@@ -21,7 +21,7 @@ Events use Together's fine-tuning vocabulary where it fits: ``job_pending``, ``j
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -322,10 +322,12 @@ def record_step(
     tokens: int,
     processed_tokens: int,
     learning_rate: float,
+    figures: Mapping[str, Any] | None = None,
 ) -> Ownership:
     """One optimizer step done: the job's counters and a ``training_step`` event, in one commit.
     ``step`` is 1-based (the number of steps done); ``tokens`` those this step trained on,
-    ``processed_tokens`` those it sent to Tinker (what Tinker bills)."""
+    ``processed_tokens`` those it sent to Tinker (what Tinker bills); ``figures`` an RL step's
+    reward figures, added to the event."""
     now = utcnow()
     with serialized_writes(session):
         seq, owned = _ownership(
@@ -345,6 +347,7 @@ def record_step(
                 "tokens": tokens,
                 "processed_tokens": processed_tokens,
                 "learning_rate": learning_rate,
+                **(figures or {}),
             }
             _add_event(
                 session, seq, _event(EventType.TRAINING_STEP, JobStatus.RUNNING, None, now, data)
@@ -516,14 +519,14 @@ def finish_cancelled(
 
 
 def queue_position(session: Session, job: Job) -> int | None:
-    """How many queued jobs of the same method are ahead of this one (0: next); None unless
-    the job is queued. Workers take jobs in creation order, so this is the job's place."""
+    """How many queued jobs are ahead of this one (0: next); None unless the job is queued.
+    Workers take jobs, SFT and RL alike, in creation order, so this is the job's place."""
     if job.status != JobStatus.QUEUED.value:
         return None
     ahead = session.scalar(
         select(func.count())
         .select_from(Job)
-        .where(Job.status == JobStatus.QUEUED.value, Job.method == job.method, Job.seq < job.seq)
+        .where(Job.status == JobStatus.QUEUED.value, Job.seq < job.seq)
     )
     return int(ahead or 0)
 

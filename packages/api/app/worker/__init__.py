@@ -1,4 +1,4 @@
-"""The training worker: ``dreadnode-api worker`` claims queued supervised jobs and trains them on
+"""The training worker: ``dreadnode-api worker`` claims queued jobs (SFT and RL) and trains them on
 Tinker through Tinker's own SDK, durably (a killed worker's job resumes from its last checkpoint).
 
 Installed with the ``worker`` extra (``dreadnode-api[worker]``): the renderers, PyTorch, the

@@ -6,8 +6,11 @@ carries on at the next step, training no step twice beyond the checkpoint.
 
 Rows are shuffled once per epoch with a seed made of the job's id and the epoch (the cookbook
 shuffles per epoch too); each step takes ``batch_size`` rows, the epoch's last step the rest.
-``steps``, when given, caps the run. The learning rate falls linearly from the job's rate to
-zero over the run, the Tinker cookbook's default schedule for supervised runs.
+``steps``, when given, caps the run; an RL job's ``steps`` without ``epochs`` sets its length
+instead: its prompts are dealt again, reshuffled, as many times as the steps need (an RL run
+samples afresh on every pass, so a prompt seen again still teaches). The learning rate falls
+linearly from the job's rate to zero over the run, the Tinker cookbook's default schedule for
+supervised runs.
 """
 
 from __future__ import annotations
@@ -57,13 +60,19 @@ class TrainingPlan:
         return sum(1 for step in self.steps[:index] if step.ends_epoch)
 
 
-def make_plan(job_id: str, rows: int, hyperparameters: dict[str, Any]) -> TrainingPlan:
-    """The plan for ``rows`` rows under the job's effective hyperparameters."""
+def make_plan(
+    job_id: str, rows: int, hyperparameters: dict[str, Any], *, steps_set_length: bool = False
+) -> TrainingPlan:
+    """The plan for ``rows`` rows under the job's effective hyperparameters; with
+    ``steps_set_length`` (RL), ``steps`` without ``epochs`` is the run's length."""
     batch_size = hyperparameters.get("batch_size") or DEFAULT_BATCH_SIZE
-    epochs = hyperparameters.get("epochs") or DEFAULT_EPOCHS
-    cap = hyperparameters.get("steps")
-    steps: list[Step] = []
+    cap: int | None = hyperparameters.get("steps")
     per_epoch = math.ceil(rows / batch_size)
+    epochs = hyperparameters.get("epochs")
+    if epochs is None:
+        lengthen = steps_set_length and cap is not None and per_epoch > 0
+        epochs = math.ceil(cap / per_epoch) if lengthen and cap is not None else DEFAULT_EPOCHS
+    steps: list[Step] = []
     for epoch in range(1, epochs + 1):
         order = list(range(rows))
         random.Random(f"{job_id}:{epoch}").shuffle(order)  # noqa: S311 - an order, not a secret

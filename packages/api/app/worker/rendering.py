@@ -138,6 +138,8 @@ TINKER_API: Mapping[str, tuple[str, ...]] = MappingProxyType(
 _QWEN35_TOKENIZER_PREFIXES = ("qwen/qwen3.5-", "qwen/qwen3.6-")
 #: The date given to ``GptOss`` so its system message is the same tokens every day (it is cut).
 _GPT_OSS_FIXED_DATE = "2026-01-01"
+#: Where a ``role_colon`` turn ends: its blank line.
+_TURN_END = "\n\n"
 _ROLE_HEADERS: Mapping[str, str] = MappingProxyType(
     {"system": "System:", "user": "User:", "assistant": "Assistant:", "tool": "Tool:"}
 )
@@ -186,6 +188,10 @@ class _ChatRenderer(Protocol):
     def tokenizer(self) -> _Tokenizer: ...
 
     def render_for_sft(self, messages: Any) -> Sequence[Any]: ...
+
+    def render_for_completion(self, messages: Any) -> tuple[Sequence[Any], Any]: ...
+
+    def stop(self) -> Sequence[int]: ...
 
 
 class RowRenderer:
@@ -259,6 +265,45 @@ class RowRenderer:
     def _render_chat(self, messages: Any, line: int) -> list[RenderedRow]:
         raise NotImplementedError
 
+    def render_prompt(self, row: Mapping[str, Any], line: int) -> list[int]:
+        """An RL ``prompt`` row as the tokens the model continues from: its messages (a string
+        prompt is one user turn) and the header of the assistant's turn, or
+        ``RowRenderError`` naming the line."""
+        prompt = row.get("prompt")
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else prompt
+        if not isinstance(messages, list) or not messages:
+            raise RowRenderError(line, "has no prompt to sample from")
+        try:
+            return self._render_generation(messages)
+        except (KeyError, TypeError, ValueError) as err:
+            raise RowRenderError(line, f"cannot be rendered with {self.name}: {err}") from err
+
+    def _render_generation(self, messages: list[Any]) -> list[int]:
+        raise NotImplementedError
+
+    @property
+    def stop(self) -> list[int] | list[str]:
+        """Where a sampled completion ends: the template's end-of-turn tokens, or text."""
+        raise NotImplementedError
+
+    def completion_text(self, tokens: Sequence[int]) -> str:
+        """A sampled completion as text: its end token (or text) removed, special tokens
+        written out. ``ValueError`` for tokens the tokenizer cannot decode."""
+        stop = self.stop
+        if stop and isinstance(stop[0], int):
+            ends = set(stop)
+            cut = len(tokens)
+            while cut and tokens[cut - 1] in ends:
+                cut -= 1
+            return self.decode(tokens[:cut])
+        text = self.decode(tokens)
+        for marker in stop:
+            assert isinstance(marker, str)
+            found = text.find(marker)
+            if found >= 0:
+                text = text[:found]
+        return text
+
 
 class _TemplateRowRenderer(RowRenderer):
     """A chat model's rows through its ``tml_renderers`` renderer."""
@@ -267,6 +312,8 @@ class _TemplateRowRenderer(RowRenderer):
         from tml_renderers import chat  # type: ignore[import-not-found,unused-ignore]
 
         self._render_for_sft = renderer.render_for_sft
+        self._render_for_completion = renderer.render_for_completion
+        self._stop: list[int] = list(renderer.stop())
         self._from_oss: Callable[[Any], Any] = chat.OpenAIMessage.from_oss_messages
         # A minimal chat, rendered once, says whether the template opens with the tokenizer's
         # BOS (DeepSeek's does; gpt-oss, Nemotron and tml_v0 declare one but never write it),
@@ -299,6 +346,19 @@ class _TemplateRowRenderer(RowRenderer):
                 rendered.append(RenderedRow(tokens=tokens, weights=weights, line=line))
         return rendered
 
+    def _render_generation(self, messages: list[Any]) -> list[int]:
+        spans, _parser = self._render_for_completion(self._from_oss(messages))
+        tokens = _example_tokens(spans)
+        if self._strip:
+            if tokens[: len(self._strip)] != self._strip:
+                raise ValueError("the rendering does not start with the expected system text")
+            tokens = tokens[len(self._strip) :]
+        return tokens
+
+    @property
+    def stop(self) -> list[int]:
+        return self._stop
+
 
 class _RoleColonRowRenderer(RowRenderer):
     """``role_colon``: ``"{Role}: {content}\\n\\n"`` turns for base models (module docstring)."""
@@ -329,6 +389,23 @@ class _RoleColonRowRenderer(RowRenderer):
         if not trained:
             return []
         return [RenderedRow(tokens=tokens, weights=weights, line=line)]
+
+    def _render_generation(self, messages: list[Any]) -> list[int]:
+        tokens = list(self._bos)
+        for message in messages:
+            role, content = message["role"], message["content"]
+            header = self._headers.get(role)
+            if header is None:
+                raise ValueError(f"unknown role {role!r}")
+            if not isinstance(content, str):
+                raise TypeError(f"'content' must be a string, not {type(content).__name__}")
+            tokens += header
+            tokens += self._encode(f" {content}\n\n")
+        return tokens + self._headers["assistant"]
+
+    @property
+    def stop(self) -> list[str]:
+        return [_TURN_END]
 
 
 def _example_tokens(spans: Sequence[Any]) -> list[int]:

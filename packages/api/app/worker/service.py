@@ -33,7 +33,7 @@ from app import __version__
 from app.core.config import Settings, sqlite_path
 from app.core.db import Database, is_unavailable
 from app.models import Job
-from app.schemas import JobMethod, JobStatus
+from app.schemas import JobStatus
 from app.storage import workers
 from app.worker.train import WorkerContext, run_job
 
@@ -196,7 +196,7 @@ class WorkerService:
     def _queued_jobs(self) -> list[tuple[str, str]]:
         query = (
             select(Job.id)
-            .where(Job.status == JobStatus.QUEUED.value, Job.method == JobMethod.SFT.value)
+            .where(Job.status == JobStatus.QUEUED.value)
             .order_by(Job.seq)
             .limit(POLL_BATCH)
         )

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = [
     "RETRY_ATTEMPTS",
     "SDK_SURFACE",
+    "SampleRequest",
+    "Sampled",
     "TinkerRequestError",
     "TinkerSession",
     "TinkerUnavailableError",
@@ -44,7 +46,10 @@ SDK_SURFACE: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "tinker.ServiceClient": ("base_url", "api_key"),
         "tinker.ServiceClient.create_lora_training_client": ("base_model", "rank"),
         "tinker.ServiceClient.create_training_client_from_state_with_optimizer": ("path",),
-        "tinker.TrainingClient.forward_backward": ("data", "loss_fn"),
+        "tinker.TrainingClient.forward_backward": ("data", "loss_fn", "loss_fn_config"),
+        "tinker.TrainingClient.save_weights_and_get_sampling_client": (),
+        "tinker.SamplingClient.sample": ("prompt", "num_samples", "sampling_params"),
+        "tinker.types.SamplingParams": ("max_tokens", "temperature", "seed", "stop"),
         "tinker.TrainingClient.optim_step": ("adam_params",),
         "tinker.TrainingClient.save_state": ("name",),
         "tinker.TrainingClient.save_weights_for_sampler": ("name",),
@@ -153,6 +158,26 @@ def mean_loss(output: Any, weights: Sequence[Sequence[float]]) -> float:
     return total / weight_sum if weight_sum else 0.0
 
 
+@dataclass(frozen=True)
+class SampleRequest:
+    """How to sample: ``count`` completions per prompt of at most ``max_tokens``, at
+    ``temperature``, ending at ``stop``, with one seed per prompt."""
+
+    count: int
+    max_tokens: int
+    temperature: float
+    stop: list[int] | list[str]
+    seeds: Sequence[int]
+
+
+@dataclass(frozen=True)
+class Sampled:
+    """One sampled completion: its tokens and the sampler's log-probability of each."""
+
+    tokens: list[int]
+    logprobs: list[float]
+
+
 @dataclass
 class TinkerSession:
     """One job's training client on Tinker, with the calls the worker makes on it."""
@@ -192,14 +217,24 @@ class TinkerSession:
             raise RuntimeError("start() or resume() first")
         return self.client
 
-    def train_step(self, datums: list[Any], *, learning_rate: float) -> Any:
-        """One forward-backward pass over ``datums`` and one Adam step; the pass's output."""
+    def train_step(
+        self,
+        datums: list[Any],
+        *,
+        learning_rate: float,
+        loss_fn: str = "cross_entropy",
+        loss_fn_config: dict[str, float] | None = None,
+    ) -> Any:
+        """One forward-backward pass over ``datums`` with ``loss_fn`` and one Adam step; the
+        pass's output."""
         import tinker
 
         client = self._client()
         output = _with_retries(
             "forward_backward",
-            lambda: client.forward_backward(data=datums, loss_fn="cross_entropy").result(),
+            lambda: client.forward_backward(
+                data=datums, loss_fn=loss_fn, loss_fn_config=loss_fn_config
+            ).result(),
             self.sleep,
         )
         params = tinker.types.AdamParams(learning_rate=learning_rate)
@@ -225,3 +260,51 @@ class TinkerSession:
             self.sleep,
         )
         return str(saved.path)
+
+    def sampler(self) -> Any:
+        """A sampling client on the adapter's current weights (Tinker keeps them only for the
+        session: nothing is listed as a checkpoint)."""
+        client = self._client()
+        return _with_retries(
+            "save_weights_and_get_sampling_client",
+            client.save_weights_and_get_sampling_client,
+            self.sleep,
+        )
+
+    def sample(
+        self, sampler: Any, prompts: Sequence[Sequence[int]], request: SampleRequest
+    ) -> list[list[Sampled]]:
+        """``request.count`` completions of each prompt, the prompts' requests all sent before
+        any answer is awaited (Tinker samples them together), each retried on its own."""
+        import tinker
+
+        def send(index: int) -> Any:
+            params = tinker.types.SamplingParams(
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                seed=request.seeds[index],
+                stop=request.stop,
+            )
+            return sampler.sample(
+                prompt=tinker.types.ModelInput.from_ints(list(prompts[index])),
+                num_samples=request.count,
+                sampling_params=params,
+            )
+
+        futures = [[send(index)] for index in range(len(prompts))]
+
+        def answer(index: int) -> Any:
+            sent = futures[index]
+            return (sent.pop() if sent else send(index)).result()  # a retry sends again
+
+        answers = [
+            _with_retries("sample", lambda index=index: answer(index), self.sleep)  # type: ignore[misc]
+            for index in range(len(prompts))
+        ]
+        return [
+            [
+                Sampled(tokens=list(sequence.tokens), logprobs=list(sequence.logprobs or []))
+                for sequence in got.sequences
+            ]
+            for got in answers
+        ]

@@ -26,25 +26,29 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.core.config import Settings
 from app.core.db import Database, is_unavailable
 from app.models import Job
-from app.schemas import CancelReason
+from app.schemas import CancelReason, JobMethod
 from app.storage import job_state
 from app.storage.job_state import Ownership
 from app.training.catalog import get_training_model
 from app.training.estimates import dollars
 from app.training.money import usd
 from app.worker.dataset import DatasetUnusableError, read_rows
-from app.worker.plan import TrainingPlan, make_plan
+from app.worker.plan import Step, TrainingPlan, make_plan
 from app.worker.tinker_calls import (
     TinkerRequestError,
     TinkerSession,
     TinkerUnavailableError,
     mean_loss,
 )
+
+if TYPE_CHECKING:
+    from app.worker.rendering import RowRenderer
+    from app.worker.rl import RLPrompt, RLSettings, StepResult
 
 __all__ = ["JobFailedError", "WorkerContext", "run_job"]
 
@@ -104,6 +108,16 @@ def _fail(ctx: WorkerContext, job_id: str, error_type: str, message: str) -> Non
 
 
 @dataclass
+class _PreparedRL:
+    """An RL run's plan (its rows are prompts), the prompts, the renderer and the settings."""
+
+    plan: TrainingPlan
+    prompts: list[RLPrompt]
+    renderer: RowRenderer
+    settings: RLSettings
+
+
+@dataclass
 class _Prepared:
     """The run's plan, and per dataset row: its datums (a row may render to several
     sequences), their shifted loss weights, how many tokens it trains on and how many it sends
@@ -116,8 +130,8 @@ class _Prepared:
     sent: list[int] = field(default_factory=list)
 
 
-def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
-    """Read, render and check every row; plan the run. No Tinker call yet."""
+def _rows_and_renderer(job: Job, ctx: WorkerContext) -> tuple[list[Any], RowRenderer, int]:
+    """The job's rows, its model's renderer and the longest sequence it allows."""
     model = get_training_model(job.base_model, on=job.created_at.date())
     renderer_name = None if model is None else model.renderer
     if model is None or renderer_name is None:
@@ -129,11 +143,26 @@ def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
             _, rows = read_rows(session, job, ctx.settings)
     except DatasetUnusableError as problem:
         raise JobFailedError(problem.error_type, problem.message) from problem
-    from app.worker.rendering import RowRenderError, get_row_renderer, to_datum
+    from app.worker.rendering import get_row_renderer
 
     renderer = get_row_renderer(renderer_name, job.base_model)
     limit = job.hyperparameters.get("max_sequence_length") or model.context_length
-    limit = min(limit, model.context_length)
+    return rows, renderer, min(limit, model.context_length)
+
+
+def _too_long(job: Job, line: int, tokens: int, limit: int, what: str = "") -> JobFailedError:
+    return JobFailedError(
+        "row_too_long",
+        f"Line {line} is {tokens:,} tokens{what} with {job.base_model}'s renderer, more than "
+        f"the {limit:,} the job allows; shorten or remove it",
+    )
+
+
+def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
+    """Read, render and check every row; plan the run. No Tinker call yet."""
+    rows, renderer, limit = _rows_and_renderer(job, ctx)
+    from app.worker.rendering import RowRenderError, to_datum
+
     prepared = _Prepared(plan=make_plan(job.id, len(rows), job.hyperparameters))
     for item in rows:
         try:
@@ -144,12 +173,7 @@ def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
         row_weights: list[list[float]] = []
         for rendered in sequences:
             if len(rendered.tokens) > limit:
-                raise JobFailedError(
-                    "row_too_long",
-                    f"Line {item.line} is {len(rendered.tokens):,} tokens with "
-                    f"{job.base_model}'s renderer, more than the {limit:,} the job allows; "
-                    "shorten or remove it",
-                )
+                raise _too_long(job, item.line, len(rendered.tokens), limit)
             row_datums.append(to_datum(rendered))
             row_weights.append(list(rendered.weights[1:]))
         prepared.datums.append(row_datums)
@@ -159,11 +183,45 @@ def _prepare(job: Job, ctx: WorkerContext) -> _Prepared:
     return prepared
 
 
+def _prepare_rl(job: Job, ctx: WorkerContext) -> _PreparedRL:
+    """Read and render every prompt, and check that each row carries what the grader reads and
+    leaves room for a completion. No Tinker call yet."""
+    from app.training.graders import GradingError, parse_grader
+    from app.worker.rendering import RowRenderError
+    from app.worker.rl import RLPrompt, RLSettings
+
+    if job.grader is None:
+        raise JobFailedError("invalid_grader", "The RL job has no grader")
+    grader = parse_grader(job.grader)
+    settings = RLSettings.of(job.id, job.algorithm, job.hyperparameters, grader)
+    rows, renderer, limit = _rows_and_renderer(job, ctx)
+    prompts: list[RLPrompt] = []
+    for item in rows:
+        try:
+            grader.score("", item.row)
+        except GradingError as err:
+            raise JobFailedError(
+                "invalid_dataset", f"Line {item.line}: {err}, which the grader reads"
+            ) from err
+        try:
+            tokens = renderer.render_prompt(item.row, item.line)
+        except RowRenderError as err:
+            raise JobFailedError("invalid_dataset", str(err)) from err
+        if len(tokens) + settings.max_tokens > limit:
+            what = f" plus max_tokens {settings.max_tokens:,}"
+            raise _too_long(job, item.line, len(tokens) + settings.max_tokens, limit, what)
+        prompts.append(RLPrompt(row=item.row, line=item.line, tokens=tokens))
+    plan = make_plan(job.id, len(prompts), job.hyperparameters, steps_set_length=True)
+    return _PreparedRL(plan=plan, prompts=prompts, renderer=renderer, settings=settings)
+
+
 def _run(job: Job, ctx: WorkerContext) -> None:
     if job.cancel_requested_at is not None:
         _cancelled(ctx, job.id, job.step)
         return
-    prepared = _prepare(job, ctx)
+    prepared: _Prepared | _PreparedRL = (
+        _prepare_rl(job, ctx) if job.method == JobMethod.RL else _prepare(job, ctx)
+    )
     plan = prepared.plan
     with ctx.db.session() as session:
         resume = job_state.latest_training_checkpoint(session, job)
@@ -175,17 +233,20 @@ def _run(job: Job, ctx: WorkerContext) -> None:
             worker_id=ctx.worker_id,
             total_steps=plan.total_steps,
             step=start,
-            trained_tokens=plan.trained_tokens_before(start, prepared.tokens),
+            trained_tokens=job.trained_tokens
+            if isinstance(prepared, _PreparedRL)
+            else plan.trained_tokens_before(start, prepared.tokens),
             epochs_completed=plan.epochs_before(start),
         )
     if _stop(ctx, job.id, owned, start):
         return
-    remaining = sum(prepared.sent[row] for step in plan.steps[start:] for row in step.rows)
-    what = "the run" if start == 0 else f"the rest of the run, from step {start},"
-    over = _Budget.of(job).refuses(remaining, what)
-    if over is not None:
-        _cancelled(ctx, job.id, start, reason=CancelReason.BUDGET, why=over)
-        return
+    if isinstance(prepared, _Prepared):
+        remaining = sum(prepared.sent[row] for step in plan.steps[start:] for row in step.rows)
+        what = "the run" if start == 0 else f"the rest of the run, from step {start},"
+        over = _Budget.of(job).refuses(remaining, what)
+        if over is not None:
+            _cancelled(ctx, job.id, start, reason=CancelReason.BUDGET, why=over)
+            return
     tinker = _connect(ctx)
     try:
         if resume is None:
@@ -230,26 +291,60 @@ class _Budget:
         )
 
 
+def _sft_step(
+    tinker: TinkerSession, prepared: _Prepared, step: Step, rate: float, budget: _Budget
+) -> StepResult:
+    """One supervised step: the step's rows' datums, trained with cross-entropy."""
+    from app.worker.rl import StepResult
+
+    sent = sum(prepared.sent[row] for row in step.rows)
+    over = budget.refuses(sent)
+    if over is not None:
+        return StepResult(loss=0.0, tokens=0, sent=0, figures={}, over_budget=over)
+    datums = [datum for row in step.rows for datum in prepared.datums[row]]
+    output = tinker.train_step(datums, learning_rate=rate)
+    loss = mean_loss(output, [weights for row in step.rows for weights in prepared.weights[row]])
+    tokens = sum(prepared.tokens[row] for row in step.rows)
+    return StepResult(loss=loss, tokens=tokens, sent=sent, figures={})
+
+
+def _rl_step(
+    tinker: TinkerSession, prepared: _PreparedRL, index: int, rate: float, budget: _Budget
+) -> StepResult:
+    from app.worker.rl import rl_step
+
+    return rl_step(
+        tinker,
+        prepared.settings,
+        prepared.renderer,
+        [prepared.prompts[row] for row in prepared.plan.steps[index].rows],
+        step=index,
+        learning_rate=rate,
+        refuses=budget.refuses,
+    )
+
+
 def _train(
-    job: Job, ctx: WorkerContext, tinker: TinkerSession, prepared: _Prepared, start: int
+    job: Job,
+    ctx: WorkerContext,
+    tinker: TinkerSession,
+    prepared: _Prepared | _PreparedRL,
+    start: int,
 ) -> None:
     plan = prepared.plan
     every = ctx.settings.checkpoint_every_steps
     budget = _Budget.of(job)
     for index in range(start, plan.total_steps):
         step = plan.steps[index]
-        sent = sum(prepared.sent[row] for row in step.rows)
-        over = budget.refuses(sent)
-        if over is not None:
-            _stop_for_budget(ctx, job, tinker, index, start=start, why=over)
-            return
         rate = plan.learning_rate_at(index)
-        datums = [datum for row in step.rows for datum in prepared.datums[row]]
-        output = tinker.train_step(datums, learning_rate=rate)
-        budget.sent += sent
-        loss = mean_loss(
-            output, [weights for row in step.rows for weights in prepared.weights[row]]
-        )
+        if isinstance(prepared, _PreparedRL):
+            result = _rl_step(tinker, prepared, index, rate, budget)
+        else:
+            result = _sft_step(tinker, prepared, step, rate, budget)
+        if result.over_budget is not None:
+            _stop_for_budget(ctx, job, tinker, index, start=start, why=result.over_budget)
+            return
+        budget.sent += result.sent
         done = index + 1
         with ctx.db.session() as session:
             owned = job_state.record_step(
@@ -257,10 +352,11 @@ def _train(
                 job_id=job.id,
                 worker_id=ctx.worker_id,
                 step=done,
-                loss=loss,
-                tokens=sum(prepared.tokens[row] for row in step.rows),
-                processed_tokens=sent,
+                loss=result.loss,
+                tokens=result.tokens,
+                processed_tokens=result.sent,
                 learning_rate=rate,
+                figures=result.figures,
             )
             if owned is Ownership.OWNED and step.ends_epoch:
                 owned = job_state.record_epoch(
