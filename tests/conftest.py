@@ -117,6 +117,17 @@ def live_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveAPI]:
 
 DnRun = Callable[..., subprocess.CompletedProcess[str]]
 
+#: The grader RL jobs in these tests declare: the completion's last line is the row's answer.
+GRADER: dict[str, Any] = {"type": "string_check", "field": "answer", "extract": "last_line"}
+
+
+@pytest.fixture(scope="session")
+def grader_file(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """``GRADER`` in a file, for ``dn train rl --grader``."""
+    path = tmp_path_factory.mktemp("grader") / "grader.json"
+    path.write_text(json.dumps(GRADER), encoding="utf-8")
+    return str(path)
+
 
 @pytest.fixture(scope="session")
 def dn(live_api: LiveAPI) -> DnRun:

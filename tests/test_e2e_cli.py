@@ -17,7 +17,7 @@ import pytest
 from app.testing import free_port
 from dreadnode.client import Client
 
-from .conftest import DnRun, LiveAPI, running_api
+from .conftest import GRADER, DnRun, LiveAPI, running_api
 
 MODEL = "Qwen/Qwen3.5-9B-Base"
 
@@ -155,34 +155,38 @@ def test_submit_list_get_events_cancel_and_cancel_again(dn: DnRun, live_api: Liv
         assert client.get_job_metrics(job_id).points == []
 
 
-def test_rl_job_with_ppo(dn: DnRun) -> None:
+def test_rl_job_with_ppo(dn: DnRun, grader_file: str) -> None:
     created = dn(
         "train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", "s3://b/t", "--algorithm", "ppo",
-        "--json",
+        "--grader", grader_file, "--group-size", "8", "--json",
     )  # fmt: skip
     assert created.returncode == 0, created.stderr
     job = json.loads(created.stdout)
     assert (job["method"], job["algorithm"], job["status"]) == ("rl", "ppo", "queued")
+    assert job["grader"] == {**GRADER, "operation": "eq", "pattern": None, "marker": None}
+    assert job["hyperparameters"]["group_size"] == 8
+    assert (job["hyperparameters"]["clip_low_threshold"], job["hyperparameters"][
+        "clip_high_threshold"]) == (0.8, 1.2)  # fmt: skip
+    shown = dn("train", "jobs", "get", job["id"])
+    assert "string_check eq on 'answer' (last_line)" in shown.stdout
 
 
 KIMI = "moonshotai/Kimi-K2.6"
 
 
-def test_sft_on_a_model_without_a_renderer_fails_here_and_rl_is_accepted(
-    dn: DnRun, live_api: LiveAPI
+def test_a_model_without_a_renderer_fails_here_for_sft_and_rl(
+    dn: DnRun, live_api: LiveAPI, grader_file: str
 ) -> None:
     jobs_before = live_api.count_rows("jobs")
-    refused = dn("train", "sft", "--model", KIMI, "--dataset", "s3://b/t")
-    assert (refused.returncode, refused.stdout) == (2, "")
     with Client(server_url=live_api.url, api_key=live_api.token) as client:
         verdict = client.validate_job(base_model=KIMI, method="sft", dataset="s3://b/t")
     assert [(e.loc, e.type) for e in verdict.errors] == [(["body", "base_model"], "no_renderer")]
-    assert refused.stderr.splitlines()[0] == f"error: {verdict.errors[0].msg}"
+    # An RL job needs the renderer too: its prompts become tokens, its completions text to grade.
+    for method in (["sft"], ["rl", "--grader", grader_file]):
+        refused = dn("train", *method, "--model", KIMI, "--dataset", "s3://b/t")
+        assert (refused.returncode, refused.stdout) == (2, "")
+        assert refused.stderr.splitlines()[0] == f"error: {verdict.errors[0].msg}"
     assert live_api.count_rows("jobs") == jobs_before
-    created = dn("train", "rl", "--model", KIMI, "--dataset", "s3://b/t", "--json")
-    assert created.returncode == 0, created.stderr
-    assert json.loads(created.stdout)["base_model"] == KIMI
-    assert live_api.count_rows("jobs") == jobs_before + 1
     listed = json.loads(dn("train", "catalog", "--json", "--query", "kimi").stdout)
     assert [(m["tinker_id"], m["renderer"]) for m in listed["models"]] == [(KIMI, None)]
 
@@ -379,31 +383,40 @@ def _on(api: LiveAPI, day: str) -> dict[str, str]:
             "DREADNODE_CATALOG_DAY": day}  # fmt: skip
 
 
-def test_retiring_model_is_accepted_with_a_warning_and_headers(
-    dn: DnRun, api_before_june: LiveAPI
+def test_retiring_model_is_warned_of_with_headers(
+    dn: DnRun, api_before_june: LiveAPI, grader_file: str
 ) -> None:
     jobs_before = api_before_june.count_rows("jobs")
     on_day = _on(api_before_june, BEFORE_JUNE)
-    # RL: an SFT job on it is refused, a retired entry knowing no renderer (no training facts).
-    created = dn("train", "rl", "--model", RETIRING, "--dataset", "s3://b/t", env=on_day)
-    assert created.returncode == 0, created.stderr
-    assert created.stderr.splitlines().count(RETIRING_WARNING) == 1
-    assert api_before_june.count_rows("jobs") == jobs_before + 1
+    # Retiring, it is still offered; a job on it is refused for want of a renderer (a retired
+    # entry keeps no training facts), with the retirement date beside the refusal.
+    refused = dn(
+        "train", "rl", "--model", RETIRING, "--dataset", "s3://b/t", "--grader", grader_file,
+        env=on_day,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines().count(RETIRING_WARNING) == 1
+    assert any(
+        line.startswith("error: Training base model") for line in refused.stderr.splitlines()
+    )
+    assert api_before_june.count_rows("jobs") == jobs_before
     listed = dn("train", "catalog", "--family", "llama", env=on_day)
     assert "retiring 2026-06-12" in listed.stdout
     headers = {"Authorization": f"Bearer {api_before_june.token}"}
     with httpx.Client(base_url=api_before_june.url + "/api/v1", headers=headers) as http:
         entry = http.get(f"/training/catalog/{RETIRING}")
-        job = http.post(
-            "/training/jobs", json={"base_model": RETIRING, "method": "rl", "dataset": "s3://b/t"}
+        verdict = http.post(
+            "/training/jobs/validate",
+            json={"base_model": RETIRING, "method": "rl", "dataset": "s3://b/t", "grader": GRADER},
         )
     assert entry.status_code == 200
-    assert job.status_code == 201
-    for answer in (entry, job):
+    assert verdict.json()["valid"] is False
+    assert [e["type"] for e in verdict.json()["errors"]] == ["no_renderer"]
+    for answer in (entry, verdict):
         assert answer.headers["Deprecation"] == "@1779062400"  # 2026-05-18, the announcement
         assert answer.headers["Sunset"] == "Fri, 12 Jun 2026 00:00:00 GMT"
     # Beside it, the URI's dataset_not_checked warning.
-    assert [w for w in job.json()["warnings"] if w["type"] != "dataset_not_checked"] == [
+    assert [w for w in verdict.json()["warnings"] if w["type"] != "dataset_not_checked"] == [
         {"loc": ["body", "base_model"], "msg": RETIRING_WARNING.removeprefix("warning: "),
          "type": "model_retiring"}
     ]  # fmt: skip

@@ -3,6 +3,7 @@ loopback, the API's paths, and catalog entries exactly as the API serves them.""
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -17,6 +18,10 @@ import pytest
 from .fake_api import FakeAPI, running_fake_api
 
 DnRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+#: An RL job's grader as a user declares it: the completion's last line against the row's
+#: ``answer``.
+GRADER: dict[str, Any] = {"type": "string_check", "field": "answer", "extract": "last_line"}
 
 JOBS = "/api/v1/training/jobs"
 CATALOG = "/api/v1/training/catalog"
@@ -145,3 +150,18 @@ def fake_api() -> Iterator[FakeAPI]:
     """A scripted HTTP server on a free loopback port (see ``fake_api.py``)."""
     with running_fake_api() as api:
         yield api
+
+
+def write_grader(directory: Path, declaration: Any = GRADER, name: str = "grader.json") -> str:
+    """A grader file in ``directory`` holding ``declaration`` (JSON; a str is written as it is),
+    as ``--grader`` takes it."""
+    path = directory / name
+    text = declaration if isinstance(declaration, str) else json.dumps(declaration)
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def grader(tmp_path: Path) -> str:
+    """The path of a file holding ``GRADER``, for ``dn train rl --grader``."""
+    return write_grader(tmp_path)

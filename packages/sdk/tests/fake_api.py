@@ -20,7 +20,9 @@ from urllib.parse import parse_qs, urlsplit
 __all__ = [
     "COST_FIELDS",
     "NOT_HELD",
+    "PPO_DEFAULTS",
     "PRICE_AS_OF",
+    "RL_DEFAULTS",
     "TRAIN_RATE",
     "FakeAPI",
     "JobRun",
@@ -32,6 +34,7 @@ __all__ = [
     "estimate_json",
     "event_json",
     "job_json",
+    "rl_figures",
     "running_fake_api",
     "timestamp",
     "unknown_estimate_json",
@@ -141,6 +144,30 @@ def validation_json(**changes: Any) -> dict[str, Any]:
     return answer
 
 
+#: The knobs the API fills in for an RL job that names none (``app.training.rl_settings``); a
+#: ``ppo`` job adds ``PPO_DEFAULTS``.
+RL_DEFAULTS: dict[str, Any] = {
+    "batch_size": 32,
+    "group_size": 4,
+    "max_tokens": 256,
+    "temperature": 1.0,
+}
+PPO_DEFAULTS: dict[str, Any] = {"clip_low_threshold": 0.8, "clip_high_threshold": 1.2}
+
+
+def rl_figures(
+    reward_mean: float, reward_std: float, no_signal: float, grading_errors: int = 0
+) -> dict[str, Any]:
+    """What an RL step adds to its ``training_step`` event's ``data`` and its metric point."""
+    return {
+        "reward_mean": reward_mean,
+        "reward_std": reward_std,
+        "no_signal_fraction": no_signal,
+        "sampled_tokens": 4096,
+        "grading_errors": grading_errors,
+    }
+
+
 def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> dict[str, Any]:
     """A job as every job read answers it: the effective hyperparameters (``learning_rate`` and
     ``lora_rank`` always present), the names the server defaulted and the adapter's size, its
@@ -157,6 +184,7 @@ def job_json(job_id: str = "job-1", status: str = "queued", **changes: Any) -> d
         "tags": ["demo"],
         "hyperparameters": {"learning_rate": 0.0001, "lora_rank": 32},
         "defaulted_hyperparameters": ["lora_rank"],
+        "grader": None,
         "adapter_parameters": 32 * 2883968,
         "status": status,
         "status_message": None,

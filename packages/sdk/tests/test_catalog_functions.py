@@ -344,10 +344,10 @@ def test_describe_wrong_suffix_answers_specifically() -> None:
 
 
 KIMI_NO_RENDERER = (
-    "Training base model 'moonshotai/Kimi-K2.6' has no renderer for supervised fine-tuning yet, "
-    "so its rows cannot be turned into tokens and loss weights; choose a model with one, such as "
-    "deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train catalog --json` "
-    "names its renderer)."
+    "Training base model 'moonshotai/Kimi-K2.6' has no renderer yet, so its rows cannot be "
+    "turned into tokens (nor an RL job's completions back into text); choose a model with one, "
+    "such as deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train catalog "
+    "--json` names its renderer)."
 )
 
 

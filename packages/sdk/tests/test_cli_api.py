@@ -450,12 +450,13 @@ def test_sft_json_prints_the_whole_job(dn: DnRunner, fake_api: FakeAPI) -> None:
     ("args", "algorithm"), [([], "importance_sampling"), (["--algorithm", "ppo"], "ppo")]
 )
 def test_rl_sends_its_algorithm(
-    dn: DnRunner, fake_api: FakeAPI, args: list[str], algorithm: str
+    dn: DnRunner, fake_api: FakeAPI, grader: str, args: list[str], algorithm: str
 ) -> None:
     fake_api.script("POST", JOBS, Reply(201, job_json(method="rl", algorithm=algorithm)))
     result = dn(
-        "train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", "d", *args, env=_env(fake_api)
-    )
+        "train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--grader", grader, *args,
+        env=_env(fake_api),
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert fake_api.requests[0].body["method"] == "rl"
     assert fake_api.requests[0].body["algorithm"] == algorithm
@@ -617,13 +618,14 @@ def test_sft_prints_the_new_jobs_estimate_beside_its_id(dn: DnRunner, fake_api: 
 @pytest.mark.parametrize("method", ["sft", "rl"])
 @pytest.mark.parametrize("dry_run", [False, True])
 def test_max_cost_is_sent_as_the_jobs_cap(
-    dn: DnRunner, fake_api: FakeAPI, method: str, dry_run: bool
+    dn: DnRunner, fake_api: FakeAPI, grader: str, method: str, dry_run: bool
 ) -> None:
     fake_api.script("POST", JOBS, Reply(201, job_json("job-9", method=method, max_cost_usd=2.5)))
     fake_api.script("POST", JOBS + "/validate", Reply(200, validation_json()))
     result = dn(
         "train", method, "--model", "Qwen/Qwen3-8B", "--dataset", "ds-1", "--max-cost", "2.50",
-        *(["--dry-run"] if dry_run else []), env=_env(fake_api),
+        *(["--dry-run"] if dry_run else []), *(["--grader", grader] if method == "rl" else []),
+        env=_env(fake_api),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     (sent,) = fake_api.requests
@@ -670,29 +672,41 @@ def test_money_shows_cents_and_enough_digits_for_a_fraction_of_a_cent(
 
 
 RETIRING = "meta-llama/Llama-3.1-8B"
-RETIRING_WARNING = (
-    "Training base model 'meta-llama/Llama-3.1-8B' retires on 2026-06-12; "
-    "Tinker recommends Qwen/Qwen3.5-9B-Base instead."
-)
 BEFORE_JUNE = {"DREADNODE_CATALOG_DAY": "2026-06-01"}
-#: The job on RETIRING accepted before its day: RL, since SFT on it is refused for want of a
-#: renderer (a retired entry knows no training facts, its renderer included).
-RL_ON_RETIRING = {"base_model": RETIRING, "method": "rl", "algorithm": "importance_sampling"}
+#: A retirement the server knows and this SDK's catalog does not yet (a newer server's): every
+#: retiring model the catalog knows has no renderer, so no job on one gets past the local check.
+SERVER_RETIRING_WARNING = (
+    "Training base model 'Qwen/Qwen3-8B' retires on 2027-01-06; "
+    "Tinker recommends Qwen/Qwen3.5-9B instead."
+)
+SERVER_WARNING = {"loc": ["body", "base_model"], "msg": SERVER_RETIRING_WARNING,
+                  "type": "model_retiring"}  # fmt: skip
 
 
-@pytest.mark.parametrize("server_warns", [True, False])
-def test_rl_on_a_retiring_model_warns_once_and_still_submits(
-    dn: DnRunner, fake_api: FakeAPI, server_warns: bool
+@pytest.mark.parametrize("method", ["sft", "rl"])
+def test_a_job_on_a_retiring_model_without_a_renderer_is_refused_here(
+    dn: DnRunner, fake_api: FakeAPI, grader: str, method: str
 ) -> None:
-    warnings = [{"loc": ["body", "base_model"], "msg": RETIRING_WARNING, "type": "model_retiring"}]
-    created = job_json("job-7", **RL_ON_RETIRING, warnings=warnings if server_warns else [])
-    fake_api.script("POST", JOBS, Reply(201, created))
     result = dn(
-        "train", "rl", "--model", RETIRING, "--dataset", "d", env=_env(fake_api, **BEFORE_JUNE)
+        "train", method, "--model", RETIRING, "--dataset", "d",
+        *(["--grader", grader] if method == "rl" else []), env=_env(fake_api, **BEFORE_JUNE),
+    )  # fmt: skip
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(
+        "error: Training base model 'meta-llama/Llama-3.1-8B' has no renderer yet"
     )
+    assert "warning:" not in result.stderr
+    assert fake_api.requests == []
+
+
+def test_a_retirement_the_server_warns_of_is_said_once_and_the_job_still_submitted(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-7", warnings=[SERVER_WARNING])))
+    result = dn("train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", env=_env(fake_api))
     assert result.returncode == 0, result.stderr
     assert result.stdout == "job-7\n"
-    assert result.stderr.splitlines()[0] == f"warning: {RETIRING_WARNING}"
+    assert result.stderr.splitlines()[0] == f"warning: {SERVER_RETIRING_WARNING}"
     assert result.stderr.count("warning:") == 1
     assert len(fake_api.seen("POST", JOBS)) == 1
 
@@ -707,35 +721,34 @@ def test_sft_on_a_retired_model_names_date_and_replacement(dn: DnRunner, fake_ap
     assert fake_api.requests == []
 
 
-def test_dry_run_on_a_retiring_model_prints_the_servers_warning_once(
+def test_dry_run_prints_the_servers_retirement_warning_once(
     dn: DnRunner, fake_api: FakeAPI
 ) -> None:
-    warning = {"loc": ["body", "base_model"], "msg": RETIRING_WARNING, "type": "model_retiring"}
-    answer = {"valid": True, "errors": [], "warnings": [warning],
+    answer = {"valid": True, "errors": [], "warnings": [SERVER_WARNING],
               "hyperparameters": {"learning_rate": 0.0001, "lora_rank": 32},
               "defaulted_hyperparameters": ["learning_rate", "lora_rank"],
               "adapter_parameters": None}  # fmt: skip
     fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
     result = dn(
-        "train", "rl", "--model", RETIRING, "--dataset", "d", "--dry-run",
-        env=_env(fake_api, **BEFORE_JUNE),
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--dry-run",
+        env=_env(fake_api),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines() == [f"warning: {RETIRING_WARNING}"]
+    assert result.stderr.splitlines() == [f"warning: {SERVER_RETIRING_WARNING}"]
     assert "adapter: unknown size (rank 32)" in result.stdout.splitlines()
 
 
-def test_rl_json_on_a_retiring_model_keeps_stdout_pure_json(
+def test_json_with_a_retirement_warning_keeps_stdout_pure_json(
     dn: DnRunner, fake_api: FakeAPI
 ) -> None:
-    fake_api.script("POST", JOBS, Reply(201, job_json("job-7", **RL_ON_RETIRING, warnings=[])))
+    fake_api.script("POST", JOBS, Reply(201, job_json("job-7", warnings=[SERVER_WARNING])))
     result = dn(
-        "train", "rl", "--model", RETIRING, "--dataset", "d", "--json",
-        env=_env(fake_api, **BEFORE_JUNE),
+        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--json",
+        env=_env(fake_api),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["id"] == "job-7"
-    assert result.stderr.splitlines() == [f"warning: {RETIRING_WARNING}"]
+    assert result.stderr.splitlines() == [f"warning: {SERVER_RETIRING_WARNING}"]
 
 
 def test_sft_typo_nearest_to_a_retired_id_names_it(dn: DnRunner, fake_api: FakeAPI) -> None:
@@ -767,10 +780,10 @@ KIMI = "moonshotai/Kimi-K2.6"
 #: Typed in from the catalog's rule: the chat models with a renderer nearest Kimi-K2.6's 32B
 #: active parameters are DeepSeek-V3.1 (37B) and Qwen3.8-27B.
 KIMI_NO_RENDERER = (
-    "Training base model 'moonshotai/Kimi-K2.6' has no renderer for supervised fine-tuning yet, "
-    "so its rows cannot be turned into tokens and loss weights; choose a model with one, such as "
-    "deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train catalog --json` "
-    "names its renderer)."
+    "Training base model 'moonshotai/Kimi-K2.6' has no renderer yet, so its rows cannot be "
+    "turned into tokens (nor an RL job's completions back into text); choose a model with one, "
+    "such as deepseek-ai/DeepSeek-V3.1 or Qwen/Qwen3.8-27B (each entry of `dn train catalog "
+    "--json` names its renderer)."
 )
 
 
@@ -799,17 +812,17 @@ def test_sft_on_a_model_without_a_renderer_fails_with_no_server_configured(dn: D
     )
 
 
-def test_rl_on_a_model_without_a_renderer_is_submitted(dn: DnRunner, fake_api: FakeAPI) -> None:
-    created = job_json("job-8", base_model=KIMI, method="rl", algorithm="ppo", warnings=[])
-    fake_api.script("POST", JOBS, Reply(201, created))
+def test_rl_on_a_model_without_a_renderer_fails_here_too(
+    dn: DnRunner, fake_api: FakeAPI, grader: str
+) -> None:
+    """Its prompts must be rendered, and its completions decoded to be graded."""
     result = dn(
         "train", "rl", "--model", KIMI, "--algorithm", "ppo", "--dataset", "s3://b/p.jsonl",
-        env=_env(fake_api),
+        "--grader", grader, env=_env(fake_api),
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == "job-8\n"
-    (sent,) = fake_api.seen("POST", JOBS)
-    assert (sent.body["base_model"], sent.body["method"]) == (KIMI, "rl")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines() == [f"error: {KIMI_NO_RENDERER}"]
+    assert fake_api.requests == []
 
 
 @pytest.mark.parametrize("day", ["June", "2026-6-1", "20260601", "2026-02-30"])

@@ -19,7 +19,7 @@ from dreadnode.cli.datasets import PROGRESS_MIN_BYTES, SHOWN_LINE_ERRORS
 from dreadnode.cli.submit import local_dataset_path
 from dreadnode.training.datasets import check_dataset_file, describe_dataset_problems
 
-from .conftest import JOBS, DnRunner, console_script, dn_environment
+from .conftest import JOBS, DnRunner, console_script, dn_environment, write_grader
 from .fake_api import (
     FakeAPI,
     Reply,
@@ -518,10 +518,12 @@ def test_rl_with_prompt_rows_uploads_them(dn: DnRunner, fake_api: FakeAPI, tmp_p
     prompts = _write(tmp_path / "prompts.jsonl", PROMPT_ROW)
     fake_api.script("POST", DATASETS, Reply(201, _answer(prompts)))
     fake_api.script("POST", JOBS, Reply(201, job_json(method="rl", algorithm="ppo")))
+    grader = write_grader(tmp_path, {"type": "numeric", "field": "metadata.answer"})
     result = dn("train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", str(prompts),
-                "--algorithm", "ppo", env=_env(fake_api))  # fmt: skip
+                "--algorithm", "ppo", "--grader", grader, env=_env(fake_api))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert fake_api.requests[1].body["dataset"] == DATASET_ID
+    assert fake_api.requests[1].body["grader"] == {"type": "numeric", "field": "metadata.answer"}
 
 
 def test_sft_with_a_missing_file_says_so(dn: DnRunner, fake_api: FakeAPI, tmp_path: Path) -> None:
@@ -607,7 +609,8 @@ def test_dry_run_with_a_file_keeps_a_reason_that_is_not_about_the_file(
     )
     answer = validation_json(**unknown_estimate_json(sampled))
     fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
+    grader = write_grader(tmp_path, {"type": "numeric", "field": "metadata.answer"})
     result = dn("train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", str(prompts),
-                "--dry-run", env=_env(fake_api))  # fmt: skip
+                "--grader", grader, "--dry-run", env=_env(fake_api))  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == f"estimated cost: unknown ({sampled})"

@@ -19,10 +19,12 @@ from dreadnode.cli.main import main
 from dreadnode.cli.output import SPARK_BLOCKS, sparkline
 from dreadnode.client import Job, JobEvent
 
-from .conftest import JOBS, DnRunner, console_script, dn_environment
+from .conftest import GRADER, JOBS, DnRunner, console_script, dn_environment
 from .fake_api import (
     COST_FIELDS,
     NOT_HELD,
+    PPO_DEFAULTS,
+    RL_DEFAULTS,
     FakeAPI,
     JobRun,
     Reply,
@@ -30,6 +32,7 @@ from .fake_api import (
     estimate_json,
     event_json,
     job_json,
+    rl_figures,
     timestamp,
 )
 
@@ -646,14 +649,123 @@ def test_sft_watch_follows_the_new_job_to_its_end(dn: DnRunner, fake_api: FakeAP
     ]
 
 
-def test_rl_watch_of_a_failing_job_exits_1(dn: DnRunner, fake_api: FakeAPI) -> None:
+def test_rl_watch_of_a_failing_job_exits_1(dn: DnRunner, fake_api: FakeAPI, grader: str) -> None:
     fake_api.script("POST", JOBS, Reply(201, job_json(method="rl", algorithm="ppo")))
     _run("failed").install(fake_api)
     result = dn("train", "rl", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--algorithm", "ppo",
-                "--watch", "--json", *FAST, env=_env(fake_api))  # fmt: skip
+                "--grader", grader, "--watch", "--json", *FAST, env=_env(fake_api))  # fmt: skip
     assert result.returncode == 1
     assert result.stderr == "error: tinker_error: Tinker refused the batch\n"
     assert '"status": "failed"' in result.stdout
+
+
+# --- an RL job -------------------------------------------------------------------------------
+
+#: What each step of the RL run below scored: mean, spread, share of groups with no signal, and
+#: completions the grader could not score.
+REWARDS = [(0.25, 0.433, 0.5, 0), (0.625, 0.212, 0.25, 3)]
+
+
+def _rl_running(step: int, **changes: Any) -> dict[str, Any]:
+    """Job 1 as an RL job with a grader, ``step`` steps into a two-step PPO run."""
+    hyperparameters = {"learning_rate": 0.0001, "lora_rank": 32, "epochs": 1, **RL_DEFAULTS,
+                       **PPO_DEFAULTS}  # fmt: skip
+    rl = {"method": "rl", "algorithm": "ppo", "grader": GRADER, "hyperparameters": hyperparameters}
+    return _running(step, 2, **{**rl, **changes})
+
+
+def _rl_step(event_id: int, step: int) -> dict[str, Any]:
+    data = {"step": step, "loss": 0.01, "tokens": 1024, "learning_rate": 1e-4,
+            **rl_figures(*REWARDS[step - 1])}  # fmt: skip
+    return event_json(event_id, "training_step", "running", data=data)
+
+
+def _rl_points() -> list[dict[str, Any]]:
+    return [
+        {"step": step, "loss": 0.01, "tokens": 1024, "learning_rate": 1e-4,
+         "time": timestamp(2 + step), **rl_figures(*REWARDS[step - 1])}
+        for step in (1, 2)
+    ]  # fmt: skip
+
+
+def _rl_run() -> JobRun:
+    done = {"status_message": None, "finished_at": timestamp(6), "updated_at": timestamp(6),
+            "sampler_path": FINAL}  # fmt: skip
+    return JobRun(
+        "job-1",
+        [
+            (_rl_running(0), [event_json(1, "job_start", "running", "Started by worker w-1")]),
+            (_rl_running(1), [_rl_step(2, 1)]),
+            (_rl_running(2, status="completed", **done),
+             [_rl_step(3, 2), event_json(4, "job_complete", "completed", "Training finished")]),
+        ],
+    )  # fmt: skip
+
+
+def test_jobs_get_shows_an_rl_jobs_grader_what_a_step_samples_and_its_latest_reward(
+    dn: DnRunner, fake_api: FakeAPI
+) -> None:
+    fake_api.script("GET", JOB, Reply(200, _rl_running(2)))
+    fake_api.script("GET", JOB + "/metrics", Reply(200, {"points": _rl_points()}))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "method           rl" in lines
+    start = lines.index("each step        32 prompts x 4 completions = 128 completions of at "
+                        "most 256 tokens, at temperature 1; ppo clips probability ratios "
+                        "outside 0.8-1.2")  # fmt: skip
+    assert lines[start + 1] == "grader           string_check eq on 'answer' (last_line)"
+    assert "reward           0.625 (sd 0.212)  no signal 25%  grading errors 3 (step 2)" in lines
+    assert not any(line.startswith("loss ") for line in lines)  # the reward stands in for it
+    # Into a pipe too: an RL job's rewards are on its curve only.
+    assert [seen.path for seen in fake_api.requests] == [JOB, JOB + "/metrics"]
+
+
+def test_jobs_get_on_a_terminal_draws_an_rl_jobs_rewards(
+    dn_on_terminal: DnRunner, fake_api: FakeAPI
+) -> None:
+    fake_api.script("GET", JOB, Reply(200, _rl_running(2)))
+    fake_api.script("GET", JOB + "/metrics", Reply(200, {"points": _rl_points()}))
+    result = dn_on_terminal("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    (curve,) = [line for line in result.stdout.splitlines() if line.startswith("reward curve")]
+    assert curve == f"reward curve     {sparkline([0.25, 0.625])}  steps 1-2: 0.250 to 0.625"
+    assert "loss curve" not in result.stdout
+
+
+def test_jobs_get_of_an_sft_job_shows_no_grader(dn: DnRunner, fake_api: FakeAPI) -> None:
+    fake_api.script("GET", JOB, Reply(200, _running(2)))
+    result = dn("train", "jobs", "get", "job-1", env=_env(fake_api))
+    assert result.returncode == 0, result.stderr
+    assert "grader" not in result.stdout
+    assert "loss             2.2500 (step 2)" in result.stdout.splitlines()
+
+
+def test_jobs_watch_in_a_pipe_shows_each_rl_steps_rewards(dn: DnRunner, fake_api: FakeAPI) -> None:
+    _rl_run().install(fake_api)
+    result = dn("train", "jobs", "watch", "job-1", *FAST, env=_env(fake_api))
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.splitlines() == [
+        "2026-11-22 22:00:01Z  job_start         running    Started by worker w-1",
+        "2026-11-22 22:00:02Z  training_step     running    step 1/2  reward 0.250 (sd 0.433)  "
+        "no signal 50%  tokens 1,024  lr 0.0001",
+        "2026-11-22 22:00:03Z  training_step     running    step 2/2  reward 0.625 (sd 0.212)  "
+        "no signal 25%  grading errors 3  tokens 1,024  lr 0.0001",
+        "2026-11-22 22:00:04Z  job_complete      completed  Training finished",
+        f"completed in 4s; sampler path: {FINAL}",
+    ]
+
+
+def test_jobs_watch_on_a_terminal_shows_the_latest_rewards_beside_the_bar(
+    dn_on_terminal: DnRunner, fake_api: FakeAPI
+) -> None:
+    _rl_run().install(fake_api)
+    result = dn_on_terminal("train", "jobs", "watch", "job-1", *FAST, env=_env(fake_api))
+    assert (result.returncode, result.stderr) == (0, "")
+    # The bar as it ended, on the 80 columns of a dumb terminal: the whole line fits.
+    (bar,) = [line.rstrip() for line in result.stdout.splitlines() if "step 2/2" in line]
+    assert bar.startswith("completed ")
+    assert bar.endswith("step 2/2  reward 0.625\u00b10.212  no signal 25%  errors 3  4s elapsed")
 
 
 # --- the sparkline ----------------------------------------------------------------------------

@@ -197,24 +197,68 @@ def test_hyperparameters_are_the_client_types_fields() -> None:
     assert {knob.name: (knob.kind, type(None)) for knob in contract.HYPERPARAMETERS} == wire
 
 
-def test_every_hyperparameter_flag_is_offered_and_sent(dn: DnRunner, fake_api: FakeAPI) -> None:
-    values = {float: "0.0001", int: "16"}
-    flags = [arg for k in contract.HYPERPARAMETERS for arg in (k.flag, values[k.kind])]
+#: A value inside a knob's bounds, by its type, unless the knob is named here.
+IN_BOUNDS: dict[type | str, str] = {float: "0.9", int: "16", "clip_high_threshold": "1.5"}
+
+
+def _in_bounds(knob: contract.Hyperparameter) -> str:
+    return IN_BOUNDS.get(knob.name, IN_BOUNDS[knob.kind])
+
+
+@pytest.mark.parametrize("method", ["sft", "rl"])
+def test_every_hyperparameter_flag_of_a_method_is_offered_and_sent(
+    dn: DnRunner, fake_api: FakeAPI, grader: str, method: str
+) -> None:
+    knobs = [k for k in contract.HYPERPARAMETERS if k.methods is None or method in k.methods]
+    flags = [arg for k in knobs for arg in (k.flag, _in_bounds(k))]
+    rl = ["--grader", grader, "--algorithm", "ppo"] if method == "rl" else []
     answer = {"valid": True, "errors": [], "hyperparameters": {}}
     fake_api.script("POST", JOBS + "/validate", Reply(200, answer))
     result = dn(
-        "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--dry-run", *flags,
+        "train", method, "--model", "Qwen/Qwen3-8B", "--dataset", "d", "--dry-run", *rl, *flags,
         env={"DREADNODE_SERVER_URL": fake_api.url, "DREADNODE_API_KEY": "k"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert fake_api.requests[0].body["hyperparameters"] == {
-        k.name: k.kind(values[k.kind]) for k in contract.HYPERPARAMETERS
+        k.name: k.kind(_in_bounds(k)) for k in knobs
     }
-    shown = dn("train", "sft", "--help").stdout
-    section = shown.split("hyperparameters (bounds are checked by the API):")[1].split("\n\n")[0]
-    assert re.findall(r"^  (--[\w-]+)", section, re.MULTILINE) == [
-        k.flag for k in contract.HYPERPARAMETERS
+    shown = dn("train", method, "--help").stdout
+    offered = re.findall(r"^  (--[\w-]+)", shown, re.MULTILINE)
+    assert [flag for flag in offered if flag in {k.flag for k in contract.HYPERPARAMETERS}] == [
+        k.flag for k in knobs
     ]
+    general = shown.split("hyperparameters (bounds are checked by the API):")[1].split("\n\n")[0]
+    assert re.findall(r"^  (--[\w-]+)", general, re.MULTILINE) == [
+        k.flag for k in knobs if k.methods is None
+    ]
+
+
+def test_sft_offers_no_rl_setting_and_refuses_each_in_one_line(
+    dn: DnRunner, fake_api: FakeAPI, grader: str
+) -> None:
+    shown = dn("train", "sft", "--help").stdout
+    assert "--grader" not in shown
+    rl_only = [k for k in contract.HYPERPARAMETERS if k.methods == ("rl",)]
+    assert {k.flag for k in rl_only} == {
+        "--group-size", "--max-tokens", "--temperature", "--clip-low", "--clip-high",
+    }  # fmt: skip
+    assert not any(k.flag in shown for k in rl_only)
+    env = {"DREADNODE_SERVER_URL": fake_api.url, "DREADNODE_API_KEY": "k"}
+    sft = ("train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", "d")
+    for knob in rl_only:
+        result = dn(*sft, knob.flag, "0.9" if knob.kind is float else "8", env=env)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert result.stderr == (
+            f"error: {knob.flag}: {knob.name} is an RL setting; an SFT job samples nothing, "
+            "so remove it\n"
+        )
+    result = dn(*sft, "--grader", grader, env=env)
+    assert (result.returncode, result.stderr) == (
+        2,
+        "error: --grader: A grader scores sampled completions, which only RL jobs have; remove "
+        "it (or submit an RL job: dn train rl)\n",
+    )
+    assert fake_api.requests == []
 
 
 def test_a_row_added_to_a_table_reaches_argparse_and_the_request(

@@ -12,13 +12,16 @@ from dreadnode.client import (
     ConfigurationError,
     Hyperparameters,
     JobSpec,
+    MultiDeclaration,
+    StringCheckDeclaration,
     normalize_base_url,
 )
 from dreadnode.client.types import CatalogModel
 from dreadnode.training import get_training_model
+from dreadnode.training.graders import parse_grader
 
-from .conftest import CATALOG, FROM_THE_FUTURE, JOBS, QWEN
-from .fake_api import FakeAPI, Reply, event_json, job_json
+from .conftest import CATALOG, FROM_THE_FUTURE, GRADER, JOBS, QWEN
+from .fake_api import FakeAPI, Reply, event_json, job_json, rl_figures
 
 
 @pytest.mark.parametrize(
@@ -281,6 +284,67 @@ def test_create_job_refuses_unknown_field_before_sending(fake_api: FakeAPI) -> N
     assert fake_api.requests == []
 
 
+@pytest.mark.parametrize(
+    "grader",
+    [
+        GRADER,
+        StringCheckDeclaration(type="string_check", field="answer", extract="last_line"),
+        parse_grader(GRADER),  # the SDK's own grader: its defaults are sent too
+    ],
+    ids=["dict", "declaration", "parsed"],
+)
+def test_create_job_sends_the_grader_and_the_rl_knobs(fake_api: FakeAPI, grader: Any) -> None:
+    fake_api.script("POST", JOBS, Reply(201, job_json(method="rl", grader=GRADER)))
+    knobs = {"group_size": 8, "max_tokens": 512, "temperature": 0.7, "clip_low_threshold": 0.7,
+             "clip_high_threshold": 1.3}  # fmt: skip
+    with Client(server_url=fake_api.url) as client:
+        job = client.create_job(
+            base_model="Qwen/Qwen3-8B", method="rl", algorithm="ppo", dataset="ds-1",
+            hyperparameters=knobs, grader=grader,
+        )  # fmt: skip
+    assert job.grader == GRADER
+    (sent,) = fake_api.requests
+    assert sent.body["hyperparameters"] == knobs
+    parsed = not isinstance(grader, dict | StringCheckDeclaration)
+    assert sent.body["grader"] == ({**GRADER, "operation": "eq"} if parsed else GRADER)
+
+
+def test_create_job_sends_a_multi_grader_with_its_weights(fake_api: FakeAPI) -> None:
+    fake_api.script("POST", JOBS + "/validate", Reply(200, {"valid": True}))
+    numeric = {"type": "numeric", "field": "answer"}
+    declaration = {
+        "type": "multi",
+        "graders": [{"weight": 0.5, "grader": GRADER}, {"weight": 2, "grader": numeric}],
+    }
+    with Client(server_url=fake_api.url) as client:
+        client.validate_job(base_model="m/x", method="rl", dataset="d", grader=declaration)
+    assert fake_api.requests[0].body["grader"] == declaration
+    assert MultiDeclaration.model_validate(declaration).graders[1].weight == 2
+
+
+def test_grader_values_are_the_servers_to_check_but_not_its_shape(fake_api: FakeAPI) -> None:
+    """A pattern that does not compile goes to the server, which reports it with every other
+    problem; a grader of no known type cannot even be written as the body."""
+    fake_api.script("POST", JOBS + "/validate", Reply(200, {"valid": False}))
+    bad_value = {"type": "string_check", "field": "answer", "extract": "regex", "pattern": "("}
+    with Client(server_url=fake_api.url) as client:
+        assert not client.validate_job(base_model="m/x", method="rl", dataset="d",
+                                       grader=bad_value).valid  # fmt: skip
+        with pytest.raises(ValueError, match="regex_check"):
+            client.validate_job(base_model="m/x", method="rl", dataset="d",
+                                grader={"type": "regex_check", "field": "answer"})  # fmt: skip
+    assert [r.body["grader"] for r in fake_api.requests] == [bad_value]
+
+
+def test_sft_job_reads_without_a_grader_and_an_older_servers_too(fake_api: FakeAPI) -> None:
+    older = job_json()
+    del older["grader"]
+    fake_api.script("GET", JOBS + "/job-1", Reply(200, job_json()), Reply(200, older))
+    with Client(server_url=fake_api.url) as client:
+        assert client.get_job("job-1").grader is None
+        assert client.get_job("job-1").grader is None
+
+
 def test_validate_job_returns_every_violation(fake_api: FakeAPI) -> None:
     rank_problem = "lora_rank must be a power of two (Tinker refuses others), got 48"
     answer = {
@@ -404,6 +468,22 @@ def test_get_job_metrics_reads_the_loss_curve_and_is_retried(fake_api: FakeAPI) 
     assert [(p.step, p.loss, p.tokens) for p in curve.points] == [(1, 2.9, 512), (2, 2.8, 512)]
     assert curve.points[0].time.isoformat() == "2026-11-22T22:00:01+00:00"
     assert len(fake_api.requests) == 2
+
+
+def test_get_job_metrics_reads_an_rl_steps_rewards(fake_api: FakeAPI) -> None:
+    sft = {"step": 1, "loss": 2.5, "tokens": 512, "learning_rate": 1e-4,
+           "time": "2026-11-22T22:00:01Z"}  # fmt: skip
+    rl = {**sft, "step": 2, **rl_figures(0.625, 0.212, 0.25, 3)}
+    fake_api.script("GET", JOBS + "/job-1/metrics", Reply(200, {"points": [sft, rl]}))
+    with Client(server_url=fake_api.url) as client:
+        first, second = client.get_job_metrics("job-1").points
+    assert (first.reward_mean, first.grading_errors) == (None, None)  # an SFT step, an older server
+    assert (second.reward_mean, second.reward_std, second.no_signal_fraction) == (
+        0.625,
+        0.212,
+        0.25,
+    )
+    assert (second.sampled_tokens, second.grading_errors) == (4096, 3)
 
 
 def test_job_of_a_run_reads_its_progress_checkpoints_and_error_typed(fake_api: FakeAPI) -> None:

@@ -16,7 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
-from dreadnode.cli.parsing import finite_float, positive_whole_number, whole_number
+from dreadnode.cli.parsing import (
+    bounded_int,
+    finite_float,
+    float_in,
+    positive_whole_number,
+    whole_number,
+)
 from dreadnode.training.models import DEFAULT_LORA_RANK, MAX_KNOWN_LORA_RANK, TrainingAlgorithm
 
 __all__ = [
@@ -25,6 +31,7 @@ __all__ = [
     "HYPERPARAMETERS",
     "JOB_STATUSES",
     "METHODS",
+    "PPO",
     "TOKEN_COUNT_STATUSES",
     "Hyperparameter",
     "Method",
@@ -75,17 +82,28 @@ METHODS: Final = (
 @dataclass(frozen=True)
 class Hyperparameter:
     """One field of the job's ``hyperparameters``: its name on the wire, its type there, what
-    the help says of its bounds (the API checks them), and how its flag's text is read."""
+    the help says of its bounds, and how its flag's text is read.
+
+    ``methods``, when set, are the only methods that take it (the API refuses it on the others,
+    so ``dn`` offers its flag on those only) and ``algorithms``, when set, the only algorithms it
+    goes with (a PPO clip threshold). A knob with its own ``parse`` has its bounds checked here,
+    as the API would; the others' bounds are the API's to check (and to report all at once).
+    ``rl_bounds`` is what ``dn train rl --help`` says instead of ``bounds``, when an RL job
+    reads it differently (``batch_size``: prompts per step)."""
 
     name: str
     kind: type[int] | type[float]
     bounds: str
     parse: Callable[[str], int | float] | None = None
+    methods: tuple[str, ...] | None = None
+    algorithms: tuple[str, ...] | None = None
+    flag_name: str | None = None
+    rl_bounds: str | None = None
 
     @property
     def flag(self) -> str:
-        """``--learning-rate`` for ``learning_rate``."""
-        return "--" + self.name.replace("_", "-")
+        """``--learning-rate`` for ``learning_rate``, unless the entry names its flag."""
+        return self.flag_name or "--" + self.name.replace("_", "-")
 
     @property
     def parser(self) -> Callable[[str], int | float]:
@@ -94,10 +112,17 @@ class Hyperparameter:
             return self.parse
         return finite_float if self.kind is float else whole_number
 
+    def help_for(self, method: str) -> str:
+        """What ``dn train <method> --help`` says of the knob."""
+        return self.rl_bounds if method == "rl" and self.rl_bounds else self.bounds
+
+
+#: The PPO algorithm's name: the clip thresholds go with it alone.
+PPO: Final = TrainingAlgorithm.PPO.value
 
 HYPERPARAMETERS: Final = (
     Hyperparameter("learning_rate", float, "0 < x <= 1"),
-    Hyperparameter("batch_size", int, "1-4096"),
+    Hyperparameter("batch_size", int, "1-4096", rl_bounds="1-4096: prompts per step (default 32)"),
     Hyperparameter("epochs", int, "1-100"),
     Hyperparameter("steps", int, "1-1,000,000"),
     Hyperparameter("max_sequence_length", int, "up to the model's context"),
@@ -108,5 +133,45 @@ HYPERPARAMETERS: Final = (
         f"a power of two, up to the model's maximum or {MAX_KNOWN_LORA_RANK} "
         f"(default {DEFAULT_LORA_RANK})",
         parse=positive_whole_number,
+    ),
+    # RL only, bounds checked here: the API's (app.schemas.Hyperparameters), restated.
+    Hyperparameter(
+        "group_size",
+        int,
+        "2-64: completions sampled per prompt (default 4)",
+        parse=bounded_int(2, 64),
+        methods=("rl",),
+    ),
+    Hyperparameter(
+        "max_tokens",
+        int,
+        "1-32,768: the most tokens one completion may have (default 256)",
+        parse=bounded_int(1, 32_768),
+        methods=("rl",),
+    ),
+    Hyperparameter(
+        "temperature",
+        float,
+        "0 < x <= 2: the sampling temperature (default 1.0)",
+        parse=float_in(0, 2, low_open=True),
+        methods=("rl",),
+    ),
+    Hyperparameter(
+        "clip_low_threshold",
+        float,
+        "0 <= x < 1: the lowest probability ratio PPO does not clip (default 0.8; ppo only)",
+        parse=float_in(0, 1, high_open=True),
+        methods=("rl",),
+        algorithms=(PPO,),
+        flag_name="--clip-low",
+    ),
+    Hyperparameter(
+        "clip_high_threshold",
+        float,
+        "1 < x <= 10: the highest probability ratio PPO does not clip (default 1.2; ppo only)",
+        parse=float_in(1, 10, low_open=True),
+        methods=("rl",),
+        algorithms=(PPO,),
+        flag_name="--clip-high",
     ),
 )

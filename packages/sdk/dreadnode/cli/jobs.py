@@ -1,9 +1,10 @@
 """``dn train jobs list|get|cancel|events|watch``: the caller's own jobs on the API.
 
 Tables for people, ``--json`` for scripts (the API's answer as it came). ``get`` shows how far a
-job has come (and, on a terminal, its loss curve as a sparkline), its checkpoints, the trained
-adapter and why it failed; and its money: the estimate, what it has spent against its cap, and
-whether its budget stopped it. ``events --follow`` and ``watch`` follow a job to its end
+job has come (and, on a terminal, its loss curve as a sparkline; for an RL job its grader, what a
+step samples, and its latest rewards and their curve in place of the loss), its checkpoints, the
+trained adapter and why it failed; and its money: the estimate, what it has spent against its
+cap, and whether its budget stopped it. ``events --follow`` and ``watch`` follow a job to its end
 (``dreadnode.cli.watch``). ``cancel`` asks before it acts on a terminal, and refuses without
 ``--yes`` when nobody is there to ask (exit 2), so a script never cancels a job by accident.
 Answering no is not a failure: the user got what they chose (exit 0, "not cancelled"). A
@@ -38,6 +39,7 @@ from dreadnode.cli.output import (
     write_table,
 )
 from dreadnode.cli.parsing import bounded_int
+from dreadnode.cli.rl import describe_grader, describe_rewards, describe_sampling, format_reward
 from dreadnode.cli.watch import add_interval_argument, describe_event, follow, read_all_events
 
 if TYPE_CHECKING:
@@ -143,7 +145,9 @@ def run_get(args: argparse.Namespace) -> int:
     with api_client(args) as client:
         job = client.get_job(args.job_id)
         drawn = not args.json and sys.stdout.isatty() and can_show(SPARK_BLOCKS)
-        curve = _loss_curve(client, job) if drawn else []
+        # An RL job's latest rewards are on its curve only: read it into a pipe too.
+        wanted = drawn or (not args.json and job.method == "rl")
+        curve = _loss_curve(client, job) if wanted else []
     if args.json:
         write_json(job.model_dump(mode="json"))
         return 0
@@ -164,12 +168,18 @@ def run_get(args: argparse.Namespace) -> int:
         ("tags", ", ".join(job.tags)),
         ("hyperparameters", knobs or "(defaults)"),
     ]
+    if job.method == "rl":
+        sampling = describe_sampling(job.hyperparameters, job.algorithm)
+        if sampling is not None:
+            fields.append(("each step", sampling))
+    if job.grader is not None:
+        fields.append(("grader", describe_grader(job.grader)))
     rank = job.hyperparameters.get("lora_rank")  # an older server's job may name none
     if rank is not None:
         fields.append(("adapter", format_adapter(job.adapter_parameters, rank)))
     fields += cost_fields(job)
     fields += [("created", format_when(job.created_at)), ("updated", format_when(job.updated_at))]
-    fields += _run_fields(job, curve)
+    fields += _run_fields(job, curve, drawn=drawn)
     width = max(len(label) for label, _ in fields)
     for label, value in fields:
         sys.stdout.write(f"{label:<{width}}  {printable(value)}\n")
@@ -202,8 +212,9 @@ def _budget_stop(job: Job) -> str:
     return f"going on would have taken its spend over {cap}"
 
 
-def _run_fields(job: Job, curve: Sequence[MetricPoint]) -> list[tuple[str, str]]:
-    """What the run has done so far: times, progress, tokens, loss, checkpoints, the adapter
+def _run_fields(job: Job, curve: Sequence[MetricPoint], *, drawn: bool) -> list[tuple[str, str]]:
+    """What the run has done so far: times, progress, tokens, loss (an RL job's rewards, when
+    its curve has them), the curve as a sparkline (when ``drawn``), checkpoints, the adapter
     and the error; nothing for a job no worker has started."""
     fields: list[tuple[str, str]] = []
     if job.started_at is not None:
@@ -218,9 +229,23 @@ def _run_fields(job: Job, curve: Sequence[MetricPoint]) -> list[tuple[str, str]]
     if job.started_at is not None or progress.step:
         fields.append(("progress", _describe_progress(job)))
         fields.append(("trained tokens", f"{job.trained_tokens:,}"))
-    if job.loss is not None:
+    rewarded = [(p.step, p.reward_mean, p) for p in curve if p.reward_mean is not None]
+    if rewarded:
+        step, _, latest = rewarded[-1]
+        rewards = describe_rewards(latest.model_dump(), named=False)
+        fields.append(("reward", f"{rewards} (step {step:,})"))
+    elif job.loss is not None:
         fields.append(("loss", f"{_format_loss(job.loss)} (step {progress.step:,})"))
-    if curve:
+    if rewarded and drawn:
+        (first_step, first_mean, _), (last_step, last_mean, _) = rewarded[0], rewarded[-1]
+        fields.append(
+            (
+                "reward curve",
+                f"{sparkline([mean for _, mean, _ in rewarded])}  steps {first_step:,}-"
+                f"{last_step:,}: {format_reward(first_mean)} to {format_reward(last_mean)}",
+            )
+        )
+    elif curve and drawn:
         first, last = curve[0], curve[-1]
         fields.append(
             (
@@ -258,8 +283,8 @@ def _format_loss(value: float) -> str:
 
 
 def _loss_curve(client: Client, job: Job) -> list[MetricPoint]:
-    """The latest ``SPARK_POINTS`` points of the job's loss curve; none before its first step,
-    or from an older server that has no curve to give."""
+    """The latest ``SPARK_POINTS`` points of the job's loss curve (an RL job's carry its
+    rewards); none before its first step, or from an older server that has no curve to give."""
     from dreadnode.client import NotFoundError
 
     if not job.progress.step and job.loss is None:

@@ -22,6 +22,7 @@ __all__ = [
     "bounded_float",
     "bounded_int",
     "finite_float",
+    "float_in",
     "non_negative_float",
     "positive_float",
     "positive_whole_number",
@@ -171,6 +172,28 @@ def bounded_float(low: float, high: float) -> Callable[[str], float]:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
         if not math.isfinite(value) or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"must be from {low:g} to {high:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def float_in(
+    low: float, high: float, *, low_open: bool = False, high_open: bool = False
+) -> Callable[[str], float]:
+    """An argparse ``type`` accepting numbers between ``low`` and ``high``, each end included
+    unless it is open: ``float_in(0, 2, low_open=True)`` takes 0 < x <= 2 and answers ``must be
+    > 0 and <= 2, got 0`` for a number outside."""
+    above, below = (">" if low_open else ">="), ("<" if high_open else "<=")
+
+    def parse(text: str) -> float:
+        value = finite_float(text)
+        if (value <= low if low_open else value < low) or (
+            value >= high if high_open else value > high
+        ):
+            raise argparse.ArgumentTypeError(
+                f"must be {above} {low:g} and {below} {high:g}, got {text}"
+            )
         return value
 
     parse.__name__ = "number"

@@ -1,12 +1,19 @@
 """``dn train sft`` and ``dn train rl``: check the model locally, then validate or create the job.
 
 The model (and the LoRA rank it is asked to train with) is checked against the embedded catalog
-before anything is sent, so a typo, a retired model or an SFT job on a model with no renderer
-fails in milliseconds with the API's own words and exit 2, even with no server configured. A
-model Tinker retires soon is a warning on stderr, and the job is still submitted. Everything else
+before anything is sent, so a typo, a retired model or a job on a model with no renderer fails in
+milliseconds with the API's own words and exit 2, even with no server configured. A model Tinker
+retires soon is a warning on stderr, and the job is still submitted. Everything else
 (hyperparameter bounds, context length) is the API's to check: ``--dry-run`` asks it for every
 violation at once without creating anything, and shows the values the job would train with and
 its adapter's size.
+
+An RL job needs ``--grader FILE``: a JSON declaration of how each sampled completion is scored.
+It is checked here first (``dreadnode.cli.rl``): a file that is not JSON or not a valid grader,
+or a local dataset whose rows lack a field the grader reads, fails with exit 2 and nothing is
+sent; so do the RL knobs' bounds (``--group-size``, ``--max-tokens``, ``--temperature``, and
+``--clip-low``/``--clip-high`` for ``--algorithm ppo`` only), and ``--grader`` or an RL knob on
+``sft``. A dry run of an RL job also says what a step samples and how it is graded.
 
 ``--dataset`` takes a dataset id (``ds-...``), a URI for data the platform does not hold
 (``s3://``, ``https://``), or a file on this machine: a file is checked here by the server's
@@ -35,16 +42,22 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from urllib.parse import unquote, urlsplit
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
-from dreadnode.cli.contract import HYPERPARAMETERS, METHODS
+from dreadnode.cli.contract import HYPERPARAMETERS, METHODS, PPO, Hyperparameter
 from dreadnode.cli.costs import estimate_fields
 from dreadnode.cli.datasets import check_local_dataset, describe_dataset, upload_checked_dataset
 from dreadnode.cli.day import catalog_day
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.output import format_adapter, format_value, printable
 from dreadnode.cli.parsing import positive_float
+from dreadnode.cli.rl import (
+    GRADER_FLAG,
+    check_grader_fields,
+    describe_grader,
+    describe_sampling,
+    read_grader,
+)
 from dreadnode.cli.watch import add_interval_argument, follow
 from dreadnode.training.models import (
-    TrainingAlgorithm,
     TrainingModel,
     describe_retiring_training_model,
     describe_unknown_training_model,
@@ -55,6 +68,7 @@ from dreadnode.training.models import (
 if TYPE_CHECKING:
     from dreadnode.client import ErrorItem, Job, JobSpec, JobValidation
     from dreadnode.training.datasets import DatasetCheck
+    from dreadnode.training.graders import Grader
 
 __all__ = [
     "add_submit_parsers",
@@ -81,7 +95,7 @@ def add_submit_parsers(commands: Any) -> None:
     """Register one subcommand per training method (``sft``, ``rl``) under ``dn train``."""
     for method in METHODS:
         parser = commands.add_parser(method.name, help=method.help, description=method.description)
-        _add_job_arguments(parser)
+        _add_job_arguments(parser, method.name)
         default, *others = method.algorithms
         if others:
             parser.add_argument(
@@ -93,7 +107,7 @@ def add_submit_parsers(commands: Any) -> None:
         parser.set_defaults(handler=run_submit, method=method.name, algorithm=default)
 
 
-def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_job_arguments(parser: argparse.ArgumentParser, method: str) -> None:
     parser.add_argument(
         "--model",
         required=True,
@@ -111,7 +125,11 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     )
     knobs = parser.add_argument_group("hyperparameters (bounds are checked by the API)")
     for knob in HYPERPARAMETERS:
-        knobs.add_argument(knob.flag, dest=knob.name, type=knob.parser, help=knob.bounds)
+        if knob.methods is None:
+            knobs.add_argument(
+                knob.flag, dest=knob.name, type=knob.parser, help=knob.help_for(method)
+            )
+    _add_method_arguments(parser, method)
     parser.add_argument(
         "--max-cost",
         type=positive_float,
@@ -134,13 +152,50 @@ def _add_job_arguments(parser: argparse.ArgumentParser) -> None:
     add_server_arguments(parser)
 
 
+#: The example the help and the missing-grader error give (the API's own).
+GRADER_EXAMPLE: Final = '{"type": "string_check", "field": "answer", "extract": "last_line"}'
+
+
+def _add_method_arguments(parser: argparse.ArgumentParser, method: str) -> None:
+    """``--grader`` and the knobs that go with some methods only, offered on those. Another
+    method's command takes them too, hidden from its help, to refuse them in the API's words
+    (``--grader`` on ``sft``: only RL jobs sample completions to grade) rather than as an
+    unknown flag."""
+    rl = method == "rl"
+    group = (
+        parser.add_argument_group("reinforcement learning (bounds checked here and by the API)")
+        if rl
+        else parser
+    )
+    group.add_argument(
+        GRADER_FLAG,
+        metavar="FILE",
+        help=(
+            "required: a JSON file declaring how each sampled completion is scored against its "
+            f"prompt's row (- reads stdin), e.g. {GRADER_EXAMPLE}; checked here first"
+        )
+        if rl
+        else argparse.SUPPRESS,
+    )
+    for knob in HYPERPARAMETERS:
+        if knob.methods is None:
+            continue
+        if method in knob.methods:
+            group.add_argument(
+                knob.flag, dest=knob.name, type=knob.parser, help=knob.help_for(method)
+            )
+        else:  # taken as text, to be refused whatever its value (check_method_settings)
+            group.add_argument(knob.flag, dest=knob.name, help=argparse.SUPPRESS)
+
+
 def check_model(
     model_id: str, algorithm: str, lora_rank: int | None = None, *, on: date | None = None
 ) -> TrainingModel:
     """The model ``--model`` selects; exit 2 for one the embedded catalog does not accept on that
     day (unknown, retired, a suffix it does not offer), that lacks ``algorithm``, that Tinker
-    would refuse ``lora_rank`` for, or that has no renderer to turn SFT rows into tokens (``sft``
-    only: RL is not refused for it). ``on`` defaults to the CLI's day (``catalog_day``).
+    would refuse ``lora_rank`` for, or that has no renderer to turn rows into tokens (an SFT
+    job's rows, an RL job's prompts, and back again the completions it grades). ``on`` defaults
+    to the CLI's day (``catalog_day``).
 
     The messages come from the catalog's functions, as the API's do, so they are word for word
     what the API would answer for the same model (an e2e test holds them equal).
@@ -162,11 +217,54 @@ def check_model(
         raise UsageError(
             f"{model.tinker_id} does not support the {algorithm} algorithm (supported: {supported})"
         )
-    if algorithm == TrainingAlgorithm.SFT:
-        unrenderable = describe_unrenderable_training_model(model_id, on=day)
-        if unrenderable is not None:
-            raise UsageError(unrenderable)
+    unrenderable = describe_unrenderable_training_model(model_id, on=day)
+    if unrenderable is not None:
+        raise UsageError(unrenderable)
     return model
+
+
+def check_method_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Grader] | None:
+    """The grader ``--grader`` declares, as JSON and parsed, for an RL job (None for another
+    method); exit 2 before anything is sent for a setting the API would refuse: a grader
+    missing on RL or given on SFT, an RL knob on SFT, a PPO clip on another algorithm, a grader
+    file that is not a valid grader. The words are the API's, with the flag that was typed."""
+    source: str | None = getattr(args, "grader", None)
+    if args.method != "rl" and source is not None:
+        raise UsageError(
+            f"{GRADER_FLAG}: A grader scores sampled completions, which only RL jobs have; "
+            "remove it (or submit an RL job: dn train rl)"
+        )
+    for knob in HYPERPARAMETERS:
+        if getattr(args, knob.name, None) is not None:
+            _check_knob_fits(knob, args.method, args.algorithm)
+    if args.method != "rl":
+        return None
+    if source is None:
+        raise UsageError(
+            f"{GRADER_FLAG}: An RL job needs a grader: how each sampled completion is scored, "
+            f"e.g. {GRADER_EXAMPLE} (give it as a JSON file: {GRADER_FLAG} FILE)"
+        )
+    return read_grader(source)
+
+
+def _check_knob_fits(knob: Hyperparameter, method: str, algorithm: str | None) -> None:
+    """Exit 2 for a knob given to a method or algorithm it does not go with."""
+    if knob.methods is not None and method not in knob.methods:
+        if method == "sft":
+            why = f"{knob.name} is an RL setting; an SFT job samples nothing, so remove it"
+        else:
+            why = f"{knob.name} does not go with {method} jobs; remove it"
+        raise UsageError(f"{knob.flag}: {why}")
+    if knob.algorithms is not None and algorithm not in knob.algorithms:
+        if knob.algorithms == (PPO,):
+            why = (
+                f"{knob.name} sets PPO's clipping; algorithm {algorithm!r} does not clip "
+                f"(use --algorithm {PPO}, or remove it)"
+            )
+        else:
+            wanted = " or ".join(repr(a) for a in knob.algorithms)
+            why = f"{knob.name} goes with algorithm {wanted} only, not {algorithm!r}"
+        raise UsageError(f"{knob.flag}: {why}")
 
 
 def _warn(warnings: list[ErrorItem] | None, local: str | None) -> None:
@@ -235,14 +333,41 @@ def _check_local_dataset(args: argparse.Namespace) -> tuple[Path, DatasetCheck] 
     return path, check
 
 
+def _check_completion_fits(model: TrainingModel, max_tokens: object) -> None:
+    """Exit 2 for an RL completion as long as the model's context: no prompt would fit beside
+    it (the API's rule and words)."""
+    if isinstance(max_tokens, int) and max_tokens >= model.context_length:
+        raise UsageError(
+            f"--max-tokens: max_tokens {max_tokens:,} leaves no room for a prompt in the context "
+            f"of {model.tinker_id!r} ({model.context_length:,} tokens)"
+        )
+
+
+def _check_grader_and_dataset(
+    args: argparse.Namespace,
+) -> tuple[dict[str, Any] | None, tuple[Path, DatasetCheck] | None]:
+    """The grader's declaration (RL only) and the local dataset file with its verdict (None when
+    ``--dataset`` names none), each checked here: exit 2 for a bad one, and for a file whose
+    rows lack a field the grader reads."""
+    grader = check_method_settings(args)
+    local = _check_local_dataset(args)
+    if grader is None:
+        return None, local
+    declaration, parsed = grader
+    if local is not None:
+        check_grader_fields(parsed, *local)
+    return declaration, local
+
+
 def run_submit(args: argparse.Namespace) -> int:
     """Validate (``--dry-run``) or create the job described by ``args``, uploading its
     dataset first when ``--dataset`` is a local file."""
     day = catalog_day()
     model = check_model(args.model, args.algorithm, args.lora_rank, on=day)
     retiring = describe_retiring_training_model(args.model, on=day)
-    local = _check_local_dataset(args)
-    job = job_spec(args)
+    _check_completion_fits(model, getattr(args, "max_tokens", None))
+    declaration, local = _check_grader_and_dataset(args)
+    job = job_spec(args, grader=declaration)
     if args.dry_run:
         if local is not None:
             # Not uploaded: a dry run creates nothing. A URI stands in for the file (checked
@@ -258,7 +383,13 @@ def run_submit(args: argparse.Namespace) -> int:
             _warn_row_length(*local, model, args.max_sequence_length)
             unknown_because = _unknown_cost_of_local_file(validation, local[0])
         _warn(warnings, retiring)
-        return _report_validation(validation, as_json=args.json, unknown_because=unknown_because)
+        return _report_validation(
+            validation,
+            as_json=args.json,
+            unknown_because=unknown_because,
+            algorithm=args.algorithm,
+            grader=declaration,
+        )
     uploaded: str | None = None
     try:
         with api_client(args) as client:
@@ -354,10 +485,11 @@ def _describe_check(path: Path, check: DatasetCheck) -> str:
     )
 
 
-def job_spec(args: argparse.Namespace) -> JobSpec:
-    """The job the parsed command line describes; a hyperparameter not given is left out (the
+def job_spec(args: argparse.Namespace, *, grader: dict[str, Any] | None = None) -> JobSpec:
+    """The job the parsed command line describes, with the ``grader`` declaration read from
+    ``--grader`` (``check_method_settings``); a hyperparameter not given is left out (the
     server's default then applies, and is reported as defaulted)."""
-    return {
+    spec: JobSpec = {
         "base_model": args.model,
         "method": args.method,
         "algorithm": args.algorithm,
@@ -367,22 +499,36 @@ def job_spec(args: argparse.Namespace) -> JobSpec:
         "hyperparameters": {
             knob.name: getattr(args, knob.name)
             for knob in HYPERPARAMETERS
-            if getattr(args, knob.name) is not None
+            if getattr(args, knob.name, None) is not None
         },
         "max_cost_usd": args.max_cost,
     }
+    if grader is not None:
+        spec["grader"] = grader
+    return spec
 
 
 def _report_validation(
-    validation: JobValidation, *, as_json: bool, unknown_because: str | None = None
+    validation: JobValidation,
+    *,
+    as_json: bool,
+    unknown_because: str | None = None,
+    algorithm: str | None = None,
+    grader: dict[str, Any] | None = None,
 ) -> int:
-    """0 when the API would accept the job (with what it would train with and cost);
-    otherwise every violation, one per line, exit 1."""
+    """0 when the API would accept the job (with what it would train with, for an RL job what
+    a step samples and how it is graded, and what it would cost); otherwise every violation,
+    one per line, exit 1."""
     if as_json:
         sys.stdout.write(validation.model_dump_json(indent=2) + "\n")
     elif validation.valid:
         sys.stdout.write("valid: the API would accept this job (dry run, nothing created)\n")
         _write_effective(validation)
+        if grader is not None:
+            sampling = describe_sampling(validation.hyperparameters or {}, algorithm)
+            if sampling is not None:
+                sys.stdout.write(f"each step: {sampling}\n")
+            sys.stdout.write(f"grader: {describe_grader(grader)}\n")
         _write_estimate(validation, sys.stdout, unknown_because=unknown_because)
     if validation.valid:
         return 0

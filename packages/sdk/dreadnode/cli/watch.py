@@ -16,6 +16,10 @@ The views:
 * ``BarView``: on a terminal, a rich progress bar (step N of M, epoch, loss, tokens, elapsed and
   remaining time) with a line above it per checkpoint, then the result.
 
+An RL job's steps show their rewards where an SFT job's show the loss: the mean reward and its
+spread, the share of prompts whose completions all scored alike (no signal to learn from), and
+the completions the grader could not score (``dreadnode.cli.rl.describe_rewards``).
+
 Exit codes: 0 when the job completed; 1 when it failed (``error: <type>: <message>``) or was
 cancelled (``error: job ... was cancelled: <why>``). Ctrl-C stops the watching, never the job:
 exit 130 and a line saying so. An API that stops answering (a restart) is waited for, up to
@@ -38,6 +42,7 @@ from dreadnode.cli.errors import CLIError
 from dreadnode.cli.interrupts import remembered_ctrl_c
 from dreadnode.cli.output import format_duration, format_when, printable
 from dreadnode.cli.parsing import bounded_float
+from dreadnode.cli.rl import describe_rewards
 
 if TYPE_CHECKING:
     import argparse
@@ -108,14 +113,18 @@ def _rate(value: object) -> str:
 
 def describe_event(event: JobEvent, total_steps: int | None = None) -> str:
     """What ``event`` says, in one line: a ``training_step`` as its figures (``step 12/40  loss
-    2.3456  tokens 1,024  lr 9.5e-05``), a ``checkpoint_save`` as what was saved where, a
-    ``job_error`` as ``<type>: <message>``, any other (a newer server's too) as its message.
-    The server's strings are escaped (``printable``)."""
+    2.3456  tokens 1,024  lr 9.5e-05``; an RL step's rewards where an SFT step has its loss:
+    ``step 12/40  reward 0.625 (sd 0.212)  no signal 25%  tokens ...``), a ``checkpoint_save``
+    as what was saved where, a ``job_error`` as ``<type>: <message>``, any other (a newer
+    server's too) as its message. The server's strings are escaped (``printable``)."""
     data: dict[str, Any] = event.data or {}
     if event.type == "training_step" and "step" in data:
         step = _count(data["step"]) + (f"/{total_steps:,}" if total_steps else "")
         parts = [f"step {step}"]
-        if "loss" in data:
+        rewards = describe_rewards(data)
+        if rewards is not None:
+            parts.append(rewards)
+        elif "loss" in data:
             parts.append(f"loss {_loss(data['loss'])}")
         if "tokens" in data:
             parts.append(f"tokens {_count(data['tokens'])}")
@@ -339,6 +348,8 @@ class BarView:
     _started: bool = False
     #: Recent (step, time) pairs from the server's training_step events: the pace.
     _steps: deque[tuple[int, datetime]] = field(default_factory=lambda: deque(maxlen=_RATE_WINDOW))
+    #: The latest RL step's rewards (``describe_rewards``), shown where an SFT job's loss is.
+    _rewards: str | None = None
     _shown_events = frozenset(
         {"job_start", "job_restart", "epoch_complete", "checkpoint_save", "cancel_requested"}
     )
@@ -367,6 +378,7 @@ class BarView:
             data = event.data or {}
             if event.type == "training_step" and isinstance(data.get("step"), int):
                 self._steps.append((data["step"], event.created_at))
+                self._rewards = describe_rewards(data, compact=True) or self._rewards
             if event.type in self._shown_events:
                 line = f"{format_when(event.created_at)}  {describe_event(event, total)}"
                 progress.console.print(Text(line), soft_wrap=True)
@@ -385,17 +397,24 @@ class BarView:
             self._started = True
 
     def _figures(self, job: Job) -> str:
-        """``step 12/40  epoch 1/3  loss 2.3456  tokens 12,288  5m 12s elapsed  ~3m left``."""
+        """``step 12/40  epoch 1/3  loss 2.3456  tokens 12,288  5m 12s elapsed  ~3m left``; for
+        an RL job, once a step has scored, ``step 12/40  reward 0.625±0.212  no signal 25%
+        errors 3  5m 12s elapsed  ~3m left``: its rewards in place of the loss, in room the
+        epoch and tokens leave (``dn train jobs get`` has them)."""
         if job.started_at is None:
             return ""
         step, total = job.progress.step, job.progress.total_steps
         parts = [f"step {step:,}" + (f"/{total:,}" if total else "")]
-        epochs = job.hyperparameters.get("epochs")
-        done = job.progress.epochs_completed
-        parts.append(f"epoch {done}" + (f"/{epochs}" if isinstance(epochs, int) else "") + " done")
-        if job.loss is not None:
-            parts.append(f"loss {_loss(job.loss)}")
-        parts.append(f"tokens {job.trained_tokens:,}")
+        if self._rewards is not None:
+            parts.append(self._rewards)
+        else:
+            epochs = job.hyperparameters.get("epochs")
+            done = job.progress.epochs_completed
+            of = f"/{epochs}" if isinstance(epochs, int) else ""
+            parts.append(f"epoch {done}{of} done")
+            if job.loss is not None:
+                parts.append(f"loss {_loss(job.loss)}")
+            parts.append(f"tokens {job.trained_tokens:,}")
         end = job.finished_at or datetime.now(UTC)
         parts.append(format_duration((end - job.started_at).total_seconds()) + " elapsed")
         left = self._remaining(step, total)

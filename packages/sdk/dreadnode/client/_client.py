@@ -184,8 +184,11 @@ def _job_body(job: JobSpec) -> dict[str, Any]:
     knobs = job.get("hyperparameters")
     if not isinstance(knobs, Hyperparameters):
         knobs = Hyperparameters.model_validate(dict(knobs or {}))
+    grader = job.get("grader")
+    if isinstance(grader, pydantic.BaseModel):  # a declaration, or a parsed grader
+        grader = grader.model_dump(mode="json", exclude_none=True)
     request = JobCreate.model_validate(
-        {**job, "tags": list(job.get("tags") or []), "hyperparameters": knobs}
+        {**job, "tags": list(job.get("tags") or []), "hyperparameters": knobs, "grader": grader}
     )
     body = request.model_dump(mode="json", exclude_none=True)
     body["hyperparameters"] = knobs.model_dump(mode="json", exclude_none=True)
@@ -291,8 +294,9 @@ class Client:
         self, *, idempotency_key: str | _Auto | None = AUTO, **job: Unpack[JobSpec]
     ) -> Job:
         """Create the job described by ``job`` (``base_model``, ``method``, ``dataset``, and
-        optionally ``algorithm``, ``name``, ``tags``, ``hyperparameters`` and the spending cap
-        ``max_cost_usd``; see ``JobSpec``).
+        optionally ``algorithm``, ``name``, ``tags``, ``hyperparameters``, the spending cap
+        ``max_cost_usd`` and, for ``method="rl"`` (where it is required), the ``grader`` that
+        scores each sampled completion; see ``JobSpec``).
 
         A fresh idempotency key is sent by default, which makes the request safe to retry: a
         retry after a lost answer returns the same job instead of a second one. Pass

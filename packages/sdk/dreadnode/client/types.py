@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Required, TypedDict
+from typing import Annotated, Any, Literal, Required, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -31,6 +31,7 @@ __all__ = [
     "Dataset",
     "DatasetPage",
     "ErrorItem",
+    "GraderDeclaration",
     "Hyperparameters",
     "Job",
     "JobCheckpoint",
@@ -45,9 +46,14 @@ __all__ = [
     "JobValidation",
     "LivePrice",
     "MetricPoint",
+    "MultiDeclaration",
+    "NumericDeclaration",
     "RetiredModel",
     "RetiredModels",
+    "StringCheckDeclaration",
+    "TextSimilarityDeclaration",
     "TokenCount",
+    "WeightedDeclaration",
 ]
 
 _LENIENT = ConfigDict(extra="allow", frozen=True)
@@ -150,7 +156,15 @@ class CatalogPage(BaseModel):
 
 
 class Hyperparameters(BaseModel):
-    """Training knobs; None leaves the server's default. Bounds are the server's to check."""
+    """Training knobs; None leaves the server's default. Bounds are the server's to check.
+
+    ``batch_size`` is rows per step, and for RL prompts per step (default 32). The RL knobs
+    (refused on SFT): ``group_size`` completions sampled per prompt (2-64, default 4),
+    ``max_tokens`` the most tokens one completion may have (1-32,768, default 256),
+    ``temperature`` the sampling temperature (0 < x <= 2, default 1.0); with algorithm ``ppo``
+    only, ``clip_low_threshold`` (0 <= x < 1, default 0.8) and ``clip_high_threshold``
+    (1 < x <= 10, default 1.2), the probability ratios outside which PPO clips.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -160,6 +174,78 @@ class Hyperparameters(BaseModel):
     steps: int | None = None
     max_sequence_length: int | None = None
     lora_rank: int | None = None
+    group_size: int | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    clip_low_threshold: float | None = None
+    clip_high_threshold: float | None = None
+
+
+class _Reads(BaseModel):
+    """What a one-field grader reads: a field of the prompt's row (``answer``, or a dotted path
+    such as ``metadata.answer``), and what of the completion it compares with it (``extract``:
+    ``whole``, ``last_line``, ``regex`` with a ``pattern``, ``after`` with a ``marker``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    field: str
+    extract: str | None = None
+    pattern: str | None = None
+    marker: str | None = None
+
+
+class StringCheckDeclaration(_Reads):
+    """A ``string_check`` grader: 1 when the extracted text and the row's field compare as
+    ``operation`` says (``eq``, ``ne``, ``like``: the field's text is in it, ``ilike``: the same
+    ignoring case), else 0."""
+
+    type: Literal["string_check"]
+    operation: str | None = None
+
+
+class NumericDeclaration(_Reads):
+    """A ``numeric`` grader: 1 when the number extracted is within ``tolerance`` (>= 0) of the
+    row's field, else 0."""
+
+    type: Literal["numeric"]
+    tolerance: float | None = None
+
+
+class TextSimilarityDeclaration(_Reads):
+    """A ``text_similarity`` grader: how alike the extracted text and the row's field are, 0-1."""
+
+    type: Literal["text_similarity"]
+
+
+class WeightedDeclaration(BaseModel):
+    """One part of a ``multi`` grader: a one-field grader and its ``weight`` (> 0)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight: float
+    grader: Annotated[
+        StringCheckDeclaration | NumericDeclaration | TextSimilarityDeclaration,
+        Field(discriminator="type"),
+    ]
+
+
+class MultiDeclaration(BaseModel):
+    """A ``multi`` grader: the weighted sum of its graders' scores."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["multi"]
+    graders: list[WeightedDeclaration]
+
+
+#: How an RL job scores each completion it samples, as the job declares it (``JobCreate``'s
+#: ``grader``), told apart by ``type``. Only its shape is checked here: the server checks the
+#: values (a pattern that compiles, a marker for ``extract: after``, weights above 0) and
+#: reports every problem at once; ``dreadnode.training.graders`` checks them on this machine.
+GraderDeclaration = Annotated[
+    StringCheckDeclaration | NumericDeclaration | TextSimilarityDeclaration | MultiDeclaration,
+    Field(discriminator="type"),
+]
 
 
 class JobCreate(BaseModel):
@@ -178,6 +264,8 @@ class JobCreate(BaseModel):
     name: str | None = None
     tags: list[str] = Field(default_factory=list)
     hyperparameters: Hyperparameters = Field(default_factory=Hyperparameters)
+    #: How an RL job scores its completions: required for ``rl``, refused for ``sft``.
+    grader: GraderDeclaration | None = None
     #: The most the job may spend, USD (the server takes 0 < x <= 1,000,000): it refuses a job
     #: whose estimate is over it, and stops one before a step would take its spend over it.
     max_cost_usd: float | None = None
@@ -198,6 +286,9 @@ class JobSpec(TypedDict, total=False):
     name: str | None
     tags: list[str] | None
     hyperparameters: Hyperparameters | Mapping[str, Any] | None
+    #: A declaration (``GraderDeclaration``), a grader of ``dreadnode.training.graders``, or the
+    #: same as a plain dict (``{"type": "string_check", "field": "answer"}``).
+    grader: GraderDeclaration | BaseModel | Mapping[str, Any] | None
     max_cost_usd: float | None
 
 
@@ -269,9 +360,10 @@ class Job(BaseModel):
 
     ``hyperparameters`` are the effective values, ``defaulted_hyperparameters`` the names the
     server filled in; ``warnings`` come with a creation only (``model_retiring``, ...).
-    ``dataset_rows`` and ``training_tokens_bound`` (the dataset's bytes times the epochs: a
-    byte-level tokenizer spends at least one byte per token) are known for an uploaded dataset
-    only, None for a URI the platform does not hold.
+    ``grader`` is an RL job's grader as it was declared (a dict: a newer server's grader types
+    read as well), None for SFT. ``dataset_rows`` and ``training_tokens_bound`` (the dataset's
+    bytes times the epochs: a byte-level tokenizer spends at least one byte per token) are known
+    for an uploaded dataset only, None for a URI the platform does not hold.
 
     While it has not finished, ``status_message`` says in words what it waits for or does
     ("waiting for a worker", "training: step 12 of 40", "stopping: cancel requested") and
@@ -302,6 +394,7 @@ class Job(BaseModel):
     tags: list[str] = Field(default_factory=list)
     hyperparameters: dict[str, Any] = Field(default_factory=dict)
     defaulted_hyperparameters: list[str] = Field(default_factory=list)
+    grader: dict[str, Any] | None = None
     adapter_parameters: int | None = None
     dataset_rows: int | None = None
     training_tokens_bound: int | None = None
@@ -349,7 +442,9 @@ class JobEvent(BaseModel):
     ``job_start``, ``job_restart``, ``training_step``, ``checkpoint_save``, ``epoch_complete``,
     ``cancel_requested``, ``job_complete``, ``job_error`` or ``job_cancelled`` (a newer server
     may add more); ``data`` holds its figures: a ``training_step``'s ``step``, ``loss``,
-    ``tokens``, ``learning_rate`` and ``processed_tokens`` (what the step sent to Tinker), a
+    ``tokens``, ``learning_rate`` and ``processed_tokens`` (what the step sent to Tinker), and
+    for an RL job the figures of its ``MetricPoint`` (``reward_mean``, ``reward_std``,
+    ``no_signal_fraction``, ``sampled_tokens``, ``grading_errors``), a
     ``checkpoint_save``'s ``step``, ``checkpoint_type`` and ``tinker_path``, an
     ``epoch_complete``'s ``epoch``, a ``job_error``'s ``error_type``, a ``job_cancelled``'s
     ``reason`` (``user`` or ``budget``, with a ``message`` for a budget).
@@ -375,7 +470,13 @@ class JobEvents(BaseModel):
 
 class MetricPoint(BaseModel):
     """One logged training step: its mean loss per token, the tokens it trained on, and the
-    learning rate it used."""
+    learning rate it used.
+
+    An RL step adds how its completions scored: ``reward_mean`` and ``reward_std`` (population)
+    of their rewards, ``no_signal_fraction`` (the share of prompts whose completions all scored
+    alike, so taught nothing), ``sampled_tokens`` and ``grading_errors`` (completions the grader
+    could not score, scored 0). None for an SFT step, and from an older server.
+    """
 
     model_config = _LENIENT
 
@@ -384,6 +485,11 @@ class MetricPoint(BaseModel):
     tokens: int
     learning_rate: float
     time: datetime
+    reward_mean: float | None = None
+    reward_std: float | None = None
+    no_signal_fraction: float | None = None
+    sampled_tokens: int | None = None
+    grading_errors: int | None = None
 
 
 class JobMetrics(BaseModel):
