@@ -201,7 +201,7 @@ def catalog(session: nox.Session) -> None:
 @nox.session(default=False, venv_backend="venv")
 def bench(session: nox.Session) -> None:
     """Measure suggestions, CLI start-up, catalog check, API, datasets, rendering and the
-    training worker, each beside a baseline."""
+    training worker (SFT and RL), each beside a baseline."""
     # pip compiles bytecode, so start-up is what a user's installed `dn` pays; and pip finds the
     # CPU PyTorch the worker's measurements need.
     session.install(SDK)
@@ -221,3 +221,4 @@ def bench(session: nox.Session) -> None:
     session.run("python", "benchmarks/api_startup.py", *session.posargs, success_codes=measured)
     session.run("python", "benchmarks/rendering.py", *session.posargs, success_codes=measured)
     session.run("python", "benchmarks/worker.py", *session.posargs, success_codes=measured)
+    session.run("python", "benchmarks/worker_rl.py", *session.posargs, success_codes=measured)

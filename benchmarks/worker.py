@@ -16,18 +16,14 @@ Needs the API with its worker extra and the local engine (``nox -s bench`` insta
 
 from __future__ import annotations
 
-import itertools
 import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from app.testing import LiveServer, console_script, create_token
+from live_stack import client_for, median_step_gap, running_stack, wait_finished
 
 STEPS = 12
 LATENCY_JOBS = 30
@@ -46,33 +42,14 @@ ROWS = [
 HYPERPARAMETERS = {"learning_rate": 1e-2, "lora_rank": 8, "batch_size": 4, "steps": STEPS}
 
 
-def _client(url: str, token: str) -> Any:
-    from dreadnode.client import Client
-
-    return Client(server_url=url, api_key=token)
-
-
-def _wait_finished(client: Any, job_id: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get_job(job_id)
-        if job.status in ("completed", "failed", "cancelled"):
-            return job
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} did not finish in {timeout:g} s")
-
-
 def _worker_step_seconds(client: Any, dataset: str) -> float:
     job = client.create_job(
         base_model="Qwen/Qwen3-8B", method="sft", dataset=dataset, hyperparameters=HYPERPARAMETERS
     )
-    finished = _wait_finished(client, job.id, 600)
+    finished = wait_finished(client, job.id, 600)
     if finished.status != "completed":
         raise RuntimeError(f"the benchmark's job ended {finished.status}: {finished.error}")
-    events = client.list_job_events(job.id).events
-    stamps = [e.created_at for e in events if e.type == "training_step"]
-    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(stamps)]
-    return statistics.median(gaps[1:])  # the first gap may still compile new shapes
+    return median_step_gap(client, job.id)
 
 
 def _bare_step_seconds(base_url: str, api_key: str, job_id: str) -> float:
@@ -101,7 +78,7 @@ def _bare_step_seconds(base_url: str, api_key: str, job_id: str) -> float:
 def measure_overhead(directory: Path, url: str, token: str, engine: Any) -> bool:
     dataset_file = directory / "chat.jsonl"
     dataset_file.write_text("".join(json.dumps(row) + "\n" for row in ROWS))
-    with _client(url, token) as client:
+    with client_for(url, token) as client:
         dataset = client.upload_dataset(dataset_file).id
         first = _worker_step_seconds(client, dataset)
         # The bare loop trains the plan of some job of the same shape (its own id's order).
@@ -122,7 +99,7 @@ def measure_overhead(directory: Path, url: str, token: str, engine: Any) -> bool
 def measure_start_latency(url: str, token: str) -> bool:
     starts: list[float] = []
     creations: list[float] = []
-    with _client(url, token) as client:
+    with client_for(url, token) as client:
         for _ in range(LATENCY_JOBS):
             began = time.perf_counter()
             job = client.create_job(
@@ -132,7 +109,7 @@ def measure_start_latency(url: str, token: str) -> bool:
                 hyperparameters={"learning_rate": 1e-4},
             )
             creations.append(time.perf_counter() - began)
-            _wait_finished(client, job.id, 60)
+            wait_finished(client, job.id, 60)
             events = {e.type: e.created_at for e in client.list_job_events(job.id).events}
             starts.append((events["job_start"] - events["job_pending"]).total_seconds())
     starts.sort()
@@ -151,36 +128,11 @@ def measure_start_latency(url: str, token: str) -> bool:
 
 
 def main() -> int:
-    from app.localtinker import LocalTinker
-
-    with tempfile.TemporaryDirectory(prefix="bench-worker-") as scratch:
-        directory = Path(scratch)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE")}
-        env.update(
-            DATABASE_URL=f"sqlite:///{directory / 'api.sqlite3'}",
-            DREADNODE_API_RATE_LIMIT_PER_MINUTE="0",
-        )
-        token = create_token(env, "--name", "bench")
-        engine = LocalTinker(
-            directory / "tinker", backend_config={"max_lora_adapters": 4, "max_lora_rank": 8}
-        )
-        with engine, LiveServer(env, directory / "server.log") as server:
-            worker_env = {**env, **engine.client_env()}
-            with (directory / "worker.log").open("wb") as log:
-                worker = subprocess.Popen(
-                    [console_script("dreadnode-api"), "worker", "--id", "bench"],
-                    env=worker_env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            try:
-                results = [
-                    measure_overhead(directory, server.url, token, engine),
-                    measure_start_latency(server.url, token),
-                ]
-            finally:
-                worker.terminate()
-                worker.wait(timeout=30)
+    with running_stack("bench-worker-") as stack:
+        results = [
+            measure_overhead(stack.directory, stack.url, stack.token, stack.engine),
+            measure_start_latency(stack.url, stack.token),
+        ]
     return 0 if all(results) else 1
 
 

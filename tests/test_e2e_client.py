@@ -57,7 +57,7 @@ def test_invalid_job_raises_with_every_violation(live_api: LiveAPI) -> None:
         )
     assert caught.value.type == "validation_error"
     assert [e["type"] for e in caught.value.errors] == [
-        "unsupported_algorithm", "invalid_lora_rank", "grader_required"
+        "algorithm_method_mismatch", "grader_required", "invalid_lora_rank"
     ]  # fmt: skip
     assert caught.value.detail == "; ".join(e["msg"] for e in caught.value.errors)
 

@@ -31,7 +31,7 @@ import json
 import urllib.request
 from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Required, get_origin, get_type_hints
+from typing import Any, Required, get_args, get_origin, get_type_hints
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,8 +58,12 @@ from dreadnode.client.types import (
     JobPage,
     JobSpec,
     JobValidation,
+    NumericDeclaration,
     RetiredModels,
+    StringCheckDeclaration,
+    TextSimilarityDeclaration,
 )
+from dreadnode.training.graders import Extract, StringCheckGrader
 from dreadnode.training.models import (
     TrainingAlgorithm,
     TrainingModelFamily,
@@ -139,7 +143,12 @@ ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (Dataset, "format"): DATASET_FORMATS,
     (Dataset, "token_counts_status"): TOKEN_COUNT_STATUSES,
     (Job, "cancel_reason"): CANCEL_REASONS,
-}
+    # A grader's declaration, as dreadnode.training.graders (which the API mirrors) knows it.
+    **{(declaration, "extract"): [m.value for m in Extract] for declaration in (
+        StringCheckDeclaration, NumericDeclaration, TextSimilarityDeclaration)},
+    (StringCheckDeclaration, "operation"): get_args(
+        StringCheckGrader.model_fields["operation"].annotation),
+}  # fmt: skip
 _ENUM_VALUES_BY_NAME = {(model.__name__, name): v for (model, name), v in ENUM_VALUES.items()}
 
 #: Formats the client parses rather than keeps as text: the server must promise them.
@@ -209,6 +218,17 @@ def json_kind(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _tag(schema: Mapping[str, Any]) -> object:
+    """The constant ``type`` of an object in a union told apart by it (a grader's
+    ``"string_check"``), so that each side's variant is compared with its namesake; None for an
+    object without one."""
+    tag = schema.get("properties", {}).get("type", {})
+    if "const" in tag:
+        return tag["const"]
+    members = tag.get("enum", ())
+    return members[0] if len(members) == 1 else None
+
+
 def accepts(consumer_kind: str, producer_kind: str) -> bool:
     return consumer_kind == producer_kind or (consumer_kind, producer_kind) == ("number", "integer")
 
@@ -260,7 +280,8 @@ class Comparison:
                 )
                 continue
             exact = [c for c in matches if json_kind(c) == kind]
-            self._same_kind(p, (exact or matches)[0], str(kind), where, location)
+            tagged = [c for c in exact if kind == "object" and _tag(c) == _tag(p)]
+            self._same_kind(p, (tagged or exact or matches)[0], str(kind), where, location)
 
     def _same_kind(
         self,

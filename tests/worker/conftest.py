@@ -319,23 +319,15 @@ def _workers_stopped(deployment: Deployment) -> Iterator[None]:
             worker.stop()
 
 
-#: ``lm_head``'s spread in the RL tests' stand-in: its next-token distribution is peaked, as a
-#: trained model's is, so a reward on what it writes can rise within a few steps (see
-#: ``build_standin_model``).
-RL_UNEMBEDDING_STD = 1.0
-
-
 @pytest.fixture
 def rl_jobs(
     deployment: Deployment, tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Deployment]:
     """As ``jobs``, on an engine whose stand-in writes a few tokens far more often than the
-    rest (``RL_UNEMBEDDING_STD``), and whose URL the test reads in ``engine_env``."""
-    from app.localtinker import LocalTinker, build_standin_model, default_cache_dir
+    rest (``peaked_standin_dir``), and whose URL the test reads in ``engine_env``."""
+    from app.localtinker import LocalTinker, peaked_standin_dir
 
-    model = build_standin_model(
-        default_cache_dir() / "standin-qwen3-peaked", unembedding_std=RL_UNEMBEDDING_STD
-    )
+    model = peaked_standin_dir()
     engine = LocalTinker(
         tmp_path / "tinker",
         model_dir=model,

@@ -1,57 +1,67 @@
 """RL jobs run on the local Tinker engine: sampled, graded and trained until the reward rises,
 cancelled within a step, and resumed from a checkpoint after a killed worker.
 
-The engine's stand-in writes a few first tokens far more often than the rest (``rl_jobs``).
-Each test asks the engine which token the untrained model writes most often after the prompt,
-and makes that token the rows' ``answer``: an untrained model earns a reward now and then, and
-RL must make it earn one nearly always.
+The engine's stand-in writes a few first tokens far more often than the rest (``rl_jobs``). The
+README's example (``examples/rl-prompts.jsonl``, ``examples/rl-grader.json``) rewards the token
+the untrained stand-in writes most often after its prompts: it earns the reward now and then,
+and RL must make it earn it nearly always. The test asks the engine which token that is, so the
+example cannot go stale unnoticed.
 """
 
 from __future__ import annotations
 
 import collections
+import json
 from pathlib import Path
 from typing import Any
 
 from tests.worker.conftest import CHECKPOINT_EVERY, Deployment
 
-PROMPT = "Say the word."
-#: Completions per prompt, and prompts per step.
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: Completions per prompt, and prompts per step: the README's example.
 GROUP_SIZE = 8
 PROMPTS_PER_STEP = 2
 #: A rate at which the stand-in learns its one-token answer within a couple of steps.
 LEARNING_RATE = 0.002
 
 
-def _favourite(jobs: Deployment) -> str:
-    """The text of the first token the untrained model writes most often after the prompt (as
-    the worker renders it), from 32 samples of the base model on the test's engine."""
+def _example() -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The README's RL example: its prompt rows and its grader."""
+    lines = (EXAMPLES / "rl-prompts.jsonl").read_text(encoding="utf-8").splitlines()
+    grader = json.loads((EXAMPLES / "rl-grader.json").read_text(encoding="utf-8"))
+    return [json.loads(line) for line in lines], grader
+
+
+def _favourite(jobs: Deployment, prompt: str) -> str:
+    """The text of the first token the untrained model writes most often after ``prompt`` (as
+    the worker renders it), from 64 samples of the base model on the test's engine."""
     import tinker
     from tinker import types as tinker_types
 
     from app.worker.rendering import get_row_renderer
 
     renderer = get_row_renderer("qwen3", "Qwen/Qwen3-8B")
-    tokens = renderer.render_prompt({"prompt": PROMPT}, 1)
+    tokens = renderer.render_prompt({"prompt": prompt}, 1)
     service = tinker.ServiceClient(
         base_url=jobs.engine_env["TINKER_BASE_URL"], api_key=jobs.engine_env["TINKER_API_KEY"]
     )
     sampler = service.create_sampling_client(base_model=jobs.engine_model)
     answer = sampler.sample(
         prompt=tinker_types.ModelInput.from_ints(tokens),
-        num_samples=32,
+        num_samples=64,
         sampling_params=tinker_types.SamplingParams(max_tokens=1, seed=12345),
     ).result()
     counts = collections.Counter(sequence.tokens[0] for sequence in answer.sequences)
     return renderer.completion_text([counts.most_common(1)[0][0]]).strip()
 
 
-def _prompts(jobs: Deployment, path: Path, rows: int) -> tuple[str, dict[str, Any]]:
-    """An uploaded prompt dataset whose answer is the model's favourite token, and a grader
-    that rewards exactly that answer."""
-    answer = _favourite(jobs)
-    dataset = jobs.upload(path, [{"prompt": PROMPT, "answer": answer} for _ in range(rows)])
-    return dataset, {"type": "string_check", "field": "answer", "operation": "eq"}
+def _prompts(jobs: Deployment, path: Path, copies: int) -> tuple[str, dict[str, Any]]:
+    """The README's example uploaded (its rows ``copies`` times), after checking that each row's
+    answer is still what the untrained stand-in writes most often; and its grader."""
+    rows, grader = _example()
+    for row in rows:
+        assert row["answer"] == _favourite(jobs, row["prompt"]), "examples/ is stale"
+    return jobs.upload(path, rows * copies), grader
 
 
 def _rewards(jobs: Deployment, job_id: str) -> list[float]:
@@ -63,7 +73,7 @@ def _rewards(jobs: Deployment, job_id: str) -> list[float]:
 def test_rl_job_learns_its_reward_and_cancels_within_a_step(
     rl_jobs: Deployment, tmp_path: Path
 ) -> None:
-    dataset, grader = _prompts(rl_jobs, tmp_path / "prompts.jsonl", PROMPTS_PER_STEP)
+    dataset, grader = _prompts(rl_jobs, tmp_path / "prompts.jsonl", 1)
     job_id = rl_jobs.create_rl_job(
         dataset,
         grader=grader,
@@ -78,7 +88,7 @@ def test_rl_job_learns_its_reward_and_cancels_within_a_step(
     job = rl_jobs.wait_for_status(job_id, "completed", "failed", "cancelled")
     assert job.status == "completed", job.error
     assert job.progress.step == job.progress.total_steps == 4
-    assert job.sampler_path and job.sampler_path.startswith("tinker://")
+    assert (job.sampler_path or "").startswith("tinker://")
 
     rewards = _rewards(rl_jobs, job_id)
     assert len(rewards) == 4
@@ -121,7 +131,7 @@ def test_rl_job_learns_its_reward_and_cancels_within_a_step(
 def test_killed_rl_worker_resumes_its_ppo_job_from_the_last_checkpoint(
     rl_jobs: Deployment, tmp_path: Path
 ) -> None:
-    dataset, grader = _prompts(rl_jobs, tmp_path / "prompts.jsonl", 2 * PROMPTS_PER_STEP)
+    dataset, grader = _prompts(rl_jobs, tmp_path / "prompts.jsonl", 2)
     job_id = rl_jobs.create_rl_job(
         dataset,
         grader=grader,
@@ -149,9 +159,7 @@ def test_killed_rl_worker_resumes_its_ppo_job_from_the_last_checkpoint(
     restarts = [e for e in rl_jobs.events(job_id) if e.type == "job_restart"]
     assert len(restarts) == 1
     assert f"from step {CHECKPOINT_EVERY}, its last checkpoint" in (restarts[0].message or "")
-    trained = [
-        e.data["step"] for e in rl_jobs.events(job_id) if e.type == "training_step"
-    ]
+    trained = [e.data["step"] for e in rl_jobs.events(job_id) if e.type == "training_step"]
     after = trained[trained.index(killed_at.progress.step) + 1 :]
     assert after == list(range(CHECKPOINT_EVERY + 1, 7))
     rewards = _rewards(rl_jobs, job_id)

@@ -19,6 +19,7 @@ from app.localtinker.server import (
     LocalTinkerError,
     default_cache_dir,
     free_port,
+    peaked_standin_dir,
 )
 from app.localtinker.standin import QWEN3_VOCAB_SIZE, build_standin_model
 
@@ -31,4 +32,5 @@ __all__ = [
     "build_standin_model",
     "default_cache_dir",
     "free_port",
+    "peaked_standin_dir",
 ]

@@ -107,6 +107,19 @@ def default_cache_dir() -> Path:
     return Path(base) / "dreadnode-localtinker"
 
 
+#: ``lm_head``'s spread in the peaked stand-in (see ``build_standin_model``).
+PEAKED_UNEMBEDDING_STD: Final = 1.0
+
+
+def peaked_standin_dir() -> Path:
+    """The stand-in whose next token is peaked, as a trained model's is, built once in
+    :func:`default_cache_dir`: a reward on what it writes can rise within a few RL steps, where
+    the default stand-in spreads its guesses over the whole vocabulary."""
+    return build_standin_model(
+        default_cache_dir() / "standin-qwen3-peaked", unembedding_std=PEAKED_UNEMBEDDING_STD
+    )
+
+
 def free_port() -> int:
     """A loopback port nothing listens on right now."""
     with socket.socket() as probe:

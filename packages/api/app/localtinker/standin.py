@@ -120,8 +120,9 @@ def build_standin_model(
 
     ``unembedding_std`` is the spread of ``lm_head``'s weights. At the default every next token
     is about equally likely, as with any random model of 151,936 tokens, and a reward that
-    depends on what it samples is out of its reach; at 0.5 a handful of tokens take most of
-    the mass, as in a trained model, so an RL run can move its reward within a few steps.
+    depends on what it samples is out of its reach; at 1.0 (``peaked_standin_dir``) a handful
+    of tokens take most of the mass, as in a trained model, so an RL run can move its reward
+    within a few steps.
     """
     if vocab_size < 256 + len(QWEN3_SPECIAL_TOKENS) and tokenizer == "bytes":
         raise ValueError("the 'bytes' tokenizer needs vocab_size >= 282")

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import FrameType
 
 from app.core.config import default_database_path
-from app.localtinker.server import LocalTinker, LocalTinkerError
+from app.localtinker.server import LocalTinker, LocalTinkerError, peaked_standin_dir
 
 __all__ = ["main"]
 
@@ -41,7 +41,26 @@ def _parser() -> argparse.ArgumentParser:
         default=default_database_path().parent / "localtinker",
         help="the engine's database, checkpoints and logs (default: beside the API's database)",
     )
+    parser.add_argument(
+        "--peaked",
+        action="store_true",
+        help="serve the stand-in whose next token is peaked, as a trained model's is, so an RL "
+        "job's reward can rise (default: the flat one, on which SFT's loss falls)",
+    )
     return parser
+
+
+def _try(peaked: bool) -> str:
+    """The README's example for this engine's stand-in."""
+    if peaked:
+        return (
+            "dn train rl --model Qwen/Qwen3-8B --dataset examples/rl-prompts.jsonl "
+            "--grader examples/rl-grader.json --group-size 8 --max-tokens 1 --batch-size 2 "
+            "--steps 6 --learning-rate 0.002 --watch"
+        )
+    return (
+        "dn train sft --model Qwen/Qwen3-8B --dataset tests/dataset_corpus/good-chat.jsonl --watch"
+    )
 
 
 def _command(*args: str) -> list[str]:
@@ -58,7 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-    engine = LocalTinker(run_dir / "engine", backend_config={"max_lora_adapters": ADAPTER_SLOTS})
+    engine = LocalTinker(
+        run_dir / "engine",
+        model_dir=peaked_standin_dir() if args.peaked else None,
+        backend_config={"max_lora_adapters": ADAPTER_SLOTS},
+    )
     processes: list[subprocess.Popen[bytes]] = []
     try:
         print(f"starting a local Tinker engine (log: {engine.log_path})", file=sys.stderr)
@@ -94,9 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"export DREADNODE_SERVER_URL=http://127.0.0.1:{args.port}")
             print(f"export DREADNODE_API_KEY={token}")
             print(
-                f"API, worker and engine running (logs in {run_dir}); try:\n"
-                "  dn train sft --model Qwen/Qwen3-8B "
-                "--dataset tests/dataset_corpus/good-chat.jsonl --watch\n"
+                f"API, worker and engine running (logs in {run_dir}); try:\n  {_try(args.peaked)}\n"
                 f"this engine allows {ADAPTER_SLOTS - 1} training runs; Ctrl-C stops all three",
                 file=sys.stderr,
             )

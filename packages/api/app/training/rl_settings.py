@@ -33,8 +33,8 @@ from app.training.graders import Grader, grader_field_problems
 __all__ = [
     "DEFAULT_RL_BATCH_SIZE",
     "PPO_DEFAULTS",
-    "RL_KNOBS",
     "RL_DEFAULTS",
+    "RL_KNOBS",
     "grader_dataset_errors",
     "rl_defaults",
     "rl_errors",
