@@ -64,6 +64,24 @@ def _prompts(jobs: Deployment, path: Path, copies: int) -> tuple[str, dict[str, 
     return jobs.upload(path, rows * copies), grader
 
 
+def _job(
+    jobs: Deployment, dataset: str, grader: dict[str, Any], algorithm: str, steps: int, **more: Any
+) -> str:
+    """An RL job on the example's settings: one-token completions, 8 per prompt, 2 prompts a
+    step."""
+    return jobs.create_rl_job(
+        dataset,
+        grader=grader,
+        algorithm=algorithm,
+        learning_rate=LEARNING_RATE,
+        group_size=GROUP_SIZE,
+        max_tokens=1,
+        batch_size=PROMPTS_PER_STEP,
+        steps=steps,
+        **more,
+    )
+
+
 def _rewards(jobs: Deployment, job_id: str) -> list[float]:
     with jobs.client() as client:
         points = client.get_job_metrics(job_id).points
@@ -74,16 +92,7 @@ def test_rl_job_learns_its_reward_and_cancels_within_a_step(
     rl_jobs: Deployment, tmp_path: Path
 ) -> None:
     dataset, grader = _prompts(rl_jobs, tmp_path / "prompts.jsonl", 1)
-    job_id = rl_jobs.create_rl_job(
-        dataset,
-        grader=grader,
-        algorithm="importance_sampling",
-        learning_rate=LEARNING_RATE,
-        group_size=GROUP_SIZE,
-        max_tokens=1,
-        batch_size=PROMPTS_PER_STEP,
-        steps=4,
-    )
+    job_id = _job(rl_jobs, dataset, grader, "importance_sampling", 4)
     rl_jobs.start_worker("rl")
     job = rl_jobs.wait_for_status(job_id, "completed", "failed", "cancelled")
     assert job.status == "completed", job.error
@@ -109,16 +118,7 @@ def test_rl_job_learns_its_reward_and_cancels_within_a_step(
     assert job.trained_tokens == sum(event.data["tokens"] for event in steps)
 
     # A second job on the same engine: cancelled while it runs, it stops within a step.
-    long_id = rl_jobs.create_rl_job(
-        dataset,
-        grader=grader,
-        algorithm="importance_sampling",
-        learning_rate=LEARNING_RATE,
-        group_size=GROUP_SIZE,
-        max_tokens=1,
-        batch_size=PROMPTS_PER_STEP,
-        steps=500,
-    )
+    long_id = _job(rl_jobs, dataset, grader, "importance_sampling", 500)
     rl_jobs.wait_for_step(long_id, 1)
     with rl_jobs.client() as client:
         client.cancel_job(long_id)
@@ -132,17 +132,8 @@ def test_killed_rl_worker_resumes_its_ppo_job_from_the_last_checkpoint(
     rl_jobs: Deployment, tmp_path: Path
 ) -> None:
     dataset, grader = _prompts(rl_jobs, tmp_path / "prompts.jsonl", 2)
-    job_id = rl_jobs.create_rl_job(
-        dataset,
-        grader=grader,
-        algorithm="ppo",
-        learning_rate=LEARNING_RATE,
-        group_size=GROUP_SIZE,
-        max_tokens=1,
-        batch_size=PROMPTS_PER_STEP,
-        steps=6,
-        clip_low_threshold=0.7,
-        clip_high_threshold=1.3,
+    job_id = _job(
+        rl_jobs, dataset, grader, "ppo", 6, clip_low_threshold=0.7, clip_high_threshold=1.3
     )
     worker = rl_jobs.start_worker("crashy")
     rl_jobs.wait_for_step(job_id, CHECKPOINT_EVERY + 1)

@@ -373,13 +373,8 @@ class _RoleColonRowRenderer(RowRenderer):
         weights = [0.0] * len(tokens)
         trained = False  # an assistant turn follows its header, so never at token 0
         for message in messages:
-            role, content = message["role"], message["content"]
-            header = self._headers.get(role)
-            if header is None:
-                raise ValueError(f"unknown role {role!r}")
-            if not isinstance(content, str):
-                raise TypeError(f"'content' must be a string, not {type(content).__name__}")
-            body = self._encode(f" {content}\n\n")
+            role = message["role"]
+            header, body = self._turn(message)
             weight = 1.0 if role == "assistant" else 0.0
             trained = trained or role == "assistant"
             tokens += header
@@ -393,15 +388,20 @@ class _RoleColonRowRenderer(RowRenderer):
     def _render_generation(self, messages: list[Any]) -> list[int]:
         tokens = list(self._bos)
         for message in messages:
-            role, content = message["role"], message["content"]
-            header = self._headers.get(role)
-            if header is None:
-                raise ValueError(f"unknown role {role!r}")
-            if not isinstance(content, str):
-                raise TypeError(f"'content' must be a string, not {type(content).__name__}")
+            header, body = self._turn(message)
             tokens += header
-            tokens += self._encode(f" {content}\n\n")
+            tokens += body
         return tokens + self._headers["assistant"]
+
+    def _turn(self, message: Any) -> tuple[list[int], list[int]]:
+        """A message's header (``User:``) and body tokens."""
+        role, content = message["role"], message["content"]
+        header = self._headers.get(role)
+        if header is None:
+            raise ValueError(f"unknown role {role!r}")
+        if not isinstance(content, str):
+            raise TypeError(f"'content' must be a string, not {type(content).__name__}")
+        return header, self._encode(f" {content}\n\n")
 
     @property
     def stop(self) -> list[str]:
