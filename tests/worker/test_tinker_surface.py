@@ -115,13 +115,14 @@ RESULTS_READ = (
 #: Listed calls whose declared return type differs between the two versions, as
 #: ``(0.16.1's, the newest's)``, each one read and judged; any other difference fails.
 #:
-#: The two training-client constructors: 0.38.0 returns a future of the ``TrainingClient``
-#: (``BackcompatTrainingClientFuture``, an ``APIFuture``) where 0.16.1 returns the client. The
-#: future still works as the client, deprecated: each client method called on it warns
-#: ``FutureWarning`` and waits for the client, and the wrapper "will be removed in a subsequent
-#: version". The worker keeps the return value as its client, so on 0.38.0 it runs on that
-#: deprecated path, and a creation that fails surfaces only at the first client call (as a
-#: ``forward_backward`` failure, retried on the same failed future, the run never re-created).
+#: The two training-client constructors (and the RL sampler below): 0.38.0 returns a future of
+#: the ``TrainingClient`` (``BackcompatTrainingClientFuture``, an ``APIFuture``) where 0.16.1
+#: returns the client. The future still works as the client, deprecated: each client method
+#: called on it warns ``FutureWarning`` and waits for the client, and the wrapper "will be
+#: removed in a subsequent version". The worker keeps the return value as its client, so on
+#: 0.38.0 it runs on that deprecated path, and a creation that fails surfaces only at the first
+#: client call (as a ``forward_backward`` failure, retried on the same failed future, the run
+#: never re-created).
 RETURN_CHANGES: Mapping[str, tuple[str, str]] = {
     "tinker.ServiceClient.create_lora_training_client": (
         "TrainingClient",
@@ -130,6 +131,18 @@ RETURN_CHANGES: Mapping[str, tuple[str, str]] = {
     "tinker.ServiceClient.create_training_client_from_state_with_optimizer": (
         "TrainingClient",
         "BackcompatTrainingClientFuture",
+    ),
+    # The RL step's sampler: the same change for the sampling client (a deprecated
+    # ``BackcompatSamplingClientFuture`` that still works as the client on 0.38.0).
+    "tinker.TrainingClient.save_weights_and_get_sampling_client": (
+        "SamplingClient",
+        "BackcompatSamplingClientFuture",
+    ),
+    # A sample's answer: a concurrent future in 0.16.1, an ``APIFuture`` in 0.38.0; the worker
+    # only calls ``.result()`` on it, which both have.
+    "tinker.SamplingClient.sample": (
+        "ConcurrentFuture[types.SampleResponse]",
+        "APIFuture[types.SampleResponse]",
     ),
 }
 

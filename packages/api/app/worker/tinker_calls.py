@@ -265,11 +265,11 @@ class TinkerSession:
         """A sampling client on the adapter's current weights (Tinker keeps them only for the
         session: nothing is listed as a checkpoint)."""
         client = self._client()
-        return _with_retries(
-            "save_weights_and_get_sampling_client",
-            client.save_weights_and_get_sampling_client,
-            self.sleep,
-        )
+
+        def snapshot() -> Any:  # called here, so the SDK surface test sees the call
+            return client.save_weights_and_get_sampling_client()
+
+        return _with_retries("save_weights_and_get_sampling_client", snapshot, self.sleep)
 
     def sample(
         self, sampler: Any, prompts: Sequence[Sequence[int]], request: SampleRequest
