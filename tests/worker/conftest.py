@@ -234,6 +234,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "several_workers: several workers on one queue (PostgreSQL deployments only)"
     )
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only: nothing the test checks depends on the database (SQLite deployments only)",
+    )
 
 
 @pytest.fixture(scope="module", params=DEPLOYMENTS)
@@ -327,6 +331,8 @@ def rl_jobs(
     rest (``peaked_standin_dir``), and whose URL the test reads in ``engine_env``."""
     from app.localtinker import LocalTinker, peaked_standin_dir
 
+    if request.node.get_closest_marker("sqlite_only") and deployment.name != "sqlite":
+        pytest.skip("nothing this test checks depends on the database; it runs on SQLite")
     model = peaked_standin_dir()
     engine = LocalTinker(
         tmp_path / "tinker",

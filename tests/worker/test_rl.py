@@ -15,6 +15,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.worker.conftest import CHECKPOINT_EVERY, Deployment
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -88,6 +90,10 @@ def _rewards(jobs: Deployment, job_id: str) -> list[float]:
     return [point.reward_mean for point in points]
 
 
+# Sampling, grading and the reward's rise do not touch the database, and cancelling a running
+# job is the SFT tests' path on both; the PPO test below runs an RL job to completion, and
+# recovers it, on both backends.
+@pytest.mark.sqlite_only
 def test_rl_job_learns_its_reward_and_cancels_within_a_step(
     rl_jobs: Deployment, tmp_path: Path
 ) -> None:
