@@ -161,4 +161,8 @@ def test_killed_rl_worker_resumes_its_ppo_job_from_the_last_checkpoint(
     assert after == list(range(CHECKPOINT_EVERY + 1, 7))
     rewards = _rewards(rl_jobs, job_id)
     assert len(rewards) == 6
+    # Step 3, trained twice, counts once: as the adapter holds it.
+    with rl_jobs.client() as client:
+        curve = client.get_job_metrics(job_id).points
+    assert job.trained_tokens == sum(point.tokens for point in curve)
     assert rewards[-1] >= 0.75

@@ -356,6 +356,33 @@ def record_step(
     return owned
 
 
+def trained_steps(session: Session, job: Job) -> dict[int, tuple[dict[str, Any], datetime]]:
+    """Each trained step's ``training_step`` data and time, in step order. A step trained again
+    after a resume from an earlier checkpoint has two events; the later one is what the adapter
+    holds."""
+    query = (
+        select(JobEvent.data, JobEvent.created_at)
+        .where(JobEvent.job_seq == job.seq, JobEvent.type == EventType.TRAINING_STEP.value)
+        .order_by(JobEvent.id)
+    )
+    steps: dict[int, tuple[dict[str, Any], datetime]] = {}
+    for data, created_at in session.execute(query):
+        if data:
+            steps[int(data["step"])] = (data, created_at)
+    return dict(sorted(steps.items()))
+
+
+def trained_tokens_through(session: Session, job: Job, step: int) -> int:
+    """Tokens the adapter was trained on by its first ``step`` steps, as they were last trained:
+    what a resumed RL run has done (its tokens depend on what it sampled, so only the record
+    knows them)."""
+    return sum(
+        int(data["tokens"])
+        for done, (data, _) in trained_steps(session, job).items()
+        if done <= step
+    )
+
+
 def record_epoch(session: Session, *, job_id: str, worker_id: str, epoch: int) -> Ownership:
     """Epoch ``epoch`` (1-based) is done."""
     now = utcnow()

@@ -322,26 +322,16 @@ def checkpoints_of(session: Session, seqs: Sequence[int]) -> dict[int, list[JobC
 
 
 def loss_curve(session: Session, job: Job) -> list[MetricPoint]:
-    """One point per trained step, in step order. A step trained again after a resume from an
-    earlier checkpoint has two events; the later one is what the adapter holds."""
-    query = (
-        select(JobEvent.data, JobEvent.created_at)
-        .where(
-            JobEvent.job_seq == job.seq, JobEvent.type == job_state.EventType.TRAINING_STEP.value
-        )
-        .order_by(JobEvent.id)
-    )
-    points: dict[int, MetricPoint] = {}
-    for data, created_at in session.execute(query):
-        if not data:
-            continue
-        point = MetricPoint(
-            step=data["step"],
+    """One point per trained step, in step order, as the adapter holds it
+    (``job_state.trained_steps``)."""
+    return [
+        MetricPoint(
+            step=step,
             loss=data["loss"],
             tokens=data["tokens"],
             learning_rate=data["learning_rate"],
             time=created_at,
             **{name: data.get(name) for name in RL_STEP_FIGURES},
         )
-        points[point.step] = point
-    return [points[step] for step in sorted(points)]
+        for step, (data, created_at) in job_state.trained_steps(session, job).items()
+    ]

@@ -225,7 +225,12 @@ def _run(job: Job, ctx: WorkerContext) -> None:
     plan = prepared.plan
     with ctx.db.session() as session:
         resume = job_state.latest_training_checkpoint(session, job)
-    start = 0 if resume is None else resume.step
+        start = 0 if resume is None else resume.step
+        trained = (
+            job_state.trained_tokens_through(session, job, start)
+            if isinstance(prepared, _PreparedRL)
+            else plan.trained_tokens_before(start, prepared.tokens)
+        )
     with ctx.db.session() as session:
         owned = job_state.set_plan(
             session,
@@ -233,9 +238,7 @@ def _run(job: Job, ctx: WorkerContext) -> None:
             worker_id=ctx.worker_id,
             total_steps=plan.total_steps,
             step=start,
-            trained_tokens=job.trained_tokens
-            if isinstance(prepared, _PreparedRL)
-            else plan.trained_tokens_before(start, prepared.tokens),
+            trained_tokens=trained,
             epochs_completed=plan.epochs_before(start),
         )
     if _stop(ctx, job.id, owned, start):
