@@ -299,6 +299,41 @@ def jobs(
         yield deployment
 
 
+@pytest.fixture(scope="module")
+def _shared_engine(
+    deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[dict[str, str], list[str]]]:
+    """One engine for a module's tests that each train a single run (``one_run_jobs``), per
+    deployment: its client environment, and the tests that used it so far."""
+    from app.localtinker import LocalTinker
+
+    engine = LocalTinker(
+        tmp_path_factory.mktemp("tinker-shared"),
+        backend_config={"max_lora_adapters": MAX_LORA_ADAPTERS, "max_lora_rank": LORA_RANK},
+    )
+    with engine:
+        yield engine.client_env(), []
+
+
+@pytest.fixture
+def one_run_jobs(
+    deployment: Deployment,
+    _shared_engine: tuple[dict[str, str], list[str]],
+    request: pytest.FixtureRequest,
+) -> Iterator[Deployment]:
+    """As ``jobs``, for a test that starts exactly one training run, on an engine it shares with
+    the module's other such tests: an engine's start (10-15 s) is paid once for as many runs as
+    its lifetime allows (``MAX_LORA_ADAPTERS`` - 1). A test that starts more, or a module with
+    more such tests, takes ``jobs``."""
+    env, users = _shared_engine
+    users.append(request.node.name)
+    if len(users) > MAX_LORA_ADAPTERS - 1:
+        pytest.fail(f"the shared engine allows {MAX_LORA_ADAPTERS - 1} runs; used by {users}")
+    with _workers_stopped(deployment):
+        deployment.engine_env = env
+        yield deployment
+
+
 #: Where no Tinker answers.
 NO_TINKER = {"TINKER_BASE_URL": "http://127.0.0.1:9", "TINKER_API_KEY": "tml-unreachable"}
 

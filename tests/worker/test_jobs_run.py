@@ -23,15 +23,15 @@ def _steps_trained(deployment: Deployment, job_id: str) -> list[int]:
     return [e.data["step"] for e in deployment.events(job_id) if e.type == "training_step"]
 
 
-def test_job_runs_to_completion_with_falling_loss(jobs: Deployment, tmp_path: Path) -> None:
-    dataset = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
-    job_id = jobs.create_job(dataset, batch_size=4, epochs=3)  # 2 steps an epoch, 6 in all
-    queued = jobs.job(job_id)
+def test_job_runs_to_completion_with_falling_loss(one_run_jobs: Deployment, tmp_path: Path) -> None:
+    dataset = one_run_jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
+    job_id = one_run_jobs.create_job(dataset, batch_size=4, epochs=3)  # 2 steps an epoch, 6 in all
+    queued = one_run_jobs.job(job_id)
     assert queued.status == "queued"
     assert queued.status_message.startswith("waiting for a worker")
-    jobs.start_worker("solo")
+    one_run_jobs.start_worker("solo")
 
-    job = jobs.wait_for_status(job_id, "completed", "failed", "cancelled")
+    job = one_run_jobs.wait_for_status(job_id, "completed", "failed", "cancelled")
     assert job.status == "completed", job.error
     assert (job.progress.step, job.progress.total_steps, job.progress.epochs_completed) == (6, 6, 3)
     assert job.started_at is not None
@@ -43,7 +43,7 @@ def test_job_runs_to_completion_with_falling_loss(jobs: Deployment, tmp_path: Pa
     assert job.status_message is None
     assert job.error is None
 
-    with jobs.client() as client:
+    with one_run_jobs.client() as client:
         points = client.get_job_metrics(job_id).points
     assert [point.step for point in points] == [1, 2, 3, 4, 5, 6]
     assert points[-1].loss < points[0].loss  # it learned
@@ -55,7 +55,7 @@ def test_job_runs_to_completion_with_falling_loss(jobs: Deployment, tmp_path: Pa
     assert all(c.tinker_path.startswith("tinker://") for c in job.checkpoints)
     assert job.checkpoints[-1].tinker_path == job.sampler_path
 
-    types = [event.type for event in jobs.events(job_id)]
+    types = [event.type for event in one_run_jobs.events(job_id)]
     assert types[:2] == ["job_pending", "job_start"]
     assert types[-1] == "job_complete"
     assert types.count("training_step") == 6
@@ -63,18 +63,20 @@ def test_job_runs_to_completion_with_falling_loss(jobs: Deployment, tmp_path: Pa
     assert types.count("checkpoint_save") == 4
 
 
-def test_cancel_stops_a_running_job_within_seconds(jobs: Deployment, tmp_path: Path) -> None:
-    dataset = jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
-    job_id = jobs.create_job(dataset, batch_size=2, epochs=25)  # 100 steps: never finishes
-    jobs.start_worker("cancel")
-    jobs.wait_for_step(job_id, CHECKPOINT_EVERY + 1)
+def test_cancel_stops_a_running_job_within_seconds(
+    one_run_jobs: Deployment, tmp_path: Path
+) -> None:
+    dataset = one_run_jobs.upload(tmp_path / "chat.jsonl", CHAT_ROWS)
+    job_id = one_run_jobs.create_job(dataset, batch_size=2, epochs=25)  # 100 steps: never finishes
+    one_run_jobs.start_worker("cancel")
+    one_run_jobs.wait_for_step(job_id, CHECKPOINT_EVERY + 1)
 
-    with jobs.client() as client:
+    with one_run_jobs.client() as client:
         asked = client.cancel_job(job_id)
     assert asked.status == "running"
     assert asked.cancel_requested
     asked_at = time.monotonic()
-    job = jobs.wait_for_status(job_id, "cancelled", "failed", "completed", timeout=60)
+    job = one_run_jobs.wait_for_status(job_id, "cancelled", "failed", "completed", timeout=60)
     took = time.monotonic() - asked_at
 
     assert job.status == "cancelled", job.error
@@ -82,12 +84,12 @@ def test_cancel_stops_a_running_job_within_seconds(jobs: Deployment, tmp_path: P
     assert job.progress.step < job.progress.total_steps
     assert next(c.step for c in job.checkpoints if c.checkpoint_type == "training") == 2
     assert job.sampler_path is None
-    types = [event.type for event in jobs.events(job_id)]
+    types = [event.type for event in one_run_jobs.events(job_id)]
     assert "cancel_requested" in types
     assert types[-1] == "job_cancelled"
     # A cancelled job stays cancelled: the worker does not pick it up again.
     time.sleep(2)
-    assert jobs.job(job_id).progress.step == job.progress.step
+    assert one_run_jobs.job(job_id).progress.step == job.progress.step
 
 
 def test_killed_worker_resumes_from_its_last_checkpoint(jobs: Deployment, tmp_path: Path) -> None:
@@ -202,7 +204,9 @@ def test_a_dead_workers_job_is_taken_over_by_another(jobs: Deployment, tmp_path:
     assert "heir" in (restarts[0].message or "")
 
 
-def test_dn_trains_a_local_file_and_watches_it_to_the_end(jobs: Deployment, tmp_path: Path) -> None:
+def test_dn_trains_a_local_file_and_watches_it_to_the_end(
+    one_run_jobs: Deployment, tmp_path: Path
+) -> None:
     import json
     import os
     import subprocess
@@ -211,9 +215,9 @@ def test_dn_trains_a_local_file_and_watches_it_to_the_end(jobs: Deployment, tmp_
 
     chat = tmp_path / "chat.jsonl"
     chat.write_text("".join(json.dumps(row) + "\n" for row in CHAT_ROWS))
-    jobs.start_worker("for-dn")
+    one_run_jobs.start_worker("for-dn")
     env = {k: v for k, v in os.environ.items() if not k.startswith("DREADNODE")}
-    env.update(DREADNODE_SERVER_URL=jobs.api.url, DREADNODE_API_KEY=jobs.api.token)
+    env.update(DREADNODE_SERVER_URL=one_run_jobs.api.url, DREADNODE_API_KEY=one_run_jobs.api.token)
     result = subprocess.run(
         [console_script("dn"), "train", "sft", "--model", "Qwen/Qwen3-8B", "--dataset", str(chat),
          "--batch-size", "4", "--epochs", "2", "--lora-rank", "8", "--learning-rate", "0.01",
