@@ -394,7 +394,8 @@ class JobPublic(BaseModel):
     )
     training_tokens_bound: int | None = Field(
         description="At most this many tokens are trained on: the dataset's bytes times the "
-        "epochs (a token takes at least one byte); null for a URI"
+        "epochs (a token takes at least one byte); null for a URI, and for an RL job (it "
+        "trains on the completions it samples)"
     )
     tokens_per_epoch: TokensPerEpoch = None
     total_tokens: TotalTokens = None

@@ -75,6 +75,8 @@ def test_rl_job_on_a_prompt_dataset_is_accepted(api: Api) -> None:
         created = client.post("/training/jobs", json={**RL, "dataset": dataset["id"]})
     assert created.status_code == 201, created.text
     assert created.json()["dataset_rows"] == 1
+    # It trains on the completions it samples, which the file's bytes do not bound.
+    assert created.json()["training_tokens_bound"] is None
 
 
 def test_job_on_an_unknown_dataset_is_refused(api: Api) -> None:

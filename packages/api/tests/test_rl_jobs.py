@@ -104,6 +104,10 @@ def test_ppo_job_gets_tinkers_clip_thresholds(api: Api) -> None:
             {"hyperparameters": {"max_tokens": 32_768}},
             [(["body", "hyperparameters", "max_tokens"], "max_tokens_too_large")],
         ),
+        (
+            {"hyperparameters": {"max_tokens": 1024, "max_sequence_length": 1024}},
+            [(["body", "hyperparameters", "max_tokens"], "max_tokens_too_large")],
+        ),
     ],
     ids=[
         "no-grader",
@@ -115,6 +119,7 @@ def test_ppo_job_gets_tinkers_clip_thresholds(api: Api) -> None:
         "unknown-grader-type",
         "knobs-out-of-bounds",
         "completion-fills-the-context",
+        "completion-fills-max-sequence-length",
     ],
 )
 def test_rl_job_mistakes_are_refused_with_nothing_stored(

@@ -261,6 +261,18 @@ def test_a_completion_as_long_as_the_models_context_is_one_line(
     )
 
 
+def test_a_completion_as_long_as_max_sequence_length_is_one_line(
+    dn: DnRunner, fake_api: FakeAPI, grader: str
+) -> None:
+    result = _rl(
+        dn, fake_api, "--dataset", "ds-1", "--grader", grader, "--max-tokens", "512",
+        "--max-sequence-length", "512",
+    )  # fmt: skip
+    assert _one_line_and_nothing_sent(result, fake_api) == (
+        "error: --max-tokens: max_tokens 512 leaves no room for a prompt in max_sequence_length 512"
+    )
+
+
 @pytest.mark.parametrize(("flag", "name"), [("--clip-low", "clip_low_threshold"),
                                             ("--clip-high", "clip_high_threshold")])  # fmt: skip
 def test_a_clip_threshold_without_ppo_is_one_line(

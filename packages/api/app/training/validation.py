@@ -247,7 +247,12 @@ def check_job(
 
     errors.extend(
         _rl_fit_errors(
-            method, model, dataset, clean("grader"), clean("hyperparameters", "max_tokens")
+            method,
+            model,
+            dataset,
+            grader=clean("grader"),
+            max_tokens=clean("hyperparameters", "max_tokens"),
+            max_sequence_length=clean("hyperparameters", "max_sequence_length"),
         )
     )
 
@@ -307,7 +312,10 @@ def _accepted(
         defaulted=defaulted,
         adapter_parameters=model.adapter_parameters(effective["lora_rank"]),
         dataset=dataset,
-        training_tokens_bound=None if dataset is None else dataset.bytes * epochs,
+        # An RL job trains on what it samples, which its dataset's bytes do not bound.
+        training_tokens_bound=None
+        if dataset is None or job.method == JobMethod.RL
+        else dataset.bytes * epochs,
         estimate=estimate,
     )
 
@@ -481,12 +489,15 @@ def _rl_fit_errors(
     method: Any,
     model: TrainingModel | None,
     dataset: DatasetFacts | None,
+    *,
     grader: tuple[bool, Any],
     max_tokens: tuple[bool, Any],
+    max_sequence_length: tuple[bool, Any],
 ) -> list[ErrorItem]:
     """What an RL job's well-formed grader and ``max_tokens`` (each: whether pydantic took it,
-    and its value) do not fit: fields the dataset's rows lack, a completion the context cannot
-    hold. Nothing for another method."""
+    and its value) do not fit: fields the dataset's rows lack, a completion that the sequence
+    a prompt and its completion share (``max_sequence_length``, else the model's context)
+    cannot hold beside any prompt. Nothing for another method."""
     errors: list[ErrorItem] = []
     if method != JobMethod.RL:
         return errors
@@ -496,18 +507,26 @@ def _rl_fit_errors(
             parse_grader(declared), dataset.id, dataset.reference_fields
         )
     _, length = max_tokens
-    if model is not None and isinstance(length, int) and length >= model.context_length:
-        errors.append(_max_tokens_error(model, length))
+    _, sequence = max_sequence_length
+    if model is not None and isinstance(length, int):
+        errors += _max_tokens_errors(model, length, sequence if isinstance(sequence, int) else None)
     return errors
 
 
-def _max_tokens_error(model: TrainingModel, max_tokens: int) -> ErrorItem:
-    """An RL completion longer than the model's context: no prompt would leave room for it."""
-    message = (
-        f"max_tokens {max_tokens:,} leaves no room for a prompt in the context of "
-        f"{model.tinker_id!r} ({model.context_length:,} tokens)"
-    )
-    return error_item(("body", "hyperparameters", "max_tokens"), message, "max_tokens_too_large")
+def _max_tokens_errors(
+    model: TrainingModel, max_tokens: int, max_sequence_length: int | None
+) -> list[ErrorItem]:
+    """An RL completion as long as the sequence it shares with its prompt: no prompt would fit
+    beside it (the worker's limit: ``max_sequence_length``, else the model's context)."""
+    if max_sequence_length is not None and max_sequence_length < model.context_length:
+        limit, room = max_sequence_length, f"max_sequence_length {max_sequence_length:,}"
+    else:
+        limit = model.context_length
+        room = f"the context of {model.tinker_id!r} ({model.context_length:,} tokens)"
+    if max_tokens < limit:
+        return []
+    message = f"max_tokens {max_tokens:,} leaves no room for a prompt in {room}"
+    return [error_item(("body", "hyperparameters", "max_tokens"), message, "max_tokens_too_large")]
 
 
 def _model_algorithm_errors(model: TrainingModel, algorithm: TrainingAlgorithm) -> list[ErrorItem]:

@@ -333,13 +333,22 @@ def _check_local_dataset(args: argparse.Namespace) -> tuple[Path, DatasetCheck] 
     return path, check
 
 
-def _check_completion_fits(model: TrainingModel, max_tokens: object) -> None:
-    """Exit 2 for an RL completion as long as the model's context: no prompt would fit beside
-    it (the API's rule and words)."""
-    if isinstance(max_tokens, int) and max_tokens >= model.context_length:
+def _check_completion_fits(
+    model: TrainingModel, max_tokens: object, max_sequence_length: object
+) -> None:
+    """Exit 2 for an RL completion as long as the sequence it shares with its prompt
+    (``--max-sequence-length``, else the model's context): no prompt would fit beside it (the
+    API's rule and words)."""
+    if not isinstance(max_tokens, int):
+        return
+    if isinstance(max_sequence_length, int) and max_sequence_length < model.context_length:
+        limit, room = max_sequence_length, f"max_sequence_length {max_sequence_length:,}"
+    else:
+        limit = model.context_length
+        room = f"the context of {model.tinker_id!r} ({model.context_length:,} tokens)"
+    if max_tokens >= limit:
         raise UsageError(
-            f"--max-tokens: max_tokens {max_tokens:,} leaves no room for a prompt in the context "
-            f"of {model.tinker_id!r} ({model.context_length:,} tokens)"
+            f"--max-tokens: max_tokens {max_tokens:,} leaves no room for a prompt in {room}"
         )
 
 
@@ -365,7 +374,9 @@ def run_submit(args: argparse.Namespace) -> int:
     day = catalog_day()
     model = check_model(args.model, args.algorithm, args.lora_rank, on=day)
     retiring = describe_retiring_training_model(args.model, on=day)
-    _check_completion_fits(model, getattr(args, "max_tokens", None))
+    _check_completion_fits(
+        model, getattr(args, "max_tokens", None), getattr(args, "max_sequence_length", None)
+    )
     declaration, local = _check_grader_and_dataset(args)
     job = job_spec(args, grader=declaration)
     if args.dry_run:
