@@ -198,7 +198,12 @@ def test_hyperparameters_are_the_client_types_fields() -> None:
 
 
 #: A value inside a knob's bounds, by its type, unless the knob is named here.
-IN_BOUNDS: dict[type | str, str] = {float: "0.9", int: "16", "clip_high_threshold": "1.5"}
+IN_BOUNDS: dict[type | str, str] = {
+    float: "0.9",
+    int: "16",
+    "clip_high_threshold": "1.5",
+    "max_sequence_length": "64",
+}  # a completion of max_tokens 16 leaves room for a prompt in 64
 
 
 def _in_bounds(knob: contract.Hyperparameter) -> str:
