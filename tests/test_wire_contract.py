@@ -567,3 +567,42 @@ def test_dataset_upload_takes_the_clients_content_type(openapi: dict[str, Any]) 
     server = Side("server", openapi)
     members = {m for v in server.variants(query["schema"]) for m in v.get("enum", ())}
     assert members == set(DATASET_FORMATS)
+
+
+def test_rl_flags_refuse_exactly_what_the_server_refuses(openapi: dict[str, Any]) -> None:
+    """``dn train rl`` checks its RL knobs' bounds before sending (``contract.HYPERPARAMETERS``
+    restates them): at each bound the server serves, the flag takes the value when the server
+    does and refuses it when the server does, and refuses what lies beyond."""
+    import argparse
+
+    from dreadnode.cli.contract import HYPERPARAMETERS
+
+    server = Side("server", openapi)
+    properties = server.resolve(openapi["components"]["schemas"]["Hyperparameters"])["properties"]
+    problems: list[str] = []
+    for knob in (k for k in HYPERPARAMETERS if k.methods == ("rl",)):
+        bounds = next(v for v in server.variants(properties[knob.name]) if v.get("type") != "null")
+        step = 1 if bounds["type"] == "integer" else 1e-6
+        probes = [
+            (bounds.get("minimum"), True, -step),
+            (bounds.get("exclusiveMinimum"), False, -step),
+            (bounds.get("maximum"), True, step),
+            (bounds.get("exclusiveMaximum"), False, step),
+        ]
+        for bound, taken, beyond in probes:
+            if bound is None:
+                continue
+            # The served document may write 2 as 2.0.
+            at = int(bound) if bounds["type"] == "integer" else bound
+            for value, expected in ((at, taken), (at + beyond, False)):
+                try:
+                    knob.parser(str(value))
+                    took = True
+                except argparse.ArgumentTypeError:
+                    took = False
+                if took != expected:
+                    problems.append(
+                        f"{knob.flag} {value}: the server {'takes' if expected else 'refuses'} it, "
+                        f"dn {'takes' if took else 'refuses'} it"
+                    )
+    assert not problems, "\n".join(problems)
