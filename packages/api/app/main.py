@@ -28,6 +28,7 @@ from app.core.ratelimit import RateLimiter, RateLimitHeadersMiddleware
 from app.core.requestid import RequestIdMiddleware
 from app.datasets.store import DatasetStore, DirectoryStore, open_store, sweep_staging
 from app.errors import install_exception_handlers
+from app.sampling import Sampler
 from app.training.prices import PRICE_LIST_RETRY_SECONDS, PriceBook
 
 __all__ = ["create_app"]
@@ -49,11 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         user_agent=f"dreadnode-api/{__version__}",
     )
 
+    sampler = Sampler(settings)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await anyio.to_thread.run_sync(_sweep_uploads, store)
         price_book.current()  # the first fetch starts now, not with the first catalog request
         yield
+        sampler.close()
         database.dispose()
 
     app = FastAPIOffline(
@@ -75,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db = database
     app.state.dataset_store = store
     app.state.price_book = price_book
+    app.state.sampler = sampler
     app.state.rate_limiter = RateLimiter(
         database,
         per_minute=settings.rate_limit_per_minute,

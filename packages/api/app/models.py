@@ -1,5 +1,5 @@
-"""The tables: API tokens, datasets, training jobs, their events and checkpoints, the workers
-that run jobs, and idempotency keys (SQLAlchemy 2).
+"""The tables: API tokens, datasets, training jobs, their events and checkpoints, the models
+completed jobs made, the workers that run jobs, and idempotency keys (SQLAlchemy 2).
 
 The schema itself is created only by the Alembic migrations in ``app/migrations``; these classes
 describe it for queries and must match the latest migration.
@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +35,7 @@ __all__ = [
     "Job",
     "JobCheckpoint",
     "JobEvent",
+    "TrainedModel",
     "Worker",
     "utcnow",
 ]
@@ -179,6 +182,65 @@ class Job(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(16))
     #: An RL job's grader as declared (migration v0011); None for SFT.
     grader: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: For a job on one of the owner's models (``base_model`` is its id, migration v0012): the
+    #: catalog model at the root of its chain and the training checkpoint it starts from.
+    root_model: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    start_checkpoint: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    #: The model the job made once it completed (kept after the model is deleted).
+    model_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+    @property
+    def catalog_model(self) -> str:
+        """The catalog id whose facts (renderer, context, prices) the job trains under."""
+        return self.root_model or self.base_model
+
+
+class TrainedModel(Base):
+    """A model a completed job made (migration v0012): the owner's to sample, train further,
+    rename and delete. ``seq`` orders an owner's models by creation; ``id`` (``ft-`` and 24 hex
+    digits) is the public identifier, which a job's ``base_model`` may name.
+
+    ``parent_model`` is what the job trained from (a catalog id, or another model's id, which
+    stays named after that model is deleted) and ``root_model`` the catalog model at the root
+    of the chain, whose renderer and context every descendant keeps. ``revision`` is one more
+    than the parent's (a catalog model's is 0).
+    """
+
+    __tablename__ = "training_models"
+    __table_args__ = (
+        UniqueConstraint("owner", "name", name="uq_training_models_owner_name"),
+        UniqueConstraint("job_id", name="uq_training_models_job_id"),
+        Index("ix_training_models_owner_seq", "owner", "seq"),
+        Index(
+            "uq_training_models_owner_default",
+            "owner",
+            unique=True,
+            sqlite_where=text("default_model"),
+            postgresql_where=text("default_model"),
+        ),
+    )
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    owner: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    job_id: Mapped[str] = mapped_column(String(36))
+    method: Mapped[str] = mapped_column(String(16))
+    parent_model: Mapped[str] = mapped_column(String(300))
+    root_model: Mapped[str] = mapped_column(String(300))
+    revision: Mapped[int] = mapped_column(Integer)
+    lora_rank: Mapped[int] = mapped_column(Integer)
+    sampler_path: Mapped[str] = mapped_column(String(1024))
+    training_checkpoint: Mapped[str] = mapped_column(String(1024))
+    dataset: Mapped[str] = mapped_column(String(1024))
+    trained_tokens: Mapped[int] = mapped_column(BigInteger)
+    default_model: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: Sampling defaults the owner set (None: the service's, ``app.training.own_models``).
+    temperature: Mapped[float | None] = mapped_column(Float, nullable=True)
+    top_p: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class JobEvent(Base):

@@ -55,6 +55,7 @@ __all__ = [
     "JobEventsPublic",
     "JobMethod",
     "JobMetricsPublic",
+    "JobName",
     "JobProgress",
     "JobPublic",
     "JobStatus",
@@ -62,11 +63,14 @@ __all__ = [
     "JobsPublic",
     "LivePricePublic",
     "MetricPoint",
+    "ModelDescription",
     "PrintableStr",
     "RetiredModelsPublic",
+    "Timestamp",
     "TokenCountPublic",
     "TokenCountStatus",
     "TrainingCatalogResponse",
+    "isoformat_utc",
 ]
 
 #: The largest ``offset`` a list accepts: every backend's 32-bit signed integer, so a huge value
@@ -196,8 +200,9 @@ DatasetRef = Annotated[str, Field(min_length=1, max_length=1024), _CHECK, _DOCUM
 JobName = Annotated[str, Field(min_length=1, max_length=200), _CHECK, _DOCUMENT]
 DatasetName = Annotated[str, Field(min_length=1, max_length=200), _CHECK, _DOCUMENT]
 Tag = Annotated[str, Field(min_length=1, max_length=64), _CHECK, _DOCUMENT]
+ModelDescription = Annotated[str, Field(max_length=2000), _CHECK, _DOCUMENT]
 
-#: A stored time, sent as UTC with a ``Z`` by each model's serializer (``_isoformat``); the
+#: A stored time, sent as UTC with a ``Z`` by each model's serializer (``isoformat_utc``); the
 #: serializer returns a string, so the schema is told it is a date-time.
 Timestamp = Annotated[datetime, Field(json_schema_extra={"format": "date-time"})]
 
@@ -291,7 +296,7 @@ class CostEstimatePublic(BaseModel):
 
     @field_serializer("price_as_of")
     def _utc(self, value: datetime | None) -> str | None:
-        return None if value is None else _isoformat(value)
+        return None if value is None else isoformat_utc(value)
 
 
 #: What a job created before costs were estimated (migration v0009) says of its cost.
@@ -364,7 +369,7 @@ class CheckpointPublic(BaseModel):
 
     @field_serializer("time")
     def _utc(self, value: datetime) -> str:
-        return _isoformat(value)
+        return isoformat_utc(value)
 
 
 class JobPublic(BaseModel):
@@ -449,6 +454,11 @@ class JobPublic(BaseModel):
         description="The trained adapter's sampler weights on Tinker, once the job completed "
         "(or was stopped by its budget: the steps it trained)",
     )
+    model_id: str | None = Field(
+        default=None,
+        description="The model the job made once it completed (`/training/models/{id}`): "
+        "yours to sample and train further; it stays named here after the model is deleted",
+    )
     error: JobError | None = Field(default=None, description="Why it failed, if it did")
 
     @field_validator("cost_estimate", mode="before")
@@ -465,11 +475,11 @@ class JobPublic(BaseModel):
 
     @field_serializer("created_at", "updated_at")
     def _utc(self, value: datetime) -> str:
-        return _isoformat(value)
+        return isoformat_utc(value)
 
     @field_serializer("started_at", "finished_at")
     def _utc_or_none(self, value: datetime | None) -> str | None:
-        return None if value is None else _isoformat(value)
+        return None if value is None else isoformat_utc(value)
 
 
 class JobsPublic(BaseModel):
@@ -530,7 +540,7 @@ class DatasetPublic(BaseModel):
 
     @field_serializer("created_at")
     def _utc(self, value: datetime) -> str:
-        return _isoformat(value)
+        return isoformat_utc(value)
 
 
 class DatasetsPublic(BaseModel):
@@ -568,7 +578,7 @@ class JobEventPublic(BaseModel):
 
     @field_serializer("created_at")
     def _utc(self, value: datetime) -> str:
-        return _isoformat(value)
+        return isoformat_utc(value)
 
 
 class JobEventsPublic(BaseModel):
@@ -605,7 +615,7 @@ class MetricPoint(BaseModel):
 
     @field_serializer("time")
     def _utc(self, value: datetime) -> str:
-        return _isoformat(value)
+        return isoformat_utc(value)
 
 
 #: The figures an RL step adds to its ``training_step`` event and metric point.
@@ -719,7 +729,7 @@ class HealthPublic(BaseModel):
     version: str
 
 
-def _isoformat(value: datetime) -> str:
+def isoformat_utc(value: datetime) -> str:
     """UTC with a ``Z``; SQLite hands back naive datetimes, which the service wrote as UTC."""
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)

@@ -65,7 +65,11 @@ def test_a_worker_taken_for_dead_writes_nothing_once_another_claims_the_job(
     assert _step(db, job_id, "first", 2) is Ownership.LOST
     with db.session() as session:
         assert not job_state.complete(
-            session, job_id=job_id, worker_id="first", sampler_path="tinker://x/sampler"
+            session,
+            job_id=job_id,
+            worker_id="first",
+            sampler_path="tinker://x/sampler",
+            training_checkpoint="tinker://x/weights/step-2",
         )
     assert _step(db, job_id, "second", 2) is Ownership.OWNED
     with api.client() as client:

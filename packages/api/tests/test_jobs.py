@@ -81,7 +81,7 @@ def test_create_job_returns_queued_job(api: Api) -> None:
         "hyperparameters", "defaulted_hyperparameters", "adapter_parameters", "dataset_rows",
         "training_tokens_bound", "status", "created_at", "updated_at", "warnings",
         "status_message", "queue_position", "cancel_requested", "started_at", "finished_at",
-        "progress", "trained_tokens", "loss", "checkpoints", "sampler_path", "error",
+        "progress", "trained_tokens", "loss", "checkpoints", "sampler_path", "model_id", "error",
         "tokens_per_epoch", "total_tokens", "estimated_cost_usd", "cost_estimate",
         "max_cost_usd", "processed_tokens", "spent_usd", "cancel_reason",
     }  # fmt: skip

@@ -44,6 +44,17 @@ DOCUMENTED_STATUSES = {
     ("delete", f"{PREFIX}/training/datasets/{{dataset_id}}"): {
         *(204, 401, 403, 404, 409, 422, 426, 429, 500, 503)
     },
+    ("get", f"{PREFIX}/training/models"): {200, 401, 422, 426, 429, 500, 503},
+    ("get", f"{PREFIX}/training/models/{{model_id}}"): {200, 401, 404, 422, 426, 429, 500, 503},
+    ("patch", f"{PREFIX}/training/models/{{model_id}}"): {
+        *(200, 400, 401, 403, 404, 408, 409, 413, 415, 422, 426, 429, 500, 503)
+    },
+    ("delete", f"{PREFIX}/training/models/{{model_id}}"): {
+        *(204, 401, 403, 404, 409, 422, 426, 429, 500, 503)
+    },
+    ("post", f"{PREFIX}/training/models/{{model_id}}/sample"): {
+        *(200, 400, 401, 404, 408, 409, 413, 415, 422, 426, 429, 500, 502, 503)
+    },
 }
 
 #: The API reference's wording of each error status.
@@ -60,6 +71,7 @@ SEED_DESCRIPTIONS = {
     426: "Upgrade required",
     429: "Rate limited",
     500: "Internal server error",
+    502: "Bad gateway",
     503: "Service unavailable",
 }
 

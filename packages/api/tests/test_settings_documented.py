@@ -12,7 +12,21 @@ from app.core.config import Settings
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 #: Defaults the table words for people rather than as the value (a path, "today", "AWS", "none").
-WORDED = {"database_url", "catalog_day", "dataset_store", "s3_endpoint_url", "forwarded_allow_ips"}
+WORDED = {
+    "database_url",
+    "catalog_day",
+    "dataset_store",
+    "s3_endpoint_url",
+    "forwarded_allow_ips",
+    "tinker_api_key",
+    "tinker_base_url",
+}
+#: Settings read under the name every tool gives them rather than with the service's prefix.
+SHARED_NAMES = {
+    "database_url": "DATABASE_URL",
+    "tinker_api_key": "TINKER_API_KEY",
+    "tinker_base_url": "TINKER_BASE_URL",
+}
 
 
 def _table() -> dict[str, str]:
@@ -22,7 +36,7 @@ def _table() -> dict[str, str]:
 
 
 def _variable(name: str) -> str:
-    return "DATABASE_URL" if name == "database_url" else f"DREADNODE_API_{name.upper()}"
+    return SHARED_NAMES.get(name, f"DREADNODE_API_{name.upper()}")
 
 
 @pytest.mark.parametrize("name", sorted(Settings.model_fields))

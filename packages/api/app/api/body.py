@@ -13,18 +13,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import pydantic_core
 from fastapi import Body, Depends, Request, Response
 from fastapi.routing import APIRoute
-from pydantic import PlainValidator
+from pydantic import BaseModel, PlainValidator, ValidationError
 
 from app.api.mediatype import ContentType, require_utf8
-from app.errors import UnsupportedMediaTypeError
+from app.errors import UnsupportedMediaTypeError, ValidationFailedError, pydantic_error_items
 from app.schemas import JobCreate
 
-__all__ = ["JobBody", "PydanticJsonRoute", "is_json_media_type"]
+__all__ = ["JobBody", "PydanticJsonRoute", "is_json_media_type", "json_body", "parse_body"]
 
 
 class _PydanticJsonRequest(Request):
@@ -61,6 +61,8 @@ def is_json_media_type(content_type: str | None) -> bool:
     return kind == "application" and (subtype == "json" or subtype.endswith("+json"))
 
 
+_Model = TypeVar("_Model", bound=BaseModel)
+
 #: Any decoded JSON, passed through untouched, whose JSON Schema is ``JobCreate``'s.
 _DocumentedAsJobCreate = Annotated[
     Any, PlainValidator(lambda raw: raw, json_schema_input_type=JobCreate)
@@ -69,13 +71,46 @@ _DocumentedAsJobCreate = Annotated[
 
 async def _job_body(request: Request, body: Annotated[_DocumentedAsJobCreate, Body()]) -> Any:
     """The decoded body of a request that declares JSON; 415 for any other ``Content-Type``."""
+    _require_json(request)
+    return body
+
+
+def _require_json(request: Request) -> None:
     content_type = request.headers.get("content-type")
     if not is_json_media_type(content_type):
         given = f"not {content_type!r}" if content_type else "and none was given"
         raise UnsupportedMediaTypeError(f"Content-Type must be application/json, {given}")
     require_utf8(ContentType.parse(content_type), "A JSON body")
-    return body
 
 
 #: The decoded job body, for ``check_job`` to validate completely.
 JobBody = Annotated[Any, Depends(_job_body)]
+
+
+def json_body(model: type[BaseModel]) -> Any:
+    """A dependency giving another operation's decoded JSON body as ``JobBody`` does (415 for
+    another media type, pydantic-core's decoder), documented as ``model``; the handler validates
+    it with ``parse_body``, so every answer, a bad field's included, is the envelope's."""
+    documented = Annotated[Any, PlainValidator(lambda raw: raw, json_schema_input_type=model)]
+
+    async def decoded(request: Request, body: Any) -> Any:
+        _require_json(request)
+        return body
+
+    # Set as objects, not the strings this module's annotations are: FastAPI could not resolve
+    # a local name.
+    decoded.__annotations__ = {
+        "request": Request,
+        "body": Annotated[documented, Body()],
+        "return": Any,
+    }
+    return Depends(decoded)
+
+
+def parse_body(model: type[_Model], raw: Any) -> _Model:
+    """``raw`` validated as ``model``: 422 listing every violation, each under ``body``."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        items = pydantic_error_items(err.errors(include_url=False), prefix=("body",))
+        raise ValidationFailedError(items) from None

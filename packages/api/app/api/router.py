@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Security
 
 from app.api.deps import check_client_version
 from app.api.responses import AUTHENTICATED
-from app.api.routes import catalog, datasets, health, jobs
+from app.api.routes import catalog, datasets, health, jobs, models
 from app.api.security import API_KEY, BEARER
 
 __all__ = ["api_router"]
@@ -22,4 +22,5 @@ training = APIRouter(
 training.include_router(catalog.router)
 training.include_router(jobs.router)
 training.include_router(datasets.router)
+training.include_router(models.router)
 api_router.include_router(training)

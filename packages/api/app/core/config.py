@@ -133,6 +133,22 @@ class Settings(BaseSettings):
     #: rarely and announces it, and an hour-old price is still the price.
     price_list_ttl_seconds: float = Field(default=3600.0, ge=1)
 
+    #: Tinker, for sampling a model (``POST /training/models/{id}/sample``): the key (Tinker's
+    #: start with ``tml-``) and, for a Tinker-compatible service other than Tinker's own, its
+    #: URL. The same variables the worker reads. Without a key, sampling answers 503 and says so.
+    tinker_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("TINKER_API_KEY", "DREADNODE_API_TINKER_API_KEY"),
+        repr=False,
+    )
+    tinker_base_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("TINKER_BASE_URL", "DREADNODE_API_TINKER_BASE_URL"),
+    )
+    #: Seconds one sample request may wait for Tinker in all (the sampling client's creation
+    #: and the completions) before it answers 503 with Retry-After: long enough for a few
+    #: hundred tokens on a loaded service, short enough that no request holds a thread long.
+    sample_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+
     #: Seconds to open a connection to PostgreSQL before the request gets 503: libpq's
     #: ``connect_timeout`` (whole seconds, at least 2; per address the host name resolves to).
     #: Within a region a connection opens in milliseconds, TLS included; 3 s is ample for that

@@ -139,6 +139,11 @@ class LocalTinker:
     :data:`DEFAULT_BACKEND_CONFIG`; ``max_lora_adapters`` - 1 training clients can be created
     per server lifetime (slot 0 is the base model's).
 
+    ``served_as`` names the model as Tinker would (``Qwen/Qwen3-8B``): the engine then loads it
+    under that id (a link by that relative path in ``run_dir``, the engine's working directory,
+    which SkyRL tx reads before any hub), so a client that samples the base model by its catalog
+    id, as the API does, is answered. Without it the engine's base model is the directory's path.
+
     ``start`` (or entering the ``with`` block) returns once the engine is ready, or raises
     :class:`LocalTinkerError` with the log's tail; ``close`` (or leaving it) stops every process.
     """
@@ -156,8 +161,10 @@ class LocalTinker:
         stop_timeout: float = 5.0,
         wait_for_engine: bool = True,
         env: Mapping[str, str] | None = None,
+        served_as: str | None = None,
     ) -> None:
         self.run_dir = Path(run_dir).absolute()
+        self.served_as = served_as
         self.python = str(python or sys.executable)
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -200,6 +207,11 @@ class LocalTinker:
             self.model_dir = build_standin_model(default_cache_dir() / "standin-qwen3")
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.compile_cache_dir.mkdir(parents=True, exist_ok=True)
+        if self.served_as is not None:
+            link = self.run_dir / self.served_as
+            link.parent.mkdir(parents=True, exist_ok=True)
+            if not link.is_symlink():
+                link.symlink_to(self.model_dir, target_is_directory=True)
         shim = self._write_uv_shim()
         started = time.monotonic()
         with self.log_path.open("ab") as log:
@@ -254,6 +266,11 @@ class LocalTinker:
         """The API server's pid (also its process group's id), once started."""
         return self.process.pid if self.process is not None else None
 
+    @property
+    def base_model(self) -> str:
+        """The id a sampling client names the engine's base model by."""
+        return self.served_as if self.served_as is not None else str(self.model_dir)
+
     def client_env(self) -> dict[str, str]:
         """``TINKER_BASE_URL`` and ``TINKER_API_KEY`` for a ``tinker`` client of this server."""
         return {"TINKER_BASE_URL": self.base_url, "TINKER_API_KEY": self.api_key}
@@ -276,7 +293,7 @@ class LocalTinker:
             "--port",
             str(self.port),
             "--base-model",
-            str(self.model_dir),
+            self.base_model,
             "--database-url",
             f"sqlite:///{self.run_dir / 'tinker.db'}",
             "--checkpoints-base",

@@ -21,7 +21,7 @@ Events use Together's fine-tuning vocabulary where it fits: ``job_pending``, ``j
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -479,7 +479,10 @@ def _finish_owned(
     message: str | None = None,
     sampler_path: str | None = None,
     cancel_reason: CancelReason | None = None,
+    then: Callable[[Job, datetime], str | None] | None = None,
 ) -> bool:
+    """Finish the job if it is still this worker's; ``then`` adds to the same transaction what
+    the finish makes (a completed job's model) and returns the words it adds to the message."""
     now = utcnow()
     with serialized_writes(session):
         job = session.scalars(
@@ -490,6 +493,9 @@ def _finish_owned(
             return False
         if sampler_path is not None:
             job.sampler_path = sampler_path
+        if then is not None:
+            added = then(job, now)
+            message = message if added is None else f"{message}; {added}"
         _finish(
             session, job, status, now, error=error, message=message, cancel_reason=cancel_reason
         )
@@ -497,9 +503,25 @@ def _finish_owned(
     return True
 
 
-def complete(session: Session, *, job_id: str, worker_id: str, sampler_path: str) -> bool:
-    """The run finished: the trained adapter's sampler path, ``completed``. False if the job
-    was no longer this worker's."""
+def complete(
+    session: Session, *, job_id: str, worker_id: str, sampler_path: str, training_checkpoint: str
+) -> bool:
+    """The run finished: the trained adapter's sampler path, ``completed``, and the owner's new
+    model (``app.storage.models``), in one commit, so a completed job always has its model.
+    False if the job was no longer this worker's."""
+    from app.storage.models import create_for_job
+
+    def make_model(job: Job, now: datetime) -> str:
+        model = create_for_job(
+            session,
+            job,
+            training_checkpoint=training_checkpoint,
+            sampler_path=sampler_path,
+            now=now,
+        )
+        job.model_id = model.id
+        return f"it is your model {model.id} ({model.name}, revision {model.revision})"
+
     return _finish_owned(
         session,
         job_id,
@@ -507,6 +529,7 @@ def complete(session: Session, *, job_id: str, worker_id: str, sampler_path: str
         JobStatus.COMPLETED,
         sampler_path=sampler_path,
         message=f"Training finished; the adapter is at {sampler_path}",
+        then=make_model,
     )
 
 

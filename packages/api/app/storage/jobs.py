@@ -12,7 +12,8 @@ holds much more than one TTL's worth of keys.
 
 A job on an uploaded dataset is inserted first and its dataset share-locked after, in the same
 transaction: if the dataset was deleted meanwhile, nothing is written (``DatasetGoneError``);
-``app.storage.datasets`` explains why this order closes the race with a delete.
+``app.storage.datasets`` explains why this order closes the race with a delete. A job on one of
+the owner's models locks that model the same way (``ModelGoneError``).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ from app.models import Dataset, IdempotencyKey, Job, JobCheckpoint, JobEvent, ut
 from app.schemas import RL_STEP_FIGURES, JobCreate, JobStatus, MetricPoint
 from app.storage import job_state
 from app.storage.job_state import ACTIVE_STATUSES, CancelOutcome, JobAlreadyFinishedError
+from app.storage.models import lock_model
 from app.training.catalog import TrainingAlgorithm
 from app.training.estimates import CostEstimate
+from app.training.own_models import OwnModelFacts
 from app.training.validation import DatasetFacts
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "DuplicateIdempotencyKeyError",
     "IdempotentRequest",
     "JobAlreadyFinishedError",
+    "ModelGoneError",
     "StoredAnswer",
     "cancel_job",
     "checkpoints_of",
@@ -98,6 +102,11 @@ class DatasetGoneError(Exception):
     """The job's dataset was deleted between the job's checks and its insertion."""
 
 
+class ModelGoneError(Exception):
+    """The owner's model the job trains on was deleted between the job's checks and its
+    insertion (``app.storage.models`` closes that race as datasets do)."""
+
+
 def _estimate_columns(estimate: CostEstimate) -> dict[str, Any]:
     """The estimate as the job's columns (its basis as JSON, the time as ISO 8601 text)."""
     public = estimate.public()
@@ -121,6 +130,7 @@ def create_job(
     dataset: DatasetFacts | None = None,
     training_tokens_bound: int | None = None,
     estimate: CostEstimate | None = None,
+    parent: OwnModelFacts | None = None,
 ) -> dict[str, Any]:
     """Insert a queued job, its ``created`` event and its idempotency key (with the answer,
     ``render(job)``) in one commit; return that answer. ``DuplicateIdempotencyKeyError`` when
@@ -153,6 +163,9 @@ def create_job(
         "training_tokens_bound": training_tokens_bound,
         **_estimate_columns(estimate or CostEstimate()),
         "max_cost_usd": job.max_cost_usd,
+        "root_model": None if parent is None else parent.root_model,
+        "start_checkpoint": None if parent is None else parent.training_checkpoint,
+        "model_id": None,
         "status": JobStatus.QUEUED.value,
         "created_at": now,
         "updated_at": now,
@@ -171,6 +184,9 @@ def create_job(
             if dataset is not None and not _lock_dataset(session, owner, dataset.id):
                 session.rollback()
                 raise DatasetGoneError(dataset.id)
+            if parent is not None and not lock_model(session, owner=owner, model_id=parent.id):
+                session.rollback()
+                raise ModelGoneError(parent.id)
             connection.execute(_INSERT_EVENT, {**event, "job_seq": seq})
             answer = render(Job(seq=seq, **values))
             if idempotency is not None:

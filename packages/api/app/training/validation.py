@@ -43,6 +43,13 @@ from app.training.catalog import (
 from app.training.datasets import FORMAT_METHODS, DatasetFormat
 from app.training.estimates import CostEstimate, dollars, estimate_job
 from app.training.graders import parse_grader
+from app.training.own_models import (
+    MODEL_ID_PREFIX,
+    OwnModelFacts,
+    OwnModels,
+    describe_retired_root,
+    describe_unknown_base_model,
+)
 from app.training.prices import PriceList
 from app.training.rl_settings import RL_KNOBS, grader_dataset_errors, rl_defaults, rl_errors
 
@@ -132,22 +139,27 @@ class JobCheck:
     dataset: DatasetFacts | None = None
     training_tokens_bound: int | None = None
     estimate: CostEstimate | None = None
+    #: The owner's model the job trains on top of (its ``base_model`` names it), or None.
+    parent: OwnModelFacts | None = None
 
 
 def effective_hyperparameters(
     given: dict[str, Any],
     model: TrainingModel,
     algorithm: TrainingAlgorithm | None = None,
+    *,
+    lora_rank: int = DEFAULT_LORA_RANK,
 ) -> tuple[dict[str, Any], list[str]]:
     """The values a job trains with, and the sorted names of those filled in from defaults:
-    the model's recommended learning rate (Tinker's own where none is calibrated) and rank 32,
-    and for an RL ``algorithm`` its sampling knobs (``app.training.rl_settings``)."""
+    the model's recommended learning rate (Tinker's own where none is calibrated) and rank 32
+    (``lora_rank``: a job on one of the owner's models keeps that model's), and for an RL
+    ``algorithm`` its sampling knobs (``app.training.rl_settings``)."""
     effective = {
         name: value
         for name, value in given.items()
         if value is not None or name not in RL_KNOBS  # an RL knob is shown where it applies
     }
-    defaults = {"learning_rate": model.default_learning_rate, "lora_rank": DEFAULT_LORA_RANK}
+    defaults = {"learning_rate": model.default_learning_rate, "lora_rank": lora_rank}
     if algorithm is not None and algorithm is not TrainingAlgorithm.SFT:
         defaults.update(rl_defaults(algorithm))
     defaulted = sorted(name for name in defaults if effective.get(name) is None)
@@ -162,10 +174,13 @@ def check_job(
     datasets: DatasetLookup,
     prices: PriceList | None = None,
     prices_configured: bool = False,
+    own_models: OwnModels | None = None,
 ) -> JobCheck:
     """Validate a decoded job request body completely, with the catalog as it stands on ``day``
     and the owner's ``datasets``, and estimate its cost from Tinker's ``prices`` (None: not
-    fetched yet, or, without ``prices_configured``, not read by this server).
+    fetched yet, or, without ``prices_configured``, not read by this server). A ``base_model``
+    may name one of ``own_models`` (``app.training.own_models``): the job is then checked as a
+    job on the catalog model at its root, at the model's LoRA rank.
 
     The model validates the decoded object (see ``JobCreate`` for how it stays as strict as
     validating JSON), and the cross-field checks read the same object.
@@ -190,17 +205,9 @@ def check_job(
             value = value.get(part) if isinstance(value, dict) else None
         return True, value
 
-    model: TrainingModel | None = None
     warnings: list[ErrorItem] = []
     _, base_model = clean("base_model")
-    if isinstance(base_model, str):
-        model = get_training_model(base_model, on=day)
-        if model is None:
-            errors.append(_base_model_error(base_model, day))
-        else:
-            retiring = describe_retiring_training_model(base_model, on=day)
-            if retiring is not None:
-                warnings.append(error_item(("body", "base_model"), retiring, "model_retiring"))
+    model, parent = _check_base_model(base_model, day, own_models, errors, warnings)
 
     _, method = clean("method")
     errors.extend(_renderer_errors(model, method, day))
@@ -228,6 +235,7 @@ def check_job(
     if model is not None:
         _, rank = clean("hyperparameters", "lora_rank")
         errors.extend(_model_hyperparameter_errors(model, length, rank))
+        errors.extend(_parent_rank_errors(parent, rank))
 
     _, reference = clean("dataset")
     dataset: DatasetFacts | None = None
@@ -262,7 +270,14 @@ def check_job(
             job=None, algorithm=None, base_model=accepted_id, errors=errors, warnings=warnings
         )
     return _accepted(
-        job, algorithm, model, dataset, warnings, prices=prices, prices_configured=prices_configured
+        job,
+        algorithm,
+        model,
+        dataset,
+        warnings,
+        prices=prices,
+        prices_configured=prices_configured,
+        parent=parent,
     )
 
 
@@ -275,11 +290,15 @@ def _accepted(
     *,
     prices: PriceList | None,
     prices_configured: bool,
+    parent: OwnModelFacts | None,
 ) -> JobCheck:
     """A job that passed every other check: what it trains with, what it will cost, and
     whether that fits its budget (the one check that needs the rest to be known)."""
     effective, defaulted = effective_hyperparameters(
-        job.hyperparameters.model_dump(), model, algorithm
+        job.hyperparameters.model_dump(),
+        model,
+        algorithm,
+        lora_rank=DEFAULT_LORA_RANK if parent is None else parent.lora_rank,
     )
     epochs = job.hyperparameters.epochs or 1
     estimate = estimate_job(
@@ -302,6 +321,7 @@ def _accepted(
             errors=budget_errors,
             warnings=warnings,
             estimate=estimate,
+            parent=parent,
         )
     return JobCheck(
         job=job,
@@ -317,6 +337,7 @@ def _accepted(
         if dataset is None or job.method == JobMethod.RL
         else dataset.bytes * epochs,
         estimate=estimate,
+        parent=parent,
     )
 
 
@@ -464,13 +485,65 @@ def _row_length_warning(dataset: DatasetFacts, context: int, named: str) -> Erro
     )
 
 
-def _base_model_error(model_id: str, day: date) -> ErrorItem:
+def _check_base_model(
+    base_model: Any,
+    day: date,
+    own_models: OwnModels | None,
+    errors: list[ErrorItem],
+    warnings: list[ErrorItem],
+) -> tuple[TrainingModel | None, OwnModelFacts | None]:
+    """The catalog model a well-formed ``base_model`` trains on (its own, or the root of the
+    owner's model it names) and that owner's model; adding to ``errors`` why there is none and
+    to ``warnings`` a retirement to come."""
+    if not isinstance(base_model, str):
+        return None, None
+    parent = _own_model(base_model, own_models)
+    model = get_training_model(base_model if parent is None else parent.root_model, on=day)
+    if model is None:
+        errors.append(_base_model_error(base_model, day, parent, own_models))
+        return None, parent
+    retiring = describe_retiring_training_model(model.tinker_id, on=day)
+    if retiring is not None:
+        warnings.append(error_item(("body", "base_model"), retiring, "model_retiring"))
+    return model, parent
+
+
+def _own_model(base_model: str, own_models: OwnModels | None) -> OwnModelFacts | None:
+    """The owner's model ``base_model`` names, or None (a catalog id, or no such model)."""
+    if own_models is None or not base_model.startswith(MODEL_ID_PREFIX):
+        return None
+    return own_models.find(base_model)
+
+
+def _base_model_error(
+    model_id: str, day: date, parent: OwnModelFacts | None, own_models: OwnModels | None
+) -> ErrorItem:
+    """Why ``model_id`` cannot be trained on: one of the owner's models whose root is retired,
+    a retired catalog id, or an unknown id (with what it may have meant, among the catalog's
+    ids and the owner's models)."""
+    loc = ("body", "base_model")
+    if parent is not None:
+        return error_item(loc, describe_retired_root(parent, day) or "", "retired_base_model")
     retired = training_model_status(model_id, on=day) is TrainingModelStatus.RETIRED
-    return error_item(
-        ("body", "base_model"),
-        describe_unknown_training_model(model_id, on=day),
-        "retired_base_model" if retired else "unknown_base_model",
+    if retired:
+        return error_item(
+            loc, describe_unknown_training_model(model_id, on=day), "retired_base_model"
+        )
+    own = [] if own_models is None else own_models.names()
+    message = describe_unknown_base_model(model_id, day, own)
+    return error_item(loc, message, "unknown_base_model")
+
+
+def _parent_rank_errors(parent: OwnModelFacts | None, rank: Any) -> list[ErrorItem]:
+    """A LoRA rank other than the owner's model's: its checkpoint holds an adapter of that rank,
+    which a job on it keeps."""
+    if parent is None or not isinstance(rank, int) or rank == parent.lora_rank:
+        return []
+    message = (
+        f"lora_rank {rank} differs from your model {parent.id!r}'s rank {parent.lora_rank}: "
+        "a job on it trains its adapter further, at its rank (leave lora_rank out)"
     )
+    return [error_item(("body", "hyperparameters", "lora_rank"), message, "lora_rank_mismatch")]
 
 
 def _renderer_errors(model: TrainingModel | None, method: Any, day: date) -> list[ErrorItem]:

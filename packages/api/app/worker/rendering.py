@@ -211,6 +211,11 @@ class RowRenderer:
         """Tokens as text, special tokens written out (``<|im_end|>``)."""
         return self._tokenizer.decode(tokens)
 
+    def encode_text(self, text: str) -> list[int]:
+        """Raw text as the model reads it, no chat template: the tokenizer's beginning of
+        sequence (for the models that have one) and the text's tokens."""
+        return self._bos + self._encode(text)
+
     def render(self, row: Mapping[str, Any], line: int) -> list[RenderedRow]:
         """The sequences to train on for one row (one, or one per assistant turn; see the
         module's docstring), or ``RowRenderError`` naming the line."""

@@ -46,10 +46,12 @@ SDK_SURFACE: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "tinker.ServiceClient": ("base_url", "api_key"),
         "tinker.ServiceClient.create_lora_training_client": ("base_model", "rank"),
         "tinker.ServiceClient.create_training_client_from_state_with_optimizer": ("path",),
+        "tinker.ServiceClient.create_training_client_from_state": ("path",),
         "tinker.TrainingClient.forward_backward": ("data", "loss_fn", "loss_fn_config"),
         "tinker.TrainingClient.save_weights_and_get_sampling_client": (),
         "tinker.SamplingClient.sample": ("prompt", "num_samples", "sampling_params"),
-        "tinker.types.SamplingParams": ("max_tokens", "temperature", "seed", "stop"),
+        "tinker.ServiceClient.create_sampling_client": ("model_path", "base_model"),
+        "tinker.types.SamplingParams": ("max_tokens", "temperature", "seed", "stop", "top_p"),
         "tinker.TrainingClient.optim_step": ("adam_params",),
         "tinker.TrainingClient.save_state": ("name",),
         "tinker.TrainingClient.save_weights_for_sampler": ("name",),
@@ -161,21 +163,24 @@ def mean_loss(output: Any, weights: Sequence[Sequence[float]]) -> float:
 @dataclass(frozen=True)
 class SampleRequest:
     """How to sample: ``count`` completions per prompt of at most ``max_tokens``, at
-    ``temperature``, ending at ``stop``, with one seed per prompt."""
+    ``temperature`` and ``top_p``, ending at ``stop``, with one seed per prompt (None: any)."""
 
     count: int
     max_tokens: int
     temperature: float
     stop: list[int] | list[str]
-    seeds: Sequence[int]
+    seeds: Sequence[int | None]
+    top_p: float = 1.0
 
 
 @dataclass(frozen=True)
 class Sampled:
-    """One sampled completion: its tokens and the sampler's log-probability of each."""
+    """One sampled completion: its tokens, the sampler's log-probability of each, and why it
+    ended (``stop``: a stop token or text; ``length``: ``max_tokens``)."""
 
     tokens: list[int]
     logprobs: list[float]
+    stop_reason: str = "stop"
 
 
 @dataclass
@@ -199,6 +204,15 @@ class TinkerSession:
             lambda: _resolved(
                 self.service.create_lora_training_client(base_model=base_model, rank=rank)
             ),
+            self.sleep,
+        )
+
+    def start_from(self, path: str) -> None:
+        """A new run on the weights of a training checkpoint (another job's), with a fresh
+        optimizer: Tinker reads the checkpoint's base model and rank."""
+        self.client = _with_retries(
+            f"Starting from {path}",
+            lambda: _resolved(self.service.create_training_client_from_state(path=path)),
             self.sleep,
         )
 
@@ -284,6 +298,7 @@ class TinkerSession:
                 temperature=request.temperature,
                 seed=request.seeds[index],
                 stop=request.stop,
+                top_p=request.top_p,
             )
             return sampler.sample(
                 prompt=tinker.types.ModelInput.from_ints(list(prompts[index])),
@@ -303,8 +318,22 @@ class TinkerSession:
         ]
         return [
             [
-                Sampled(tokens=list(sequence.tokens), logprobs=list(sequence.logprobs or []))
+                Sampled(
+                    tokens=list(sequence.tokens),
+                    logprobs=list(sequence.logprobs or []),
+                    stop_reason=str(sequence.stop_reason),
+                )
                 for sequence in got.sequences
             ]
             for got in answers
         ]
+
+    def sampling_client(self, *, model_path: str | None, base_model: str | None) -> Any:
+        """A sampling client of saved sampler weights (``model_path``) or of a base model."""
+        return _with_retries(
+            "Creating the sampling client",
+            lambda: _resolved(
+                self.service.create_sampling_client(model_path=model_path, base_model=base_model)
+            ),
+            self.sleep,
+        )

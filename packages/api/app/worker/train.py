@@ -7,6 +7,11 @@ Tinker call, naming the line. Tinker's transient errors are retried (``tinker_ca
 permanent one fails the job with Tinker's message. Anything unexpected fails the job as
 ``internal_error`` with the exception's type, never with a traceback (the log has that).
 
+A job on one of the owner's models (``start_checkpoint`` set) starts from that model's training
+checkpoint, its weights only: the new job's optimizer starts afresh, as its schedule does. A
+completed job leaves the owner a model (``job_state.complete``) whose training checkpoint is the
+run's last.
+
 Durability comes from checkpoints: every ``checkpoint_every_steps`` steps a training checkpoint
 (weights and optimizer state) is saved on Tinker and recorded here. A later attempt, on this
 worker or another, rebuilds the same plan and resumes from the latest training checkpoint, so a
@@ -132,11 +137,11 @@ class _Prepared:
 
 def _rows_and_renderer(job: Job, ctx: WorkerContext) -> tuple[list[Any], RowRenderer, int]:
     """The job's rows, its model's renderer and the longest sequence it allows."""
-    model = get_training_model(job.base_model, on=job.created_at.date())
+    model = get_training_model(job.catalog_model, on=job.created_at.date())
     renderer_name = None if model is None else model.renderer
     if model is None or renderer_name is None:
         raise JobFailedError(
-            "no_renderer", f"No renderer turns {job.base_model}'s chats into tokens"
+            "no_renderer", f"No renderer turns {job.catalog_model}'s chats into tokens"
         )
     try:
         with ctx.db.session() as session:
@@ -145,7 +150,7 @@ def _rows_and_renderer(job: Job, ctx: WorkerContext) -> tuple[list[Any], RowRend
         raise JobFailedError(problem.error_type, problem.message) from problem
     from app.worker.rendering import get_row_renderer
 
-    renderer = get_row_renderer(renderer_name, job.base_model)
+    renderer = get_row_renderer(renderer_name, job.catalog_model)
     limit = job.hyperparameters.get("max_sequence_length") or model.context_length
     return rows, renderer, min(limit, model.context_length)
 
@@ -153,7 +158,7 @@ def _rows_and_renderer(job: Job, ctx: WorkerContext) -> tuple[list[Any], RowRend
 def _too_long(job: Job, line: int, tokens: int, limit: int, what: str = "") -> JobFailedError:
     return JobFailedError(
         "row_too_long",
-        f"Line {line} is {tokens:,} tokens{what} with {job.base_model}'s renderer, more than "
+        f"Line {line} is {tokens:,} tokens{what} with {job.catalog_model}'s renderer, more than "
         f"the {limit:,} the job allows; shorten or remove it",
     )
 
@@ -252,7 +257,9 @@ def _run(job: Job, ctx: WorkerContext) -> None:
             return
     tinker = _connect(ctx)
     try:
-        if resume is None:
+        if resume is None and job.start_checkpoint is not None:
+            tinker.start_from(job.start_checkpoint)  # trained on top of one of the owner's models
+        elif resume is None:
             tinker.start(base_model=job.base_model, rank=int(job.hyperparameters["lora_rank"]))
         else:
             tinker.resume(resume.tinker_path)
@@ -369,11 +376,15 @@ def _train(
             return
         if done % every == 0 and done < plan.total_steps:
             _checkpoint(ctx, job, tinker, done, "training")
-    _checkpoint(ctx, job, tinker, plan.total_steps, "training")
+    training_path = _checkpoint(ctx, job, tinker, plan.total_steps, "training")
     sampler_path = _checkpoint(ctx, job, tinker, plan.total_steps, "sampler")
     with ctx.db.session() as session:
         job_state.complete(
-            session, job_id=job.id, worker_id=ctx.worker_id, sampler_path=sampler_path
+            session,
+            job_id=job.id,
+            worker_id=ctx.worker_id,
+            sampler_path=sampler_path,
+            training_checkpoint=training_path,
         )
 
 

@@ -57,10 +57,12 @@ from app.schemas import (
 from app.storage import job_state, workers
 from app.storage import jobs as store
 from app.storage.datasets import get_dataset
+from app.storage.models import model_names, own_model_facts
 from app.training.catalog import TrainingAlgorithm
 from app.training.datasets import DatasetFormat
 from app.training.estimates import CostEstimate
 from app.training.lifecycle import retirement_headers
+from app.training.own_models import OwnModels
 from app.training.validation import (
     DatasetFacts,
     DatasetLookup,
@@ -202,6 +204,7 @@ _NOT_RECORDED: dict[str, Any] = {
     "processed_tokens": 0,
     "spent_usd": None,
     "cancel_reason": None,
+    "model_id": None,
 }
 
 
@@ -220,6 +223,10 @@ def _check(
         datasets=_datasets_of(session, user),
         prices=prices,
         prices_configured=bool(settings.price_list_url),
+        own_models=OwnModels(
+            find=lambda model_id: own_model_facts(session, owner=user.owner, model_id=model_id),
+            names=lambda: model_names(session, owner=user.owner),
+        ),
     )
 
 
@@ -312,7 +319,12 @@ def create_job(
             dataset=check.dataset,
             training_tokens_bound=check.training_tokens_bound,
             estimate=check.estimate,
+            parent=check.parent,
         )
+    except store.ModelGoneError:
+        message = f"Unknown base model {check.job.base_model!r}: it was deleted just now"
+        error = error_item(("body", "base_model"), message, "unknown_base_model")
+        raise ValidationFailedError([error], headers=_lifecycle_headers(check, day)) from None
     except store.DatasetGoneError:
         # Deleted since the checks above: the answer they would now give.
         message = f"Unknown dataset {check.job.dataset!r}: it was deleted just now"
@@ -463,7 +475,7 @@ def read_job(
     if job is None:
         raise _job_not_found(job_id)
     body = _public(session, job, settings).model_dump(mode="json")
-    return JSONResponse(body, headers=retirement_headers(job.base_model, day))
+    return JSONResponse(body, headers=retirement_headers(job.catalog_model, day))
 
 
 @router.post(
@@ -499,7 +511,7 @@ def cancel_job(
     if cancelled is None:
         raise _job_not_found(job_id)
     job, _ = cancelled
-    response.headers.update(retirement_headers(job.base_model, day))
+    response.headers.update(retirement_headers(job.catalog_model, day))
     return _public(session, job, settings)
 
 
