@@ -154,14 +154,25 @@ class Deployment:
             return str(client.upload_dataset(path).id)
 
     def create_job(
-        self, dataset: str, *, max_cost_usd: float | None = None, **hyperparameters: Any
+        self,
+        dataset: str,
+        *,
+        max_cost_usd: float | None = None,
+        base_model: str = "Qwen/Qwen3-8B",
+        name: str | None = None,
+        **hyperparameters: Any,
     ) -> str:
+        """An SFT job on ``base_model`` (a catalog id, or one of the owner's model ids, whose
+        rank the job keeps) at learning rate 1e-2."""
+        if not base_model.startswith("ft-"):
+            hyperparameters.setdefault("lora_rank", LORA_RANK)
         with self.client() as client:
             job = client.create_job(
-                base_model="Qwen/Qwen3-8B",
+                base_model=base_model,
                 method="sft",
                 dataset=dataset,
-                hyperparameters={"learning_rate": 1e-2, "lora_rank": LORA_RANK, **hyperparameters},
+                name=name,
+                hyperparameters={"learning_rate": 1e-2, **hyperparameters},
                 max_cost_usd=max_cost_usd,
             )
         return str(job.id)

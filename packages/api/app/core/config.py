@@ -137,7 +137,8 @@ class Settings(BaseSettings):
     #: start with ``tml-``) and, for a Tinker-compatible service other than Tinker's own, its
     #: URL. The same variables the worker reads. Without a key, sampling answers 503 and says so.
     tinker_api_key: str | None = Field(
-        default=None, validation_alias=AliasChoices("TINKER_API_KEY", "DREADNODE_API_TINKER_API_KEY"),
+        default=None,
+        validation_alias=AliasChoices("TINKER_API_KEY", "DREADNODE_API_TINKER_API_KEY"),
         repr=False,
     )
     tinker_base_url: str | None = Field(
