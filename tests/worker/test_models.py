@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.worker.conftest import CHAT_ROWS, LORA_RANK, MAX_LORA_ADAPTERS, Deployment
+from tests.worker.conftest import CHAT_ROWS, LORA_RANK, MAX_LORA_ADAPTERS, NO_TINKER, Deployment
 
 BASE = "Qwen/Qwen3-8B"
 PREFIX = "/api/v1"
@@ -141,3 +141,48 @@ def test_a_model_is_made_sampled_trained_further_and_deleted(
     assert api.get(f"/training/models/{parent['id']}").status_code == 404
     assert deployment.job(first_id).model_id == parent["id"]  # the job keeps its history
     assert _model(api, child["id"])["parent_model"] == parent["id"]
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections and never answers: a hung Tinker."""
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield int(listener.getsockname()[1])
+
+
+@pytest.mark.parametrize("outage", ["down", "hung"])
+def test_a_tinker_outage_is_a_503_with_retry_after_within_the_bound(
+    deployment: Deployment, tmp_path: Path, silent_port: int, outage: str
+) -> None:
+    import time
+
+    from app.testing import LiveServer
+
+    if deployment.name != "sqlite":
+        pytest.skip("nothing this test checks depends on the database; it runs on SQLite")
+    address = (
+        NO_TINKER["TINKER_BASE_URL"] if outage == "down" else f"http://127.0.0.1:{silent_port}"
+    )
+    env = {
+        **deployment.env,
+        "TINKER_BASE_URL": address,
+        "TINKER_API_KEY": NO_TINKER["TINKER_API_KEY"],
+        "DREADNODE_API_SAMPLE_TIMEOUT_SECONDS": "4",
+    }
+    with LiveServer(env, tmp_path / "api.log", inherit_environment=False) as api:
+        started = time.monotonic()
+        answer = httpx.post(
+            f"{api.url}{PREFIX}/training/models/{BASE}/sample",
+            json={"prompt": "2 plus 3 is", "max_tokens": 4},
+            headers={"Authorization": f"Bearer {deployment.api.token}"},
+            timeout=60,
+        )
+        took = time.monotonic() - started
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "30"
+    assert answer.json()["detail"].startswith("Tinker is unavailable: ")
+    assert took < 15  # the 4 s bound, with room for a loaded machine; never the 60 s default

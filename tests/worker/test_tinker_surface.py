@@ -110,6 +110,7 @@ RESULTS_READ = (
     "tinker.types.TensorData.tolist",  # record["logprobs"].tolist() in mean_loss
     "tinker.types.SaveWeightsResponse.path",  # save_state(...).result().path
     "tinker.types.SaveWeightsForSamplerResponse.path",  # save_weights_for_sampler(...)...
+    "tinker.types.SampledSequence.stop_reason",  # TinkerSession.sample: a completion's end
 )
 
 #: Listed calls whose declared return type differs between the two versions, as
@@ -131,6 +132,18 @@ RETURN_CHANGES: Mapping[str, tuple[str, str]] = {
     "tinker.ServiceClient.create_training_client_from_state_with_optimizer": (
         "TrainingClient",
         "BackcompatTrainingClientFuture",
+    ),
+    # A job on one of the owner's models starts from its checkpoint: the same change, and the
+    # worker waits for the client the same way (``tinker_calls._resolved``).
+    "tinker.ServiceClient.create_training_client_from_state": (
+        "TrainingClient",
+        "BackcompatTrainingClientFuture",
+    ),
+    # The API's sampling client of a model (``Sampler``): the same change for sampling clients,
+    # waited for by ``_resolved`` too, so a failed creation is retried as a creation.
+    "tinker.ServiceClient.create_sampling_client": (
+        "SamplingClient",
+        "BackcompatSamplingClientFuture",
     ),
     # The RL step's sampler: the same change for the sampling client (a deprecated
     # ``BackcompatSamplingClientFuture`` that still works as the client on 0.38.0).
