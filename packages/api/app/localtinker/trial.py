@@ -67,6 +67,10 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "app", *args]
 
 
+#: The catalog id the engine serves its stand-in under (``dn train models sample`` of it).
+SERVED_AS = "Qwen/Qwen3-8B"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the three, print how to use them, serve until SIGINT/SIGTERM; 1 if one fails."""
     args = _parser().parse_args(argv)
@@ -81,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         run_dir / "engine",
         model_dir=peaked_standin_dir() if args.peaked else None,
         backend_config={"max_lora_adapters": ADAPTER_SLOTS},
+        # Sampling the base model by its catalog id then works, as on Tinker.
+        served_as=SERVED_AS,
     )
     processes: list[subprocess.Popen[bytes]] = []
     try:
