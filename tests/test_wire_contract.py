@@ -39,14 +39,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from dreadnode.cli.contract import (
     CANCEL_REASONS,
     DATASET_FORMATS,
+    FINISH_REASONS,
     JOB_STATUSES,
     METHODS,
+    MODEL_KINDS,
+    SAMPLE_ROLES,
     TOKEN_COUNT_STATUSES,
 )
 from dreadnode.client import types as client_types
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
+    Completion,
     Dataset,
     DatasetPage,
     ErrorItem,
@@ -58,8 +62,14 @@ from dreadnode.client.types import (
     JobPage,
     JobSpec,
     JobValidation,
+    Model,
+    ModelPage,
+    ModelUpdate,
     NumericDeclaration,
     RetiredModels,
+    SampleMessage,
+    SampleRequest,
+    SampleResult,
     StringCheckDeclaration,
     TextSimilarityDeclaration,
 )
@@ -95,6 +105,10 @@ RESPONSE_TYPES: Mapping[tuple[str, str, int], type[BaseModel]] = {
     ("POST", f"{API}/training/datasets", 200): Dataset,
     ("GET", f"{API}/training/datasets", 200): DatasetPage,
     ("GET", f"{API}/training/datasets/{{dataset_id}}", 200): Dataset,
+    ("GET", f"{API}/training/models", 200): ModelPage,
+    ("GET", f"{API}/training/models/{{model_id}}", 200): Model,
+    ("PATCH", f"{API}/training/models/{{model_id}}", 200): Model,
+    ("POST", f"{API}/training/models/{{model_id}}/sample", 200): SampleResult,
 }
 
 #: Each JSON request body the client sends: the pydantic model it is built with (``JobSpec``
@@ -103,6 +117,8 @@ RESPONSE_TYPES: Mapping[tuple[str, str, int], type[BaseModel]] = {
 REQUEST_TYPES: Mapping[tuple[str, str], type[BaseModel]] = {
     ("POST", f"{API}/training/jobs"): JobCreate,
     ("POST", f"{API}/training/jobs/validate"): JobCreate,
+    ("PATCH", f"{API}/training/models/{{model_id}}"): ModelUpdate,
+    ("POST", f"{API}/training/models/{{model_id}}/sample"): SampleRequest,
 }
 
 #: Operations the SDK never calls: health checks are for load balancers and operators.
@@ -143,6 +159,8 @@ ENUM_VALUES: Mapping[tuple[type[BaseModel], str], Collection[str]] = {
     (Dataset, "format"): DATASET_FORMATS,
     (Dataset, "token_counts_status"): TOKEN_COUNT_STATUSES,
     (Job, "cancel_reason"): CANCEL_REASONS,
+    (Completion, "finish_reason"): FINISH_REASONS,
+    (SampleMessage, "role"): SAMPLE_ROLES,
     # A grader's declaration, as dreadnode.training.graders (which the API mirrors) knows it.
     **{(declaration, "extract"): [m.value for m in Extract] for declaration in (
         StringCheckDeclaration, NumericDeclaration, TextSimilarityDeclaration)},
@@ -495,6 +513,8 @@ def test_client_body_is_what_the_operation_accepts(
     found = request_findings(openapi, schema, model, f"{method} {path} body").findings
     assert not found, listing(f"{model.__name__} is not the body the server accepts", found)
 
+    if model is not JobCreate:
+        return
     # ``JobSpec`` is the same body as keyword arguments: the same keys, the same required ones.
     # Read from the type hints: under ``from __future__ import annotations`` Python 3.11 leaves
     # ``__required_keys__`` empty (``Required`` is still a string when it is computed).
@@ -606,3 +626,16 @@ def test_rl_flags_refuse_exactly_what_the_server_refuses(openapi: dict[str, Any]
                         f"dn {'takes' if took else 'refuses'} it"
                     )
     assert not problems, "\n".join(problems)
+
+
+def test_dn_models_kinds_are_the_servers(openapi: dict[str, Any]) -> None:
+    (kind,) = [
+        parameter
+        for parameter in openapi["paths"][f"{API}/training/models"]["get"]["parameters"]
+        if parameter["name"] == "kind"
+    ]
+    schema = Side("server", openapi).resolve(kind["schema"])
+    members = next(
+        option for option in schema.get("anyOf", [schema]) if "enum" in option or "$ref" in option
+    )
+    assert sorted(Side("server", openapi).resolve(members)["enum"]) == sorted(MODEL_KINDS)

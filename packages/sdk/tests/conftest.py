@@ -25,6 +25,7 @@ GRADER: dict[str, Any] = {"type": "string_check", "field": "answer", "extract": 
 
 JOBS = "/api/v1/training/jobs"
 CATALOG = "/api/v1/training/catalog"
+MODELS = "/api/v1/training/models"
 #: An entry exactly as the API serves it: ``TrainingModel.model_dump(mode="json")`` of
 #: Qwen/Qwen3-8B plus its ``lifecycle`` and (no list fetched) ``price`` (every field, written out
 #: so that a change shows here).
@@ -74,6 +75,11 @@ def dn_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def server_env(api: FakeAPI) -> dict[str, str]:
+    """What points ``dn`` at the scripted server ``api``, with a token."""
+    return {"DREADNODE_SERVER_URL": api.url, "DREADNODE_API_KEY": "t0ken"}
+
+
 def console_script(name: str) -> str:
     """The installed console script ``name``, preferring the one beside this interpreter."""
     beside_python = Path(sys.executable).with_name(name)
@@ -85,15 +91,19 @@ def console_script(name: str) -> str:
 
 @pytest.fixture(scope="session")
 def dn() -> DnRunner:
-    """Run ``dn`` with the given arguments, offline, and return the finished process."""
+    """Run ``dn`` with the given arguments, offline, and return the finished process; ``input``
+    is what it reads on stdin (a pipe), when given."""
     executable = console_script("dn")
 
-    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str, env: dict[str, str] | None = None, input: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [executable, *args],
             capture_output=True,
             text=True,
             env=dn_environment(env),
+            input=input,
             timeout=60,
             check=False,
         )

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 __all__ = [
     "COST_FIELDS",
     "NOT_HELD",
+    "OWN_MODEL_ID",
     "PPO_DEFAULTS",
     "PRICE_AS_OF",
     "RL_DEFAULTS",
@@ -34,8 +35,10 @@ __all__ = [
     "estimate_json",
     "event_json",
     "job_json",
+    "model_json",
     "rl_figures",
     "running_fake_api",
+    "sample_json",
     "timestamp",
     "unknown_estimate_json",
     "validation_json",
@@ -290,6 +293,84 @@ def dataset_json(dataset_id: str = "ds-0123456789abcdef01234567", **changes: Any
     return dataset
 
 
+#: The id of a model a user's completed job made (``ft-`` and 24 hex digits).
+OWN_MODEL_ID = "ft-0123456789abcdef01234567"
+
+
+def model_json(model_id: str = OWN_MODEL_ID, **changes: Any) -> dict[str, Any]:
+    """A model as ``/training/models`` answers it: by default one of the caller's, made by an
+    SFT job on Qwen/Qwen3-8B; a catalog id (``Qwen/Qwen3-8B``) gives the catalog's base model,
+    with ``null`` for what only a trained model has."""
+    sampling = {"temperature": 1.0, "top_p": 1.0, "max_tokens": 256}
+    training = {"learning_rate": 0.00047297908091376354, "lora_rank": 32}
+    model: dict[str, Any] = {
+        "id": model_id,
+        "name": "sums",
+        "description": "adds two numbers",
+        "read_only": False,
+        "owned": True,
+        "parent_model": "Qwen/Qwen3-8B",
+        "base_model": "Qwen/Qwen3-8B",
+        "revision": 1,
+        "created_at": "2026-12-05T10:00:00Z",
+        "last_modified": "2026-12-05T11:30:00Z",
+        "default_model": False,
+        "renderer": "qwen3",
+        "context_length": 32768,
+        "sampling": sampling,
+        "training": training,
+        "job_id": "job-1",
+        "method": "sft",
+        "sampler_path": "tinker://run-1/sampler_weights/final",
+        "training_checkpoint": "tinker://run-1/weights/final",
+        "lora_rank": 32,
+        "dataset": "ds-0123456789abcdef01234567",
+        "trained_tokens": 3702,
+    }
+    if not model_id.startswith("ft-"):
+        model.update(
+            name=model_id.rpartition("/")[2].replace("-", " "),
+            description=None,
+            read_only=True,
+            owned=False,
+            parent_model=None,
+            base_model=model_id,
+            revision=0,
+            created_at=None,
+            last_modified=None,
+            job_id=None,
+            method=None,
+            sampler_path=None,
+            training_checkpoint=None,
+            lora_rank=None,
+            dataset=None,
+            trained_tokens=None,
+        )
+    model.update(changes)
+    return model
+
+
+def sample_json(
+    *texts: str, model: str = OWN_MODEL_ID, finish_reason: str = "stop", **changes: Any
+) -> dict[str, Any]:
+    """A sample's answer: one completion per text (``"5"`` when none is given), each of as
+    many tokens as it has words, ended as ``finish_reason`` says, with the model's defaults."""
+    completions = [
+        {"text": text, "tokens": len(text.split()), "finish_reason": finish_reason}
+        for text in texts or ("5",)
+    ]
+    answer: dict[str, Any] = {
+        "model": model,
+        "completions": completions,
+        "prompt_tokens": 14,
+        "completion_tokens": sum(c["tokens"] for c in completions),
+        "sampling": {"temperature": 1.0, "top_p": 1.0, "max_tokens": 256},
+        "seed": None,
+    }
+    answer.update(changes)
+    return answer
+
+
 class FakeAPI:
     """Answers each (method, path) from its script; the last reply of a script repeats."""
 
@@ -364,6 +445,9 @@ def _handler(api: FakeAPI) -> type[BaseHTTPRequestHandler]:
             self._serve()
 
         def do_DELETE(self) -> None:
+            self._serve()
+
+        def do_PATCH(self) -> None:
             self._serve()
 
     return Handler

@@ -15,7 +15,7 @@ from typing import get_args
 
 import pytest
 
-from dreadnode.cli import contract, jobs, submit
+from dreadnode.cli import contract, jobs, models, submit
 from dreadnode.cli.errors import UsageError
 from dreadnode.cli.main import build_parser
 from dreadnode.client.types import Hyperparameters
@@ -48,6 +48,8 @@ def test_every_command_is_found() -> None:
         "train jobs watch",
         "train datasets upload", "train datasets list", "train datasets get",
         "train datasets delete",
+        "train models list", "train models get", "train models update", "train models delete",
+        "train models sample",
     }  # fmt: skip
 
 
@@ -157,6 +159,24 @@ def test_status_choices_are_the_table(dn: DnRunner) -> None:
     listed = re.search(r"choose from (.*)\)", result.stderr)
     assert listed is not None
     assert re.findall(r"'(\w+)'", listed.group(1)) == list(contract.JOB_STATUSES)
+
+
+def test_model_kind_flags_are_the_table(
+    dn: DnRunner, fake_api: FakeAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One flag per kind (``--owned``, ``--base``), each sending its kind as ``kind``; a kind
+    added to the table is a flag of its own."""
+    for kind in contract.MODEL_KINDS:
+        assert _option(build_parser(), "train", "models", "list", flag=f"--{kind}").const == kind
+    fake_api.script("GET", "/api/v1/training/models", Reply(200, {"models": [], "total": 0,
+                                                                  "limit": 20}))  # fmt: skip
+    env = {"DREADNODE_SERVER_URL": fake_api.url, "DREADNODE_API_KEY": "k"}
+    for kind in contract.MODEL_KINDS:
+        assert dn("train", "models", "list", f"--{kind}", env=env).returncode == 0
+    assert [seen.query["kind"] for seen in fake_api.requests] == [[k] for k in contract.MODEL_KINDS]
+    monkeypatch.setattr(models, "MODEL_KINDS", (*contract.MODEL_KINDS, "shared"))
+    parsed = build_parser().parse_args(["train", "models", "list", "--shared"])
+    assert parsed.kind == "shared"
 
 
 def test_rl_algorithms_are_every_catalog_algorithm_but_sft(dn: DnRunner) -> None:

@@ -1,13 +1,15 @@
 """What ``dn`` and the API must agree on, written once: job statuses, methods and their
-algorithms, the hyperparameters with their flags, the dataset formats, and why a job may be
-cancelled.
+algorithms, the hyperparameters with their flags, the dataset formats, why a job may be
+cancelled, and the models: which a list shows, how a user's own ids look, and what a sample
+request may ask for.
 
 argparse (choices, flags, help) and the request builder both read these tables, so a status, an
 algorithm or a knob is added in one place and every command follows. Algorithms come from the
 catalog's ``TrainingAlgorithm``. The dataset formats restate the validator's ``DatasetFormat``
 (imported only when a file is checked: it costs start-up time); the statuses, cancel reasons and
 hyperparameters restate the wire contract (``dreadnode.client.types``, which imports httpx and so
-cannot be read while ``dn`` starts); the SDK's tests hold each equal to its source.
+cannot be read while ``dn`` starts), as do the model kinds, sample roles, finish reasons and
+sampling bounds (the API's ``app.model_schemas``); the tests hold each equal to its source.
 """
 
 from __future__ import annotations
@@ -28,10 +30,19 @@ from dreadnode.training.models import DEFAULT_LORA_RANK, MAX_KNOWN_LORA_RANK, Tr
 __all__ = [
     "CANCEL_REASONS",
     "DATASET_FORMATS",
+    "FINISH_REASONS",
     "HYPERPARAMETERS",
     "JOB_STATUSES",
+    "MAX_SAMPLE_COMPLETIONS",
+    "MAX_SAMPLE_TOKENS",
+    "MAX_SEED",
+    "MAX_STOP_CHARS",
+    "MAX_STOP_TEXTS",
     "METHODS",
+    "MODEL_ID_PREFIX",
+    "MODEL_KINDS",
     "PPO",
+    "SAMPLE_ROLES",
     "TOKEN_COUNT_STATUSES",
     "Hyperparameter",
     "Method",
@@ -50,6 +61,30 @@ TOKEN_COUNT_STATUSES: Final = ("pending", "ready", "failed", "unavailable")
 #: Why a cancelled job was cancelled: its owner asked, or its next step would have taken its
 #: spend over its ``max_cost_usd`` (``dn train jobs get`` words each).
 CANCEL_REASONS: Final = ("user", "budget")
+
+
+#: Which models a list shows (``dn train models list --owned|--base``, one flag per kind): the
+#: caller's own, or the catalog's base models; the values of the API's ``ModelKind``.
+MODEL_KINDS: Final = ("owned", "base")
+
+#: What every id of a user's own model starts with (``ft-`` and 24 hex digits). A job's
+#: ``--model`` that does is the API's to look up among the caller's models: the embedded
+#: catalog does not know it, so ``dn train sft|rl`` sends it unchecked.
+MODEL_ID_PREFIX: Final = "ft-"
+
+#: The roles of a chat turn to sample (``SampleMessage.role``), and why a sampled completion
+#: ended (``Completion.finish_reason``: an end of turn or stop text, or ``max_tokens``).
+SAMPLE_ROLES: Final = ("system", "user", "assistant")
+FINISH_REASONS: Final = ("stop", "length")
+
+#: What one sample request may ask for (``dn train models sample`` checks each before sending):
+#: up to 4,096 tokens a completion, 8 completions, 4 stop texts of 1-64 characters each, and a
+#: seed that fits a 32-bit signed integer.
+MAX_SAMPLE_TOKENS: Final = 4096
+MAX_SAMPLE_COMPLETIONS: Final = 8
+MAX_STOP_TEXTS: Final = 4
+MAX_STOP_CHARS: Final = 64
+MAX_SEED: Final = 2**31 - 1
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,8 @@ def _run_fields(job: Job, curve: Sequence[MetricPoint], *, drawn: bool) -> list[
         fields.append(("checkpoints", f"{count:,}{shown}"))
     if job.sampler_path:
         fields.append(("sampler path", job.sampler_path))
+    if job.model_id:
+        fields.append(("trained model", f"{job.model_id} (dn train models get {job.model_id})"))
     if job.error is not None:
         fields.append(("error", f"{job.error.type}: {job.error.message}"))
     return fields

@@ -15,6 +15,7 @@ from dreadnode.cli.catalog import add_catalog_parser
 from dreadnode.cli.datasets import add_datasets_parser
 from dreadnode.cli.errors import EXIT_FAILURE, EXIT_OK, CLIError
 from dreadnode.cli.jobs import add_jobs_parser
+from dreadnode.cli.models import add_models_parser
 from dreadnode.cli.parsing import Parser
 from dreadnode.cli.submit import add_submit_parsers
 
@@ -34,6 +35,7 @@ def build_parser() -> Parser:
     add_submit_parsers(commands)
     add_jobs_parser(commands)
     add_datasets_parser(commands)
+    add_models_parser(commands)
     return parser
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "format_when",
     "page_footer",
     "printable",
+    "printable_text",
     "sparkline",
     "write_json",
     "write_table",
@@ -48,6 +49,18 @@ def printable(value: object) -> str:
     escape (``\\x1b``, ``\\u202e``), so it is seen, never obeyed."""
     text = str(value)
     return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
+
+
+#: ``_UNPRINTABLE`` without the line feed and the tab: what multi-line text keeps.
+_UNPRINTABLE_IN_TEXT = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def printable_text(text: str) -> str:
+    """``text`` as ``printable`` shows it, but with its line breaks and tabs kept: for text
+    that is read as lines (a sampled completion), not as one value of a table."""
+    return _UNPRINTABLE_IN_TEXT.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 #: The largest page the API serves (docs/api.md: ``limit`` 1-100), so every ``--limit`` stops here.
@@ -84,11 +97,20 @@ def write_table(
     sys.stdout.write(captured.get())
 
 
-def page_footer(shown: int, total: int) -> str:
-    """``showing 3 of 40 (raise --limit, up to 100, to see more)``; no advice when all are shown."""
-    footer = f"showing {shown} of {total}"
-    if shown < total:
-        footer += f" (raise --limit, up to {MAX_LIMIT}, to see more)"
+def page_footer(shown: int, total: int, *, offset: int | None = None) -> str:
+    """``showing 3 of 40 (raise --limit, up to 100, to see more)``; no advice when all are shown.
+
+    For a command that pages with ``--offset`` (``offset`` given), where the page starts and
+    how to read the next: ``showing 21-40 of 57 (--offset 40 shows the next)``."""
+    if offset is None or (offset == 0 and shown == total):
+        footer = f"showing {shown} of {total}"
+        if shown < total:
+            footer += f" (raise --limit, up to {MAX_LIMIT}, to see more)"
+        return footer
+    last = offset + shown
+    footer = f"showing {offset + 1}-{last} of {total}"
+    if last < total:
+        footer += f" (--offset {last} shows the next)"
     return footer
 
 

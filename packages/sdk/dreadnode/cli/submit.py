@@ -8,6 +8,10 @@ retires soon is a warning on stderr, and the job is still submitted. Everything 
 violation at once without creating anything, and shows the values the job would train with and
 its adapter's size.
 
+``--model`` may also be one of the user's own models (``ft-...``, what a completed job made;
+``dn train models list``): the embedded catalog does not know those, so such an id is sent as it
+is, and the API checks the job as one on the model's root catalog model, at its LoRA rank.
+
 An RL job needs ``--grader FILE``: a JSON declaration of how each sampled completion is scored.
 It is checked here first (``dreadnode.cli.rl``): a file that is not JSON or not a valid grader,
 or a local dataset whose rows lack a field the grader reads, fails with exit 2 and nothing is
@@ -42,7 +46,7 @@ from typing import TYPE_CHECKING, Any, Final, TextIO
 from urllib.parse import unquote, urlsplit
 
 from dreadnode.cli.api import add_server_arguments, api_client, format_error_item
-from dreadnode.cli.contract import HYPERPARAMETERS, METHODS, PPO, Hyperparameter
+from dreadnode.cli.contract import HYPERPARAMETERS, METHODS, MODEL_ID_PREFIX, PPO, Hyperparameter
 from dreadnode.cli.costs import estimate_fields
 from dreadnode.cli.datasets import check_local_dataset, describe_dataset, upload_checked_dataset
 from dreadnode.cli.day import catalog_day
@@ -76,6 +80,7 @@ __all__ = [
     "check_model",
     "job_spec",
     "local_dataset_path",
+    "names_own_model",
     "run_submit",
 ]
 
@@ -111,7 +116,8 @@ def _add_job_arguments(parser: argparse.ArgumentParser, method: str) -> None:
     parser.add_argument(
         "--model",
         required=True,
-        help="base model id from `dn train catalog`, e.g. Qwen/Qwen3.5-9B-Base",
+        help="base model id from `dn train catalog`, e.g. Qwen/Qwen3.5-9B-Base, or one of "
+        "your models (ft-..., from `dn train models list`) to train further",
     )
     parser.add_argument(
         "--dataset",
@@ -186,6 +192,12 @@ def _add_method_arguments(parser: argparse.ArgumentParser, method: str) -> None:
             )
         else:  # taken as text, to be refused whatever its value (check_method_settings)
             group.add_argument(knob.flag, dest=knob.name, help=argparse.SUPPRESS)
+
+
+def names_own_model(model_id: str) -> bool:
+    """Whether ``--model`` names one of the user's own models (``ft-...``): the API's to look
+    up (and to check the job against), since only it knows the user's models."""
+    return model_id.startswith(MODEL_ID_PREFIX)
 
 
 def check_model(
@@ -368,15 +380,24 @@ def _check_grader_and_dataset(
     return declaration, local
 
 
-def run_submit(args: argparse.Namespace) -> int:
-    """Validate (``--dry-run``) or create the job described by ``args``, uploading its
-    dataset first when ``--dataset`` is a local file."""
+def _check_model_here(args: argparse.Namespace) -> tuple[TrainingModel | None, str | None]:
+    """The catalog model ``--model`` selects and the warning if it retires soon, after the
+    checks the embedded catalog allows (exit 2 for a model the API would refuse); (None, None)
+    for one of the user's own models, which only the API knows and checks."""
+    if names_own_model(args.model):
+        return None, None
     day = catalog_day()
     model = check_model(args.model, args.algorithm, args.lora_rank, on=day)
-    retiring = describe_retiring_training_model(args.model, on=day)
     _check_completion_fits(
         model, getattr(args, "max_tokens", None), getattr(args, "max_sequence_length", None)
     )
+    return model, describe_retiring_training_model(args.model, on=day)
+
+
+def run_submit(args: argparse.Namespace) -> int:
+    """Validate (``--dry-run``) or create the job described by ``args``, uploading its
+    dataset first when ``--dataset`` is a local file."""
+    model, retiring = _check_model_here(args)
     declaration, local = _check_grader_and_dataset(args)
     job = job_spec(args, grader=declaration)
     if args.dry_run:
@@ -471,12 +492,16 @@ def _unknown_cost_of_local_file(validation: JobValidation, path: Path) -> str | 
 
 
 def _warn_row_length(
-    path: Path, check: DatasetCheck, model: TrainingModel, max_sequence_length: int | None
+    path: Path, check: DatasetCheck, model: TrainingModel | None, max_sequence_length: int | None
 ) -> None:
     """The API's warning for a row that may not fit the job's context, for a file it has not
-    seen (a dry run): a row's bytes bound its tokens from above, so it may well fit."""
+    seen (a dry run): a row's bytes bound its tokens from above, so it may well fit. For one of
+    the user's models (``model`` None) the context is known to the API only: without
+    ``--max-sequence-length`` there is nothing to compare with."""
     if max_sequence_length is not None:
         context, named = max_sequence_length, f"max_sequence_length {max_sequence_length:,}"
+    elif model is None:
+        return
     else:
         context = model.context_length
         named = f"the context of {model.tinker_id!r} ({context:,} tokens)"

@@ -277,12 +277,14 @@ def outcome(job: Job, final_event: JobEvent | None) -> int:
 
 
 def completed_line(job: Job) -> str:
-    """``completed in 12m 03s; sampler path: tinker://...``."""
+    """``completed in 12m 03s; model ft-...; sampler path: tinker://...``: the model the job
+    made (to sample, or train on) when the server names one."""
     took = ""
     if job.started_at is not None and job.finished_at is not None:
         took = " in " + format_duration((job.finished_at - job.started_at).total_seconds())
+    made = f"; model {printable(job.model_id)}" if job.model_id else ""
     where = f"; sampler path: {printable(job.sampler_path)}" if job.sampler_path else ""
-    return f"completed{took}{where}"
+    return f"completed{took}{made}{where}"
 
 
 # --- the views --------------------------------------------------------------------------------

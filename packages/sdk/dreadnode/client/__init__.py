@@ -1,4 +1,4 @@
-"""A typed client for the training API (``docs/api.md``): catalog, jobs and datasets.
+"""A typed client for the training API (``docs/api.md``): catalog, jobs, datasets and models.
 
 ```python
 from dreadnode.client import Client, NotFoundError
@@ -9,6 +9,9 @@ with Client() as client:  # $DREADNODE_SERVER_URL and $DREADNODE_API_KEY
     for event in client.list_job_events(job.id).events:  # after=event.id reads only newer ones
         print(event.type, event.message)
     client.cancel_job(job.id)
+    for model in client.list_models(kind="owned").models:  # what your completed jobs made
+        answer = client.sample_model(model.id, messages=[{"role": "user", "content": "2 + 3?"}])
+        print(model.id, answer.completions[0].text)
 ```
 
 This package imports httpx; the ``dn`` command line imports it only when it talks to a server,
@@ -56,6 +59,7 @@ from dreadnode.client._retry import RetryPolicy
 from dreadnode.client.types import (
     CatalogModel,
     CatalogPage,
+    Completion,
     CostEstimate,
     Dataset,
     DatasetPage,
@@ -74,10 +78,19 @@ from dreadnode.client.types import (
     JobValidation,
     LivePrice,
     MetricPoint,
+    Model,
+    ModelChanges,
+    ModelPage,
+    ModelSampling,
+    ModelTraining,
+    ModelUpdate,
     MultiDeclaration,
     NumericDeclaration,
     RetiredModel,
     RetiredModels,
+    SampleMessage,
+    SampleRequest,
+    SampleResult,
     StringCheckDeclaration,
     TextSimilarityDeclaration,
     TokenCount,
@@ -103,6 +116,7 @@ __all__ = [
     "CatalogModel",
     "CatalogPage",
     "Client",
+    "Completion",
     "ConfigurationError",
     "ConflictError",
     "ContentTooLargeError",
@@ -127,6 +141,12 @@ __all__ = [
     "JobValidation",
     "LivePrice",
     "MetricPoint",
+    "Model",
+    "ModelChanges",
+    "ModelPage",
+    "ModelSampling",
+    "ModelTraining",
+    "ModelUpdate",
     "MultiDeclaration",
     "NotFoundError",
     "NumericDeclaration",
@@ -135,6 +155,9 @@ __all__ = [
     "RetiredModel",
     "RetiredModels",
     "RetryPolicy",
+    "SampleMessage",
+    "SampleRequest",
+    "SampleResult",
     "ServiceUnavailableError",
     "StringCheckDeclaration",
     "TextSimilarityDeclaration",

@@ -12,7 +12,7 @@ import contextlib
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Final, Self, TypeVar, Unpack
@@ -44,7 +44,14 @@ from dreadnode.client.types import (
     JobPage,
     JobSpec,
     JobValidation,
+    Model,
+    ModelChanges,
+    ModelPage,
+    ModelUpdate,
     RetiredModels,
+    SampleMessage,
+    SampleRequest,
+    SampleResult,
 )
 
 __all__ = [
@@ -149,6 +156,12 @@ def _dataset_segment(dataset_id: str) -> str:
     return _segment("dataset_id", dataset_id)
 
 
+def _model_segment(model_id: str) -> str:
+    """A model id as a path parameter: a catalog id keeps its "/" (``Qwen/Qwen3-8B``) and a
+    ``:peft:`` suffix, as ``get_catalog_model`` sends them; yours (``ft-...``) has neither."""
+    return _segment("model_id", model_id, safe="/:")
+
+
 def _file_chunks(
     path: Path, size: int, on_progress: UploadProgress | None
 ) -> Callable[[], Iterator[bytes]]:
@@ -193,6 +206,13 @@ def _job_body(job: JobSpec) -> dict[str, Any]:
     body = request.model_dump(mode="json", exclude_none=True)
     body["hyperparameters"] = knobs.model_dump(mode="json", exclude_none=True)
     return body
+
+
+def _message(message: SampleMessage | Mapping[str, str]) -> SampleMessage:
+    """A chat turn as a ``SampleMessage``, from one or from a plain dict of the same keys."""
+    if isinstance(message, SampleMessage):
+        return message
+    return SampleMessage.model_validate(dict(message))
 
 
 def _drop_none(params: Mapping[str, Any]) -> dict[str, Any]:
@@ -414,6 +434,99 @@ class Client:
         """
         path = "/training/datasets/" + _dataset_segment(dataset_id)
         self._request("DELETE", path, safe_to_repeat=False)
+
+    # --- models -----------------------------------------------------------------------------
+
+    def list_models(
+        self,
+        *,
+        kind: str | None = None,
+        query: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> ModelPage:
+        """The models you can train on and sample: your own first (newest first), then the
+        catalog's base models. ``kind`` ``owned`` lists only yours, ``base`` only the
+        catalog's; ``query`` keeps those whose id or name holds its words."""
+        params = _drop_none({"kind": kind, "query": query, "limit": limit, "offset": offset})
+        return self._get("/training/models", ModelPage, params=params)
+
+    def get_model(self, model_id: str) -> Model:
+        """One model: a catalog id (``Qwen/Qwen3-8B``) or one of yours (``ft-...``)."""
+        return self._get("/training/models/" + _model_segment(model_id), Model)
+
+    def update_model(self, model_id: str, **changes: Unpack[ModelChanges]) -> Model:
+        """Change one of your models (a catalog model is read-only: ``PermissionDeniedError``)
+        and return it as it now is; see ``ModelChanges``. Only the keys given are sent, and a
+        None is sent as null: ``update_model(id, description=None)`` clears the description,
+        ``update_model(id, temperature=None, top_p=None)`` restores the sampling defaults.
+        ``ConflictError`` when another of your models has the ``name``.
+
+        Retried like a GET: the values are absolute, so a repeat after a lost answer sets the
+        same values again and answers the same model.
+        """
+        if not changes:
+            fields = ", ".join(ModelUpdate.model_fields)
+            raise ValueError(f"nothing to change: give at least one of {fields}")
+        body = ModelUpdate.model_validate(changes).model_dump(mode="json", exclude_unset=True)
+        path = "/training/models/" + _model_segment(model_id)
+        return self._parse(self._request("PATCH", path, json=body, safe_to_repeat=True), Model)
+
+    def delete_model(self, model_id: str) -> None:
+        """Delete one of your models; ``ConflictError`` (type ``model_in_use``) while a queued
+        or running job trains on it. Its weights stay on Tinker, and the jobs that made it and
+        trained on it keep their history.
+
+        Not retried: a retry after a lost answer would report "not found" for a delete that
+        worked.
+        """
+        path = "/training/models/" + _model_segment(model_id)
+        self._request("DELETE", path, safe_to_repeat=False)
+
+    def sample_model(
+        self,
+        model_id: str,
+        *,
+        messages: Sequence[SampleMessage | Mapping[str, str]] | None = None,
+        prompt: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        top_p: float | None = None,
+        n: int | None = None,
+        stop: Sequence[str] | None = None,
+        seed: int | None = None,
+    ) -> SampleResult:
+        """Sample a model, yours or a catalog one: give exactly one of ``messages`` (a chat,
+        rendered with the model's renderer, the assistant's turn to come) or ``prompt`` (raw
+        text, its tokens continued as they are). A setting left None is the model's default;
+        ``n`` completions (1-8, default 1), each ending before any ``stop`` text (up to 4).
+        The same ``seed`` and request give the same completions.
+
+        ``ServiceUnavailableError`` when Tinker is down or the server cannot sample (its
+        ``headers`` carry the ``Retry-After`` the server asks for), ``BadGatewayError`` when
+        Tinker refused, ``ConflictError`` when the model's root base model is retired.
+
+        Not retried: each attempt samples (and is billed) again, and without a seed answers
+        other completions.
+        """
+        if (messages is None) == (prompt is None):
+            raise ValueError("give exactly one of messages or prompt")
+        request = SampleRequest.model_validate(
+            {
+                "messages": None if messages is None else [_message(m) for m in messages],
+                "prompt": prompt,
+                "max_tokens": max_tokens,
+                "temperature": temperature,
+                "top_p": top_p,
+                "n": n,
+                "stop": None if stop is None else list(stop),
+                "seed": seed,
+            }
+        )
+        body = request.model_dump(mode="json", exclude_none=True)
+        path = "/training/models/" + _model_segment(model_id) + "/sample"
+        response = self._request("POST", path, json=body, safe_to_repeat=False)
+        return self._parse(response, SampleResult)
 
     # --- plumbing ---------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """When to send a failed request again, and after how long: the SDK's one retry policy.
 
-A request is repeated only when repeating it cannot do harm: GETs, and a job creation that carries
-an ``Idempotency-Key`` (the server then answers the first job again rather than making a second).
+A request is repeated only when repeating it cannot do harm: GETs, a job creation that carries an
+``Idempotency-Key`` (the server then answers the first job again rather than making a second), and
+what repeats to the same effect (a dataset upload, which its bytes decide; a model update, whose
+values are absolute). A delete, a cancel or a sample is never repeated.
 Only failures that a later attempt can cure are retried: no answer at all, 429, and the gateway
 statuses 502/503/504. A 500 is a bug that will happen again, and a 4xx is the caller's to fix.
 

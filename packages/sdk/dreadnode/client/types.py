@@ -27,6 +27,7 @@ from dreadnode.training.models import (
 __all__ = [
     "CatalogModel",
     "CatalogPage",
+    "Completion",
     "CostEstimate",
     "Dataset",
     "DatasetPage",
@@ -46,10 +47,19 @@ __all__ = [
     "JobValidation",
     "LivePrice",
     "MetricPoint",
+    "Model",
+    "ModelChanges",
+    "ModelPage",
+    "ModelSampling",
+    "ModelTraining",
+    "ModelUpdate",
     "MultiDeclaration",
     "NumericDeclaration",
     "RetiredModel",
     "RetiredModels",
+    "SampleMessage",
+    "SampleRequest",
+    "SampleResult",
     "StringCheckDeclaration",
     "TextSimilarityDeclaration",
     "TokenCount",
@@ -371,7 +381,9 @@ class Job(BaseModel):
     asked to stop has ``cancel_requested`` and ends ``cancelled`` at its next step. ``progress``,
     ``trained_tokens`` and ``loss`` (the latest step's) follow the run; ``checkpoints`` are
     those it saved, ``sampler_path`` the trained adapter once it completed, ``error`` why it
-    failed. An older server sends none of these: they then read as not started.
+    failed. An older server sends none of these: they then read as not started. ``model_id``
+    is the model a completed job made (``Client.get_model``: yours to sample and train on),
+    None before it completed and from an older server.
 
     What it costs: ``tokens_per_epoch`` (the exact tokens one pass over the dataset sends to
     Tinker, what Tinker bills at its train rate) and ``total_tokens`` (the whole run's), priced
@@ -411,6 +423,7 @@ class Job(BaseModel):
     loss: float | None = None
     checkpoints: list[JobCheckpoint] = Field(default_factory=list)
     sampler_path: str | None = None
+    model_id: str | None = None
     error: JobError | None = None
     warnings: list[ErrorItem] = Field(default_factory=list)
     tokens_per_epoch: int | None = None
@@ -581,3 +594,166 @@ class DatasetPage(BaseModel):
     total: int
     limit: int
     offset: int = 0
+
+
+class ModelSampling(BaseModel):
+    """How a model is sampled unless a request says otherwise (``Model.sampling``), or how one
+    sample was (``SampleResult.sampling``, the request's values with these filled in)."""
+
+    model_config = _LENIENT
+
+    temperature: float
+    top_p: float
+    max_tokens: int
+
+
+class ModelTraining(BaseModel):
+    """What a job on a model trains with unless it says otherwise: the root catalog model's
+    recommended learning rate, and the LoRA rank (a job on one of your models keeps its
+    model's: a checkpoint's rank is fixed)."""
+
+    model_config = _LENIENT
+
+    learning_rate: float
+    lora_rank: int
+
+
+class Model(BaseModel):
+    """A model you can train on and sample (``GET /training/models``): a catalog base model
+    (``read_only``, ``revision`` 0, no job) or one of your own, which a completed job made.
+
+    Its ``id`` is what a job's ``base_model`` and the ``/training/models/{id}`` routes take: a
+    catalog id (``Qwen/Qwen3-8B``) or yours (``ft-`` and 24 hex digits). ``parent_model`` is
+    what it was trained from (a catalog id or another of your models, named still after that
+    one is deleted) and ``base_model`` the catalog model at the root of that chain, whose
+    renderer, context and prices it has; ``revision`` counts the trainings on top of it.
+
+    Not the catalog's ``dreadnode.training.TrainingModel`` (a catalog entry's facts): this is
+    what the service knows of a model you use, including what made it (``job_id``,
+    ``method``, ``dataset``, ``trained_tokens``) and where Tinker keeps its weights.
+    """
+
+    model_config = _LENIENT
+
+    id: str
+    name: str
+    description: str | None = None
+    read_only: bool
+    owned: bool
+    parent_model: str | None = None
+    base_model: str
+    revision: int
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+    default_model: bool = False
+    renderer: str | None = None
+    context_length: int
+    sampling: ModelSampling
+    training: ModelTraining
+    job_id: str | None = None
+    method: str | None = None
+    sampler_path: str | None = None
+    training_checkpoint: str | None = None
+    lora_rank: int | None = None
+    dataset: str | None = None
+    trained_tokens: int | None = None
+
+
+class ModelPage(BaseModel):
+    """``GET /training/models``: your own models first (newest first), then the catalog's base
+    models (catalog order); ``total`` counts every match."""
+
+    model_config = _LENIENT
+
+    models: list[Model]
+    total: int
+    limit: int
+    offset: int = 0
+
+
+class ModelUpdate(BaseModel):
+    """The body of ``PATCH /training/models/{id}``: only the fields set are sent, so a field
+    left out keeps its value while one set to None is sent as null (``description``: cleared;
+    ``temperature``, ``top_p``: back to the service's default). Built from ``ModelChanges``;
+    the server checks the values (a name unique among your models, the sampling bounds)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    description: str | None = None
+    default_model: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+
+
+class ModelChanges(TypedDict, total=False):
+    """The keyword arguments of ``Client.update_model``: each key given is sent, None as null.
+
+    ``name`` renames (unique among your models); ``description`` None clears it;
+    ``default_model`` True makes it your default model (and no other), False undoes that;
+    ``temperature`` (0 < x <= 2) and ``top_p`` (0 < x <= 1) set what it is sampled with
+    unless a request says otherwise, None restores the service's default.
+    """
+
+    name: str
+    description: str | None
+    default_model: bool
+    temperature: float | None
+    top_p: float | None
+
+
+class SampleMessage(BaseModel):
+    """One turn of a chat to continue: ``role`` is ``system``, ``user`` or ``assistant``.
+    ``Client.sample_model`` takes these or the same as plain dicts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: str
+    content: str
+
+
+class SampleRequest(BaseModel):
+    """The body of ``POST /training/models/{id}/sample``: ``messages`` (rendered with the
+    model's renderer, the assistant's turn to come) or a raw ``prompt`` (its tokens continued
+    as they are), and how to sample; None leaves a setting out, and the model's default (or
+    the server's: one completion, no stop texts) applies. Only shapes are checked here: the
+    server checks the bounds and reports every violation at once."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[SampleMessage] | None = None
+    prompt: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    n: int | None = None
+    stop: list[str] | None = None
+    seed: int | None = None
+
+
+class Completion(BaseModel):
+    """One sampled completion: its text (decoded with the model's renderer), how many tokens
+    it has, and why it ended: ``stop`` (end of turn, or a stop text, cut before it) or
+    ``length`` (it reached ``max_tokens``)."""
+
+    model_config = _LENIENT
+
+    text: str
+    tokens: int
+    finish_reason: str
+
+
+class SampleResult(BaseModel):
+    """``POST /training/models/{id}/sample``: the completions, the tokens of the rendered
+    prompt and of all completions together, the settings used (the request's, the model's
+    defaults filled in) and the seed (None when the request gave none: then the same request
+    may answer otherwise)."""
+
+    model_config = _LENIENT
+
+    model: str
+    completions: list[Completion]
+    prompt_tokens: int
+    completion_tokens: int
+    sampling: ModelSampling
+    seed: int | None = None
