@@ -15,6 +15,7 @@ from sqlalchemy import column, table, update
 
 from app.core.db import Database
 from app.storage import job_state
+from app.training.catalog import get_training_model
 
 from .conftest import RETIREMENT_DAY, RETIRING, Api, envelope
 from .test_jobs import VALID, create
@@ -87,7 +88,7 @@ def test_a_completed_job_leaves_a_model_of_revision_1(api: Api, db: Database) ->
     assert (model["lora_rank"], model["method"], model["renderer"]) == (32, "sft", "qwen3")
     assert model["dataset"] == VALID["dataset"]
     assert model["training"] == {
-        "learning_rate": pytest.approx(model["training"]["learning_rate"]),
+        "learning_rate": get_training_model(BASE).default_learning_rate,  # type: ignore[union-attr]
         "lora_rank": 32,
     }
     assert model["sampling"] == {"temperature": 1.0, "top_p": 1.0, "max_tokens": 256}

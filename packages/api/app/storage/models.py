@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from app.core.db import serialized_writes
 from app.models import Job, TrainedModel, utcnow
 from app.storage.job_state import ACTIVE_STATUSES
-from app.training.own_models import OwnModelFacts, derived_name, new_model_id
+from app.training.own_models import OwnModelFacts, name_stem, new_model_id, unique_name
 
 __all__ = [
     "ModelInUseError",
@@ -30,6 +30,7 @@ __all__ = [
     "count_models",
     "create_for_job",
     "delete_model",
+    "facts_of",
     "get_model",
     "list_models",
     "lock_model",
@@ -67,8 +68,11 @@ def get_model(session: Session, *, owner: str, model_id: str) -> TrainedModel | 
 def own_model_facts(session: Session, *, owner: str, model_id: str) -> OwnModelFacts | None:
     """What job validation needs of the owner's model, or None."""
     row = get_model(session, owner=owner, model_id=model_id)
-    if row is None:
-        return None
+    return None if row is None else facts_of(row)
+
+
+def facts_of(row: TrainedModel) -> OwnModelFacts:
+    """What job validation and sampling need of a model row."""
     return OwnModelFacts(
         id=row.id,
         name=row.name,
@@ -223,19 +227,19 @@ def create_for_job(
             or 0
         )
     root = job.catalog_model
+    stem = name_stem(job.name, root, now.date())
     for _ in range(_NAME_TRIES):
-        stem = job.name or f"{root.rpartition('/')[2]}-{now.date().isoformat()}"
         taken = set(
             session.scalars(
                 select(TrainedModel.name).where(
-                    TrainedModel.owner == job.owner, TrainedModel.name.startswith(stem[:190])
+                    TrainedModel.owner == job.owner, TrainedModel.name.startswith(stem)
                 )
             )
         )
         row = TrainedModel(
             id=new_model_id(),
             owner=job.owner,
-            name=derived_name(job.name, root, now.date(), taken),
+            name=unique_name(stem, taken),
             description=None,
             job_id=job.id,
             method=job.method,

@@ -29,10 +29,11 @@ __all__ = [
     "OwnModelFacts",
     "OwnModels",
     "SamplingDefaults",
-    "derived_name",
     "describe_retired_root",
     "describe_unknown_base_model",
+    "name_stem",
     "new_model_id",
+    "unique_name",
 ]
 
 #: What every model id of a user's starts with (``ft-`` and 24 hex digits): a ``base_model``
@@ -147,12 +148,14 @@ def describe_unknown_base_model(value: str, day: date, own: Sequence[tuple[str, 
     )
 
 
-def derived_name(job_name: str | None, base_model: str, day: date, taken: Collection[str]) -> str:
-    """A name for the model a job made, unique among the owner's (``taken``): the job's name,
-    else the base model's name without its organisation and the day (``Qwen3-8B-2026-12-05``),
-    with ``-2``, ``-3`` ... after it when that is taken already."""
-    stem = job_name or f"{base_model.rpartition('/')[2]}-{day.isoformat()}"
-    stem = stem[:190]
+def name_stem(job_name: str | None, base_model: str, day: date) -> str:
+    """What a job's model is named: the job's name, else the base model's name without its
+    organisation and the day (``Qwen3-8B-2026-12-05``); short enough for a ``-N`` after it."""
+    return (job_name or f"{base_model.rpartition('/')[2]}-{day.isoformat()}")[:190]
+
+
+def unique_name(stem: str, taken: Collection[str]) -> str:
+    """``stem``, or ``stem-2``, ``stem-3`` ... when the owner has that name (``taken``)."""
     name, count = stem, 1
     while name in taken:
         count += 1

@@ -28,6 +28,7 @@ from dreadnode.cli.contract import DATASET_FORMATS
 from dreadnode.cli.errors import CLIError, UsageError
 from dreadnode.cli.output import (
     MAX_LIMIT,
+    confirm_delete,
     format_size,
     format_when,
     page_footer,
@@ -386,7 +387,7 @@ def _write_token_counts(counts: Sequence[TokenCount]) -> None:
 
 def run_delete(args: argparse.Namespace) -> int:
     _require_id(args)
-    if not args.yes and not _confirm(f"Delete dataset {args.dataset_id}? [y/N] "):
+    if not args.yes and not confirm_delete(f"Delete dataset {args.dataset_id}? [y/N] "):
         sys.stderr.write("not deleted\n")
         return 0
     with api_client(args) as client:
@@ -396,18 +397,6 @@ def run_delete(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(f"deleted dataset {args.dataset_id}\n")
     return 0
-
-
-def _confirm(question: str) -> bool:
-    """Ask on a terminal whether to go on; refuse (exit 2) when stdin is not one."""
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to delete without confirmation: stdin is not a terminal; "
-            "pass --yes to delete anyway"
-        )
-    sys.stderr.write(question)
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
 
 def _require_id(args: argparse.Namespace) -> None:

@@ -39,6 +39,7 @@ from dreadnode.cli.contract import (
 from dreadnode.cli.errors import UsageError
 from dreadnode.cli.output import (
     MAX_LIMIT,
+    confirm_delete,
     format_value,
     format_when,
     page_footer,
@@ -384,7 +385,7 @@ def _changes(args: argparse.Namespace) -> ModelChanges:
 
 def run_delete(args: argparse.Namespace) -> int:
     _require_id(args)
-    if not args.yes and not _confirm(f"Delete model {args.model_id}? [y/N] "):
+    if not args.yes and not confirm_delete(f"Delete model {args.model_id}? [y/N] "):
         sys.stderr.write("not deleted\n")
         return 0
     with api_client(args) as client:
@@ -394,18 +395,6 @@ def run_delete(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(f"deleted model {printable(args.model_id)}\n")
     return 0
-
-
-def _confirm(question: str) -> bool:
-    """Ask on a terminal whether to go on; refuse (exit 2) when stdin is not one."""
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "refusing to delete without confirmation: stdin is not a terminal; "
-            "pass --yes to delete anyway"
-        )
-    sys.stderr.write(question)
-    sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in {"y", "yes"}
 
 
 # --- sample -----------------------------------------------------------------------------------

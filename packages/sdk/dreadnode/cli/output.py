@@ -16,10 +16,13 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from dreadnode.cli.errors import UsageError
+
 __all__ = [
     "MAX_LIMIT",
     "SPARK_BLOCKS",
     "can_show",
+    "confirm_delete",
     "format_adapter",
     "format_duration",
     "format_size",
@@ -206,3 +209,16 @@ def sparkline(values: Sequence[float]) -> str:
     if span <= 0:
         return SPARK_BLOCKS[0] * len(values)
     return "".join(SPARK_BLOCKS[round((value - low) / span * top)] for value in values)
+
+
+def confirm_delete(question: str) -> bool:
+    """Ask on a terminal whether to delete; refuse (exit 2) when stdin is not one, so a script
+    never deletes without ``--yes``."""
+    if not sys.stdin.isatty():
+        raise UsageError(
+            "refusing to delete without confirmation: stdin is not a terminal; "
+            "pass --yes to delete anyway"
+        )
+    sys.stderr.write(question)
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}

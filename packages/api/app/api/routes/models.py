@@ -55,7 +55,6 @@ from app.training.catalog import (
 from app.training.own_models import (
     MODEL_ID_PREFIX,
     SAMPLING_DEFAULTS,
-    OwnModelFacts,
     describe_retired_root,
 )
 
@@ -341,15 +340,7 @@ def _what_to_sample(
     row = store.get_model(session, owner=owner, model_id=model_id)
     if row is None:
         raise _not_found(model_id, day)
-    facts = OwnModelFacts(
-        id=row.id,
-        name=row.name,
-        root_model=row.root_model,
-        revision=row.revision,
-        lora_rank=row.lora_rank,
-        training_checkpoint=row.training_checkpoint,
-    )
-    retired = describe_retired_root(facts, day)
+    retired = describe_retired_root(store.facts_of(row), day)
     if retired is not None:
         raise ConflictError(retired)
     return row, row.root_model
